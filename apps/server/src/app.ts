@@ -1,0 +1,110 @@
+// Wires one coordinator instance: storage, engine, transports. Used by main.ts and by tests that
+// run the coordinator in-process.
+import type { AddressInfo } from 'node:net';
+import { openDatabase, type Database } from '@dtx/db';
+import { CallRouter, Engine, HttpTransport, type Logger } from '@dtx/engine';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { buildHttpServer } from './http/server.ts';
+import { TimeFormat } from './http/render.ts';
+import { VERSION } from './version.ts';
+
+export interface Coordinator {
+  config: Config;
+  engine: Engine;
+  db: Database;
+  http: FastifyInstance;
+  httpPort: number;
+  /** Stops accepting requests, lets running passes finish (up to graceMs), closes storage. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  logger: Logger;
+  /** Start the scheduler (default true). */
+  scheduler?: boolean;
+  instanceId?: string;
+}
+
+export async function startCoordinator(config: Config, opts: StartOptions): Promise<Coordinator> {
+  const log = opts.logger;
+  const s = config.Store;
+  const db = await openWithRetry(
+    {
+      driver: s.Driver as 'sqlite' | 'postgres' | 'mysql',
+      host: s.Host,
+      port: s.Port,
+      user: s.User,
+      password: s.Password,
+      db: s.Db,
+      schema: s.Schema,
+      maxOpenConns: Math.min(s.MaxOpenConns, 100),
+    },
+    log,
+  );
+  const router = new CallRouter(new HttpTransport({ dockerHostRewrite: !!process.env.IS_DOCKER, userAgent: `dtx/${VERSION}` }));
+  const engine = new Engine({
+    store: db.store,
+    caller: router,
+    logger: log,
+    instanceId: opts.instanceId,
+    config: {
+      retryInterval: config.RetryInterval,
+      timeoutToFail: config.TimeoutToFail,
+      requestTimeout: config.RequestTimeout,
+      transCronInterval: config.TransCronInterval,
+      alertRetryLimit: config.AlertRetryLimit,
+      alertWebHook: config.AlertWebHook,
+      cronConcurrency: config.CronConcurrency,
+    },
+  });
+  const http = await buildHttpServer({
+    engine,
+    logger: log,
+    version: VERSION,
+    maxBodyBytes: config.MaxBodyBytes,
+    timeFormat: TimeFormat.fromConfig(config.TimeZoneOffset),
+    timeoutToFail: config.TimeoutToFail,
+  });
+  try {
+    await http.listen({ port: config.HttpPort, host: config.ListenHost });
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const httpPort = (http.server.address() as AddressInfo).port;
+  if (opts.scheduler !== false) engine.start();
+  log.info({ httpPort, store: s.Driver, instance: engine.instanceId, version: VERSION }, 'coordinator started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    engine,
+    db,
+    http,
+    httpPort,
+    close: (graceMs = 10_000) =>
+      (closing ??= (async () => {
+        await http.close();
+        await engine.stop(graceMs);
+        await router.close();
+        await db.close();
+        log.info({}, 'coordinator stopped');
+      })()),
+  };
+}
+
+/** dtm waits for its store at start-up, retrying every 3 s; so do we (up to 60 s). */
+async function openWithRetry(c: Parameters<typeof openDatabase>[0], log: Logger): Promise<Database> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openDatabase(c);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      const transient = ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ER_CON_COUNT_ERROR', '57P03'].includes(code);
+      if (!transient || attempt >= 20) throw err;
+      log.warn({ err: (err as Error).message, attempt }, 'store not reachable yet; retrying in 3s');
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+  }
+}

@@ -1,0 +1,172 @@
+// dtm's HTTP API (http-api.md) over the engine. Handlers only decode, call the engine and render;
+// errors become dtm's status codes in one place (sendError).
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { badRequest, DtmError, type Engine, type Logger } from '@dtx/engine';
+import { decodeRegistration, decodeTransRequest, parseJsonBody } from './decode.ts';
+import { renderBranch, renderGlobal, renderProgresses, TimeFormat } from './render.ts';
+
+export interface HttpOptions {
+  engine: Engine;
+  logger: Logger;
+  version: string;
+  maxBodyBytes: number;
+  timeFormat: TimeFormat;
+  /** Conf.TimeoutToFail: resetCronTime's default look-ahead is three times this. */
+  timeoutToFail: number;
+}
+
+const SUCCESS = { dtm_result: 'SUCCESS' };
+
+/** dtm's result adapter (http-api.md §2): one table from error kind to status and body. */
+export function errorReply(err: unknown): { status: number; body: Record<string, string> } {
+  if (err instanceof DtmError) {
+    switch (err.kind) {
+      case 'failure':
+        return { status: 409, body: { dtm_result: 'FAILURE', message: err.message } };
+      case 'ongoing':
+        return { status: 425, body: { dtm_result: 'ONGOING', message: err.message } };
+      case 'bad-request':
+        return { status: 400, body: { message: err.message } };
+      case 'too-large':
+        return { status: 413, body: { message: err.message } };
+      default:
+        return { status: 500, body: { message: err.message } };
+    }
+  }
+  return { status: 500, body: { message: err instanceof Error ? err.message : String(err) } };
+}
+
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  const { status, body } = errorReply(err);
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
+function queryString(req: FastifyRequest, key: string): string {
+  const v = (req.query as Record<string, unknown>)[key];
+  if (Array.isArray(v)) return String(v[0] ?? '');
+  return v === undefined || v === null ? '' : String(v);
+}
+
+/** An optional integer query parameter; dtm panics on junk here, we answer 400. */
+function queryInt(req: FastifyRequest, key: string, fallback: number | undefined): number | undefined {
+  const v = queryString(req, key);
+  if (v === '') return fallback;
+  if (!/^-?\d+$/.test(v)) throw badRequest(`query parameter ${key} must be an integer, got '${v}'`);
+  return Number(v);
+}
+
+export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstance> {
+  const { engine, timeFormat: tf } = opts;
+  const app = Fastify({
+    bodyLimit: opts.maxBodyBytes,
+    logger: false,
+    // gin compares paths exactly; a trailing slash is redirected by the not-found handler below.
+    routerOptions: { ignoreTrailingSlash: false, caseSensitive: true },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+
+  // dtm parses every body as JSON whatever its Content-Type; so do we (handlers decode).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    if (err instanceof DtmError) return sendError(reply, err);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(reply, new DtmError(`request body is larger than ${opts.maxBodyBytes} bytes`, 'too-large'));
+    }
+    if (err.statusCode && err.statusCode < 500) {
+      return sendError(reply, badRequest(err.message));
+    }
+    opts.logger.error({ err: err.message }, 'request failed');
+    return sendError(reply, err);
+  });
+
+  const routes = new Set<string>();
+  const route = (method: 'GET' | 'POST' | 'DELETE', path: string, handler: (req: FastifyRequest) => Promise<unknown>) => {
+    routes.add(path);
+    app.route({
+      method,
+      url: path,
+      handler: async (req, reply) => {
+        const out = await handler(req);
+        return reply.type('application/json; charset=utf-8').send(out === undefined ? SUCCESS : out);
+      },
+    });
+  };
+  const body = (req: FastifyRequest) => parseJsonBody(req.body as Buffer | undefined);
+  const trans = (req: FastifyRequest) => decodeTransRequest(body(req), { escape: true });
+
+  app.all('/api/ping', async (_req, reply) => reply.type('application/json; charset=utf-8').send({ msg: 'pong' }));
+  routes.add('/api/ping');
+
+  const base = '/api/dtmsvr';
+  route('GET', `${base}/version`, async () => ({ version: opts.version }));
+  route('GET', `${base}/newGid`, async () => ({ gid: engine.newGid(), dtm_result: 'SUCCESS' }));
+  route('POST', `${base}/prepare`, async (req) => engine.prepare(trans(req)));
+  route('POST', `${base}/submit`, async (req) => engine.submit(trans(req)));
+  route('POST', `${base}/abort`, async (req) => engine.abort(trans(req)));
+  route('POST', `${base}/forceStop`, async (req) => engine.forceStop(trans(req).gid));
+  for (const path of ['registerBranch', 'registerXaBranch', 'registerTccBranch']) {
+    route('POST', `${base}/${path}`, async (req) => engine.registerBranch(decodeRegistration(body(req))));
+  }
+  route('POST', `${base}/prepareWorkflow`, async (req) => {
+    const r = await engine.prepareWorkflow(trans(req));
+    return renderProgresses(r.global, r.branches, tf);
+  });
+  route('GET', `${base}/query`, async (req) => {
+    const gid = queryString(req, 'gid');
+    if (!gid) throw new DtmError('no gid specified', 'error', true);
+    const r = await engine.query(gid);
+    return {
+      transaction: r.global ? renderGlobal(r.global, tf) : null,
+      branches: r.branches.map((b) => renderBranch(b, tf)),
+    };
+  });
+  route('GET', `${base}/all`, async (req) => {
+    const position = queryString(req, 'position');
+    const gid = queryString(req, 'gid');
+    if (gid) {
+      const g = (await engine.query(gid)).global;
+      return { transactions: g ? [renderGlobal(g, tf)] : null, next_position: position };
+    }
+    const limit = queryInt(req, 'limit', 100) as number;
+    if (limit < 1) throw badRequest('query parameter limit must be positive');
+    const start = queryInt(req, 'createTimeStart', undefined);
+    const end = queryInt(req, 'createTimeEnd', undefined);
+    const rows = await engine.scan({
+      position: queryInt(req, 'position', undefined),
+      limit,
+      status: queryString(req, 'status') || undefined,
+      transType: queryString(req, 'transType') || undefined,
+      // dtm truncates these millisecond bounds to whole seconds
+      createTimeStart: start === undefined ? undefined : new Date(Math.floor(start / 1000) * 1000),
+      createTimeEnd: end === undefined ? undefined : new Date(Math.floor(end / 1000) * 1000),
+    });
+    return {
+      transactions: rows.map((g) => renderGlobal(g, tf)),
+      next_position: rows.length === limit ? String(rows[rows.length - 1].id) : '',
+    };
+  });
+  route('GET', `${base}/resetCronTime`, async (req) => {
+    const timeout = queryInt(req, 'timeout', 3 * opts.timeoutToFail) as number;
+    const limit = queryInt(req, 'limit', 100) as number;
+    if (limit < 1) throw badRequest('query parameter limit must be positive');
+    const r = await engine.resetCronTime(timeout, limit);
+    return { has_remaining: r.hasRemaining, succeed_count: r.succeedCount };
+  });
+  route('POST', `${base}/resetNextCronTime`, async (req) => engine.resetNextCronTime(trans(req).gid));
+
+  // gin answers unknown paths and wrong methods with a plain-text 404, and redirects a path with
+  // a trailing slash to the path without it.
+  app.setNotFoundHandler((req, reply) => {
+    const [path, qs] = req.url.split('?', 2);
+    if (path.length > 1 && path.endsWith('/') && routes.has(path.replace(/\/+$/, ''))) {
+      const target = path.replace(/\/+$/, '') + (qs ? `?${qs}` : '');
+      return reply.redirect(target, req.method === 'GET' ? 301 : 307);
+    }
+    return reply.code(404).type('text/plain').send('404 page not found');
+  });
+
+  return app;
+}

@@ -1,0 +1,71 @@
+// The coordinator process: `dtx-server [-c conf.yml] [-d] [-v]`, configured like dtm.
+import { parseArgs } from 'node:util';
+import { startCoordinator } from './app.ts';
+import { ConfigError, loadConfig, redacted } from './config.ts';
+import { createLogger } from './log.ts';
+import { VERSION } from './version.ts';
+
+function usage(): never {
+  console.log(`Usage: dtx-server [options]
+  -c <file>   YAML configuration file (dtm's keys; overrides environment variables)
+  -d          debug log level
+  -v          print the version and exit
+  -h          this help`);
+  process.exit(0);
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        c: { type: 'string' },
+        d: { type: 'boolean' },
+        v: { type: 'boolean' },
+        h: { type: 'boolean' },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    console.error((err as Error).message);
+    usage();
+  }
+  if (args.h) usage();
+  if (args.v) {
+    console.log(`dtx version: ${VERSION}`);
+    return;
+  }
+  let config;
+  try {
+    config = loadConfig({ file: args.c, debug: args.d });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config);
+  log.info({ config: redacted(config) }, 'configuration');
+  const coordinator = await startCoordinator(config, { logger: log });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    coordinator.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: err.message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: Error) => {
+  console.error(`fatal: ${err.stack ?? err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,282 @@
+// Thin wrappers that give better-sqlite3, pg and mariadb one shape: run a statement written with
+// `?` placeholders, get rows (snake_case columns) or a change count, run a function in a database
+// transaction. Value conversion (times, ids, bytes) happens here so that the store sees JS types.
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import * as mariadb from 'mariadb';
+import type { Dialect } from './types.ts';
+
+export type Row = Record<string, unknown>;
+
+export interface SqlConn {
+  query(sql: string, params?: unknown[]): Promise<Row[]>;
+  run(sql: string, params?: unknown[]): Promise<number>;
+}
+
+export interface SqlDriver extends SqlConn {
+  readonly dialect: Dialect;
+  tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  dialect: Dialect;
+  /** sqlite: file path; postgres/mysql: connection URL */
+  url: string;
+  poolSize?: number;
+  /** postgres search_path */
+  schema?: string;
+}
+
+export function connect(opts: ConnectOptions): SqlDriver {
+  switch (opts.dialect) {
+    case 'sqlite':
+      return new SqliteDriver(opts.url);
+    case 'postgres':
+      return new PgDriver(opts.url, opts.poolSize ?? 20, opts.schema);
+    case 'mysql':
+      return new MysqlDriver(opts.url, opts.poolSize ?? 20);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQLite: one synchronous connection. Statements run immediately; a transaction holds a queue so
+// that statements of other async tasks wait instead of landing inside it.
+
+class SqliteDriver implements SqlDriver {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly cache = new Map<string, Database.Statement>();
+  private txChain: Promise<unknown> = Promise.resolve();
+  private inTx = 0;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.cache.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  private execQuery(sql: string, params: unknown[]): Row[] {
+    const s = this.stmt(sql);
+    const p = params.map(sqliteParam);
+    if (s.reader) return (s.all(...p) as Row[]).map(sqliteRow);
+    s.run(...p);
+    return [];
+  }
+
+  private execRun(sql: string, params: unknown[]): number {
+    return this.stmt(sql).run(...params.map(sqliteParam)).changes;
+  }
+
+  // A statement outside a transaction must not run while one is open or queued: it would become
+  // part of it (one connection). Waiting for the queue to drain keeps it outside.
+  private async idle(): Promise<void> {
+    while (this.inTx > 0) await this.txChain.catch(() => undefined);
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    if (this.inTx > 0) await this.idle();
+    return this.execQuery(sql, params);
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    if (this.inTx > 0) await this.idle();
+    return this.execRun(sql, params);
+  }
+
+  /** Raw SQL script (migrations). */
+  exec(sql: string): void {
+    this.db.exec(sql);
+  }
+
+  async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+    const conn: SqlConn = {
+      query: async (sql, params = []) => this.execQuery(sql, params),
+      run: async (sql, params = []) => this.execRun(sql, params),
+    };
+    const previous = this.txChain;
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    this.txChain = previous.then(() => mine);
+    this.inTx++;
+    await previous.catch(() => undefined);
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(conn);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      this.inTx--;
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.txChain.catch(() => undefined);
+    this.db.close();
+  }
+}
+
+function sqliteParam(v: unknown): unknown {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v === undefined) return null;
+  return v;
+}
+
+const SQLITE_TIME_COLUMNS = new Set([
+  'create_time', 'update_time', 'finish_time', 'rollback_time', 'next_cron_time', 'lease_expire', 'started_at',
+]);
+
+function sqliteRow(row: Row): Row {
+  for (const key of Object.keys(row)) {
+    if (SQLITE_TIME_COLUMNS.has(key)) {
+      const v = row[key];
+      row[key] = v === null || v === undefined ? null : new Date(typeof v === 'number' ? v : Date.parse(String(v)));
+    }
+  }
+  return row;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+const pgSqlCache = new Map<string, string>();
+function pgSql(sql: string): string {
+  let out = pgSqlCache.get(sql);
+  if (out === undefined) {
+    let i = 0;
+    out = sql.replace(/\?/g, () => `$${++i}`);
+    pgSqlCache.set(sql, out);
+  }
+  return out;
+}
+
+// int8 (ids, version) as JS numbers: ids stay far below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+
+class PgDriver implements SqlDriver {
+  readonly dialect = 'postgres' as const;
+  readonly pool: pg.Pool;
+
+  constructor(url: string, poolSize: number, schema?: string) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: poolSize,
+      options: schema && schema !== 'public' ? `-c search_path=${schema}` : undefined,
+    });
+    // An idle client losing its connection must not crash the process.
+    this.pool.on('error', () => undefined);
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.pool.query(pgSql(sql), params)).rows;
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.pool.query(pgSql(sql), params)).rowCount ?? 0;
+  }
+
+  async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const conn: SqlConn = {
+      query: async (sql, params = []) => (await client.query(pgSql(sql), params)).rows,
+      run: async (sql, params = []) => (await client.query(pgSql(sql), params)).rowCount ?? 0,
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await fn(conn);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// MySQL / MariaDB (mariadb connector). Times are stored as UTC DATETIME(3).
+
+class MysqlDriver implements SqlDriver {
+  readonly dialect = 'mysql' as const;
+  readonly pool: mariadb.Pool;
+
+  constructor(url: string, poolSize: number) {
+    const u = new URL(url);
+    this.pool = mariadb.createPool({
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+      database: u.pathname.replace(/^\//, '') || undefined,
+      connectionLimit: poolSize,
+      timezone: '+00:00',
+      bigIntAsNumber: true,
+      insertIdAsNumber: true,
+      decimalAsNumber: true,
+      checkDuplicate: false,
+      acquireTimeout: 20000,
+      multipleStatements: true,
+    });
+  }
+
+  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return mysqlRows(await this.pool.query(sql, params));
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<number> {
+    return (await this.pool.query(sql, params)).affectedRows ?? 0;
+  }
+
+  async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+    const c = await this.pool.getConnection();
+    const conn: SqlConn = {
+      query: async (sql, params = []) => mysqlRows(await c.query(sql, params)),
+      run: async (sql, params = []) => (await c.query(sql, params)).affectedRows ?? 0,
+    };
+    try {
+      await c.beginTransaction();
+      const result = await fn(conn);
+      await c.commit();
+      return result;
+    } catch (err) {
+      await c.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      await c.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function mysqlRows(result: unknown): Row[] {
+  if (!Array.isArray(result)) return [];
+  // The connector attaches column metadata as a non-enumerable `meta`; plain rows remain.
+  return result as Row[];
+}

@@ -1,0 +1,102 @@
+// Storage for the coordinator: opens the configured database (SQLite file, PostgreSQL or
+// MySQL/MariaDB), creates it if needed, applies pending migrations and returns the store port.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { connect, type SqlDriver } from './drivers.ts';
+import { migrate } from './migrate.ts';
+import { createPrisma, type PrismaClient } from './prisma.ts';
+import { SqlStore } from './sql-store.ts';
+import type { Dialect } from './types.ts';
+
+export * from './types.ts';
+export { SqlStore, toGlobal, toBranch } from './sql-store.ts';
+export { connect, type SqlDriver, type SqlConn } from './drivers.ts';
+export { migrate, loadMigrations, splitStatements } from './migrate.ts';
+export { createPrisma, type PrismaClient } from './prisma.ts';
+
+export interface StoreConfig {
+  driver: Dialect;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** Database name; for sqlite, the database file. */
+  db: string;
+  /** PostgreSQL schema (search_path). */
+  schema: string;
+  maxOpenConns: number;
+}
+
+/** The URL (or file path for SQLite) a store config points at. */
+export function storeUrl(c: StoreConfig, db = c.db): string {
+  if (c.driver === 'sqlite') return resolve(db);
+  const auth = `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@`;
+  const scheme = c.driver === 'postgres' ? 'postgres' : 'mysql';
+  return `${scheme}://${auth}${c.host}:${c.port}/${encodeURIComponent(db)}`;
+}
+
+/** Creates the database (not the tables) when the server may do so and it is missing. */
+async function ensureDatabase(c: StoreConfig): Promise<void> {
+  if (c.driver === 'sqlite') {
+    mkdirSync(dirname(resolve(c.db)), { recursive: true });
+    return;
+  }
+  if (!/^[A-Za-z0-9_$-]+$/.test(c.db)) return; // unusual names: the operator creates them
+  const admin = connect({ dialect: c.driver, url: storeUrl(c, c.driver === 'postgres' ? 'postgres' : ''), poolSize: 1 });
+  try {
+    if (c.driver === 'postgres') {
+      const rows = await admin.query('SELECT 1 FROM pg_database WHERE datname = ?', [c.db]);
+      if (rows.length === 0) await admin.run(`CREATE DATABASE "${c.db}"`);
+    } else {
+      await admin.run(`CREATE DATABASE IF NOT EXISTS \`${c.db}\` CHARACTER SET utf8mb4`);
+    }
+  } catch {
+    // No right to create databases, or a race with another instance: connecting will tell.
+  } finally {
+    await admin.close().catch(() => undefined);
+  }
+}
+
+export interface Database {
+  store: SqlStore;
+  driver: SqlDriver;
+  config: StoreConfig;
+  /** Lazily created Prisma client over the same database. */
+  prisma(): Promise<PrismaClient>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  /** Create the database if missing (default true). */
+  create?: boolean;
+}
+
+export async function openDatabase(config: StoreConfig, opts: OpenOptions = {}): Promise<Database> {
+  if (opts.create !== false) await ensureDatabase(config);
+  const driver = connect({
+    dialect: config.driver,
+    url: storeUrl(config),
+    poolSize: config.maxOpenConns,
+    schema: config.schema,
+  });
+  try {
+    if (opts.migrate !== false) await migrate(driver);
+  } catch (err) {
+    await driver.close().catch(() => undefined);
+    throw err;
+  }
+  let prisma: Promise<PrismaClient> | undefined;
+  return {
+    store: new SqlStore(driver),
+    driver,
+    config,
+    prisma: () =>
+      (prisma ??= createPrisma({ dialect: config.driver, url: storeUrl(config), schema: config.schema })),
+    close: async () => {
+      if (prisma) await (await prisma).$disconnect().catch(() => undefined);
+      await driver.close();
+    },
+  };
+}

@@ -1,0 +1,408 @@
+// The store port over SQL. One operation, one method, the SQL in plain view; dialect differences
+// (upsert syntax, RETURNING, SKIP LOCKED) are spelled out where they occur rather than hidden in a
+// query builder. Every state change is conditional on the state it expects.
+import type { Row, SqlConn, SqlDriver } from './drivers.ts';
+import {
+  StoreError,
+  type AttemptRow,
+  type BranchRow,
+  type Dialect,
+  type GlobalQuery,
+  type GlobalRow,
+  type NewAttempt,
+  type NewBranch,
+  type NewGlobal,
+  type PassEnd,
+  type StatusChange,
+  type Store,
+} from './types.ts';
+
+const UNFINISHED = `('prepared','submitted','aborting')`;
+
+const GLOBAL_INSERT_COLUMNS =
+  'gid, trans_type, status, query_prepared, protocol, create_time, update_time, options, custom_data, ' +
+  'next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, retry_count, last_error';
+
+const BRANCH_INSERT_COLUMNS = 'gid, url, bin_data, branch_id, op, status, create_time, update_time';
+
+function globalValues(g: NewGlobal, now: Date): unknown[] {
+  return [
+    g.gid, g.transType, g.status, g.queryPrepared, g.protocol, now, now, g.options, g.customData,
+    g.nextCronInterval, g.nextCronTime, g.owner, g.extData, '', g.rollbackReason, g.leaseExpire, 0, '',
+  ];
+}
+
+function placeholders(n: number): string {
+  return `(${new Array(n).fill('?').join(', ')})`;
+}
+
+function branchValues(branches: NewBranch[], now: Date): unknown[] {
+  const out: unknown[] = [];
+  for (const b of branches) out.push(b.gid, b.url, b.binData, b.branchId, b.op, b.status, now, now);
+  return out;
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number; message?: string };
+  return (
+    e?.code === '23505' || // postgres unique_violation
+    e?.errno === 1062 || e?.code === 'ER_DUP_ENTRY' || // mysql
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+function time(v: unknown): Date | null {
+  if (v === null || v === undefined) return null;
+  return v instanceof Date ? v : new Date(v as string);
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
+function str(v: unknown): string {
+  return v === null || v === undefined ? '' : String(v);
+}
+
+function buf(v: unknown): Buffer | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v);
+  return Buffer.from(String(v));
+}
+
+export function toGlobal(r: Row): GlobalRow {
+  return {
+    id: num(r.id),
+    gid: str(r.gid),
+    transType: str(r.trans_type),
+    status: str(r.status),
+    queryPrepared: str(r.query_prepared),
+    protocol: str(r.protocol),
+    createTime: time(r.create_time),
+    updateTime: time(r.update_time),
+    finishTime: time(r.finish_time),
+    rollbackTime: time(r.rollback_time),
+    options: str(r.options),
+    customData: str(r.custom_data),
+    nextCronInterval: r.next_cron_interval === null ? null : num(r.next_cron_interval),
+    nextCronTime: time(r.next_cron_time),
+    owner: str(r.owner),
+    extData: str(r.ext_data),
+    result: str(r.result),
+    rollbackReason: str(r.rollback_reason),
+    leaseExpire: time(r.lease_expire),
+    retryCount: num(r.retry_count ?? 0),
+    lastError: str(r.last_error),
+  };
+}
+
+export function toBranch(r: Row): BranchRow {
+  return {
+    id: num(r.id),
+    gid: str(r.gid),
+    url: str(r.url),
+    binData: buf(r.bin_data),
+    branchId: str(r.branch_id),
+    op: str(r.op),
+    status: str(r.status),
+    finishTime: time(r.finish_time),
+    rollbackTime: time(r.rollback_time),
+    createTime: time(r.create_time),
+    updateTime: time(r.update_time),
+  };
+}
+
+function toAttempt(r: Row): AttemptRow {
+  return {
+    id: num(r.id),
+    gid: str(r.gid),
+    branchId: str(r.branch_id),
+    op: str(r.op),
+    url: str(r.url),
+    protocol: str(r.protocol),
+    startedAt: time(r.started_at) as Date,
+    durationMs: num(r.duration_ms),
+    httpStatus: r.http_status === null ? null : num(r.http_status),
+    grpcCode: r.grpc_code === null ? null : num(r.grpc_code),
+    outcome: str(r.outcome),
+    response: str(r.response),
+    error: str(r.error),
+    owner: str(r.owner),
+  };
+}
+
+export class SqlStore implements Store {
+  readonly dialect: Dialect;
+
+  constructor(readonly driver: SqlDriver) {
+    this.dialect = driver.dialect;
+  }
+
+  async insertTrans(g: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean> {
+    const insertGlobal = `INSERT INTO trans_global (${GLOBAL_INSERT_COLUMNS}) VALUES ${placeholders(18)}`;
+    if (this.dialect === 'postgres') {
+      // One round trip: the branches are inserted only if the global was.
+      if (branches.length === 0) {
+        return (await this.driver.run(`${insertGlobal} ON CONFLICT (gid) DO NOTHING`, globalValues(g, now))) === 1;
+      }
+      const rows = branches
+        .map(() => '(?::varchar, ?::varchar, ?::bytea, ?::varchar, ?::varchar, ?::varchar, ?::timestamptz, ?::timestamptz)')
+        .join(', ');
+      const sql =
+        `WITH g AS (${insertGlobal} ON CONFLICT (gid) DO NOTHING RETURNING id), ` +
+        `b AS (INSERT INTO trans_branch_op (${BRANCH_INSERT_COLUMNS}) ` +
+        `SELECT v.* FROM (VALUES ${rows}) AS v(${BRANCH_INSERT_COLUMNS}) WHERE EXISTS (SELECT 1 FROM g)) ` +
+        `SELECT count(*)::int AS n FROM g`;
+      const out = await this.driver.query(sql, [...globalValues(g, now), ...branchValues(branches, now)]);
+      return num(out[0]?.n) === 1;
+    }
+    return this.driver.tx(async (c) => {
+      if (this.dialect === 'sqlite') {
+        if ((await c.run(`${insertGlobal} ON CONFLICT (gid) DO NOTHING`, globalValues(g, now))) === 0) return false;
+      } else {
+        try {
+          await c.run(insertGlobal, globalValues(g, now));
+        } catch (err) {
+          if (isDuplicateKey(err)) return false;
+          throw err;
+        }
+      }
+      await this.insertBranches(c, branches, now);
+      return true;
+    });
+  }
+
+  private async insertBranches(c: SqlConn, branches: NewBranch[], now: Date): Promise<void> {
+    // SQLite limits bound variables per statement; 100 rows x 8 stays well inside every limit.
+    for (let i = 0; i < branches.length; i += 100) {
+      const chunk = branches.slice(i, i + 100);
+      await c.run(
+        `INSERT INTO trans_branch_op (${BRANCH_INSERT_COLUMNS}) VALUES ${chunk.map(() => placeholders(8)).join(', ')}`,
+        branchValues(chunk, now),
+      );
+    }
+  }
+
+  async findGlobal(gid: string): Promise<GlobalRow | null> {
+    const rows = await this.driver.query('SELECT * FROM trans_global WHERE gid = ?', [gid]);
+    return rows.length ? toGlobal(rows[0]) : null;
+  }
+
+  async findBranches(gid: string): Promise<BranchRow[]> {
+    return (await this.driver.query('SELECT * FROM trans_branch_op WHERE gid = ? ORDER BY id', [gid])).map(toBranch);
+  }
+
+  async changeStatus(gid: string, from: string, to: string, now: Date, change: StatusChange = {}): Promise<boolean> {
+    const sets = ['status = ?', 'update_time = ?'];
+    const params: unknown[] = [to, now];
+    if (to === 'succeed') {
+      sets.push('finish_time = ?');
+      params.push(now);
+    }
+    if (to === 'failed') {
+      sets.push('rollback_time = ?');
+      params.push(now);
+    }
+    if (change.rollbackReason) {
+      sets.push('rollback_reason = ?');
+      params.push(change.rollbackReason);
+    }
+    if (change.result !== undefined) {
+      sets.push('result = ?');
+      params.push(change.result);
+    }
+    if (change.release) sets.push(`owner = ''`, 'lease_expire = NULL');
+    if (change.errors) {
+      sets.push('retry_count = retry_count + ?');
+      params.push(change.errors);
+    }
+    if (change.lastError) {
+      sets.push('last_error = ?');
+      params.push(change.lastError);
+    }
+    let where = 'gid = ? AND status = ?';
+    params.push(gid, from);
+    if (change.owner !== undefined) {
+      where += ' AND owner = ?';
+      params.push(change.owner);
+    }
+    return (await this.driver.run(`UPDATE trans_global SET ${sets.join(', ')} WHERE ${where}`, params)) > 0;
+  }
+
+  async setBranchStatus(gid: string, branchId: string, op: string, status: string, now: Date): Promise<void> {
+    await this.driver.run(
+      'UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? ' +
+        `WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared'`,
+      [status, now, now, gid, branchId, op],
+    );
+  }
+
+  async registerBranches(gid: string, branches: NewBranch[], now: Date): Promise<'ok' | 'not-prepared'> {
+    const lock = this.dialect === 'sqlite' ? '' : ' FOR UPDATE';
+    try {
+      return await this.driver.tx(async (c) => {
+        const found = await c.query(`SELECT id FROM trans_global WHERE gid = ? AND status = 'prepared'${lock}`, [gid]);
+        if (found.length === 0) return 'not-prepared' as const;
+        await this.insertBranches(c, branches, now);
+        return 'ok' as const;
+      });
+    } catch (err) {
+      if (isDuplicateKey(err)) {
+        throw new StoreError((err as Error).message, 'duplicate-branch');
+      }
+      throw err;
+    }
+  }
+
+  async acquireLease(gid: string, token: string, now: Date, leaseExpire: Date): Promise<GlobalRow | null> {
+    const sql =
+      `UPDATE trans_global SET owner = ?, lease_expire = ? WHERE gid = ? AND status IN ${UNFINISHED} ` +
+      `AND (lease_expire IS NULL OR lease_expire <= ?)`;
+    const params = [token, leaseExpire, gid, now];
+    if (this.dialect === 'mysql') {
+      if ((await this.driver.run(sql, params)) === 0) return null;
+      const rows = await this.driver.query('SELECT * FROM trans_global WHERE gid = ? AND owner = ?', [gid, token]);
+      return rows.length ? toGlobal(rows[0]) : null;
+    }
+    const rows = await this.driver.query(`${sql} RETURNING *`, params);
+    return rows.length ? toGlobal(rows[0]) : null;
+  }
+
+  async renewLeases(tokens: string[], leaseExpire: Date): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < tokens.length; i += 200) {
+      const chunk = tokens.slice(i, i + 200);
+      n += await this.driver.run(
+        `UPDATE trans_global SET lease_expire = ? WHERE owner IN (${chunk.map(() => '?').join(', ')})`,
+        [leaseExpire, ...chunk],
+      );
+    }
+    return n;
+  }
+
+  async endPass(gid: string, token: string, end: PassEnd, now: Date): Promise<void> {
+    const sets = [`owner = ''`, 'lease_expire = NULL', 'update_time = ?'];
+    const params: unknown[] = [now];
+    if (end.nextCronTime) {
+      sets.push('next_cron_time = ?', 'next_cron_interval = ?');
+      params.push(end.nextCronTime, end.nextCronInterval);
+    }
+    if (end.errors > 0) {
+      sets.push('retry_count = retry_count + ?');
+      params.push(end.errors);
+    }
+    if (end.lastError) {
+      sets.push('last_error = ?');
+      params.push(end.lastError);
+    }
+    params.push(gid, token);
+    await this.driver.run(`UPDATE trans_global SET ${sets.join(', ')} WHERE gid = ? AND owner = ?`, params);
+  }
+
+  async claimDue(token: string, now: Date, leaseExpire: Date, nextCronTime: Date, limit: number): Promise<GlobalRow[]> {
+    const set = 'SET owner = ?, lease_expire = ?, next_cron_time = ?, update_time = ?';
+    const due = `status IN ${UNFINISHED} AND next_cron_time <= ? AND (lease_expire IS NULL OR lease_expire <= ?)`;
+    const setParams = [token, leaseExpire, nextCronTime, now];
+    const dueParams = [now, now];
+    if (this.dialect === 'mysql') {
+      const n = await this.driver.run(
+        `UPDATE trans_global ${set} WHERE ${due} ORDER BY next_cron_time LIMIT ?`,
+        [...setParams, ...dueParams, limit],
+      );
+      if (n === 0) return [];
+      return (await this.driver.query('SELECT * FROM trans_global WHERE owner = ?', [token])).map(toGlobal);
+    }
+    const skipLocked = this.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const rows = await this.driver.query(
+      `UPDATE trans_global ${set} WHERE id IN ` +
+        `(SELECT id FROM trans_global WHERE ${due} ORDER BY next_cron_time LIMIT ?${skipLocked}) RETURNING *`,
+      [...setParams, ...dueParams, limit],
+    );
+    return rows.map(toGlobal);
+  }
+
+  async nextDueTime(): Promise<Date | null> {
+    const rows = await this.driver.query(
+      `SELECT MIN(next_cron_time) AS t FROM trans_global WHERE status IN ${UNFINISHED}`,
+    );
+    const t = rows[0]?.t;
+    if (t === null || t === undefined) return null;
+    return t instanceof Date ? t : new Date(typeof t === 'number' ? t : String(t));
+  }
+
+  async resetCronTime(after: Date, limit: number, now: Date): Promise<number> {
+    const cond = `next_cron_time > ? AND status IN ${UNFINISHED}`;
+    if (this.dialect === 'mysql') {
+      return this.driver.run(`UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE ${cond} LIMIT ?`, [
+        now, now, after, limit,
+      ]);
+    }
+    return this.driver.run(
+      `UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE id IN (SELECT id FROM trans_global WHERE ${cond} LIMIT ?)`,
+      [now, now, after, limit],
+    );
+  }
+
+  async resetNextCronTime(gid: string, now: Date): Promise<boolean> {
+    return (await this.driver.run('UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE gid = ?', [now, now, gid])) > 0;
+  }
+
+  async scanGlobals(q: GlobalQuery): Promise<GlobalRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.position !== undefined) {
+      where.push('id < ?');
+      params.push(q.position);
+    }
+    if (q.status) {
+      where.push('status = ?');
+      params.push(q.status);
+    }
+    if (q.transType) {
+      where.push('trans_type = ?');
+      params.push(q.transType);
+    }
+    if (q.createTimeStart) {
+      where.push('create_time >= ?');
+      params.push(q.createTimeStart);
+    }
+    if (q.createTimeEnd) {
+      where.push('create_time <= ?');
+      params.push(q.createTimeEnd);
+    }
+    params.push(q.limit);
+    const sql = `SELECT * FROM trans_global${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (await this.driver.query(sql, params)).map(toGlobal);
+  }
+
+  async insertAttempts(rows: NewAttempt[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += 50) {
+      const chunk = rows.slice(i, i + 50);
+      const params: unknown[] = [];
+      for (const a of chunk) {
+        params.push(a.gid, a.branchId, a.op, a.url, a.protocol, a.startedAt, a.durationMs, a.httpStatus, a.grpcCode,
+          a.outcome, a.response, a.error, a.owner);
+      }
+      await this.driver.run(
+        'INSERT INTO branch_attempt (gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, ' +
+          `outcome, response, error, owner) VALUES ${chunk.map(() => placeholders(13)).join(', ')}`,
+        params,
+      );
+    }
+  }
+
+  async findAttempts(gid: string, limit: number): Promise<AttemptRow[]> {
+    return (await this.driver.query('SELECT * FROM branch_attempt WHERE gid = ? ORDER BY id LIMIT ?', [gid, limit])).map(
+      toAttempt,
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.driver.query('SELECT 1 AS ok');
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+}

@@ -1,0 +1,193 @@
+// The store port: every operation the engine needs from storage, with the conditions that make it
+// safe when several coordinator instances share one database. Implementations live in sql-store.ts
+// (one class, three dialects); nothing above this package sees SQL.
+
+export type Dialect = 'sqlite' | 'postgres' | 'mysql';
+
+/** A global transaction row (dtm's trans_global plus our lease and diagnostics columns). */
+export interface GlobalRow {
+  id: number;
+  gid: string;
+  transType: string;
+  status: string;
+  queryPrepared: string;
+  protocol: string;
+  createTime: Date | null;
+  updateTime: Date | null;
+  finishTime: Date | null;
+  rollbackTime: Date | null;
+  options: string;
+  customData: string;
+  nextCronInterval: number | null;
+  nextCronTime: Date | null;
+  owner: string;
+  extData: string;
+  result: string;
+  rollbackReason: string;
+  leaseExpire: Date | null;
+  retryCount: number;
+  lastError: string;
+}
+
+/** One operation of one branch (dtm's trans_branch_op). */
+export interface BranchRow {
+  id: number;
+  gid: string;
+  url: string;
+  binData: Buffer | null;
+  branchId: string;
+  op: string;
+  status: string;
+  finishTime: Date | null;
+  rollbackTime: Date | null;
+  createTime: Date | null;
+  updateTime: Date | null;
+}
+
+export interface KvRow {
+  id: number;
+  cat: string;
+  k: string;
+  v: string | null;
+  version: number;
+  createTime: Date | null;
+  updateTime: Date | null;
+}
+
+/** One call the coordinator made to a branch. */
+export interface AttemptRow {
+  id: number;
+  gid: string;
+  branchId: string;
+  op: string;
+  url: string;
+  protocol: string;
+  startedAt: Date;
+  durationMs: number;
+  httpStatus: number | null;
+  grpcCode: number | null;
+  outcome: string;
+  response: string;
+  error: string;
+  owner: string;
+}
+
+export type NewAttempt = Omit<AttemptRow, 'id'>;
+
+export interface NewGlobal {
+  gid: string;
+  transType: string;
+  status: string;
+  queryPrepared: string;
+  protocol: string;
+  options: string;
+  customData: string;
+  extData: string;
+  rollbackReason: string;
+  nextCronInterval: number;
+  nextCronTime: Date;
+  /** Lease token of the pass that will process the new row right away ('' for none). */
+  owner: string;
+  leaseExpire: Date | null;
+}
+
+export interface NewBranch {
+  gid: string;
+  url: string;
+  binData: Buffer | null;
+  branchId: string;
+  op: string;
+  status: string;
+}
+
+export interface StatusChange {
+  rollbackReason?: string;
+  result?: string;
+  /** Only change the row while this lease token holds it. */
+  owner?: string;
+  /** Clear the lease in the same statement (the pass is over). */
+  release?: boolean;
+  /** Failed branch calls of the pass (added to retry_count). */
+  errors?: number;
+  /** Last failed call of the pass. */
+  lastError?: string;
+}
+
+export interface PassEnd {
+  /** New schedule; null leaves next_cron_time / next_cron_interval as they are. */
+  nextCronTime: Date | null;
+  nextCronInterval: number | null;
+  /** Failed branch calls made by the pass (added to retry_count). */
+  errors: number;
+  /** Text of the last failed call, '' to keep the stored one. */
+  lastError: string;
+}
+
+export interface GlobalQuery {
+  /** Only rows with id < position (cursor of the previous page). */
+  position?: number;
+  limit: number;
+  status?: string;
+  transType?: string;
+  createTimeStart?: Date;
+  createTimeEnd?: Date;
+}
+
+export class StoreError extends Error {
+  constructor(message: string, readonly code: 'not-found' | 'unique-conflict' | 'duplicate-branch') {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface Store {
+  readonly dialect: Dialect;
+
+  /**
+   * Inserts a global with its branches in one database transaction. Returns false, writing
+   * nothing, when the gid already exists.
+   */
+  insertTrans(global: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean>;
+  findGlobal(gid: string): Promise<GlobalRow | null>;
+  findBranches(gid: string): Promise<BranchRow[]>;
+  /**
+   * Compare-and-set of the status: changes `from` to `to` (setting update_time, and finish_time
+   * for succeed, rollback_time for failed). Returns false when the row is not in `from` (or,
+   * with `owner`, not held by that lease).
+   */
+  changeStatus(gid: string, from: string, to: string, now: Date, change?: StatusChange): Promise<boolean>;
+  /** Marks a prepared branch operation done. No-op when it is not prepared any more. */
+  setBranchStatus(gid: string, branchId: string, op: string, status: string, now: Date): Promise<void>;
+  /**
+   * Inserts registered branches while the global is `prepared` (the check and the insert are
+   * one database transaction). 'not-prepared' when no prepared global has that gid; throws
+   * StoreError('duplicate-branch') when (gid, branch_id, op) exists.
+   */
+  registerBranches(gid: string, branches: NewBranch[], now: Date): Promise<'ok' | 'not-prepared'>;
+
+  /** Takes the lease of one unfinished global whose lease is free or expired. */
+  acquireLease(gid: string, token: string, now: Date, leaseExpire: Date): Promise<GlobalRow | null>;
+  /** Extends the leases held under these tokens. */
+  renewLeases(tokens: string[], leaseExpire: Date): Promise<number>;
+  /** Releases a lease, recording the schedule and diagnostics of the pass that held it. */
+  endPass(gid: string, token: string, end: PassEnd, now: Date): Promise<void>;
+  /**
+   * Claims up to `limit` due globals (unfinished, next_cron_time <= now, lease free or expired)
+   * for the lease `token`: sets owner, lease_expire and next_cron_time = `nextCronTime`.
+   */
+  claimDue(token: string, now: Date, leaseExpire: Date, nextCronTime: Date, limit: number): Promise<GlobalRow[]>;
+  /** Earliest next_cron_time among unfinished globals (for the scheduler's sleep). */
+  nextDueTime(): Promise<Date | null>;
+
+  /** resetCronTime: unfinished rows scheduled after `after` become due now. */
+  resetCronTime(after: Date, limit: number, now: Date): Promise<number>;
+  /** resetNextCronTime: the row (any status) becomes due now. False when the gid is unknown. */
+  resetNextCronTime(gid: string, now: Date): Promise<boolean>;
+
+  scanGlobals(query: GlobalQuery): Promise<GlobalRow[]>;
+  insertAttempts(rows: NewAttempt[]): Promise<void>;
+  findAttempts(gid: string, limit: number): Promise<AttemptRow[]>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,53 @@
+// Error classes the engine throws; transports map each kind to dtm's status codes in one place
+// (HTTP: 409 / 425 / 400 / 413 / 500, gRPC: Aborted / FailedPrecondition / InvalidArgument / ...).
+
+export type ErrorKind =
+  /** dtm's FAILURE class: HTTP 409, gRPC Aborted. The message ends with "FAILURE". */
+  | 'failure'
+  /** dtm's ONGOING class: HTTP 425, gRPC FailedPrecondition. */
+  | 'ongoing'
+  /** Malformed request that dtm would only have panicked on: HTTP 400, gRPC InvalidArgument. */
+  | 'bad-request'
+  /** Request body over the configured limit: HTTP 413, gRPC ResourceExhausted. */
+  | 'too-large'
+  /** Any other error (HTTP 500). `panic` marks errors dtm raises by panicking (gRPC Internal). */
+  | 'error';
+
+export class DtmError extends Error {
+  constructor(
+    message: string,
+    readonly kind: ErrorKind,
+    readonly panic = false,
+  ) {
+    super(message);
+    this.name = 'DtmError';
+  }
+}
+
+/** dtm's ErrorMessage2Error: "<text> FAILURE", unless the text already ends with the word. */
+export function failure(message: string): DtmError {
+  return new DtmError(withSuffix(message, 'FAILURE'), 'failure');
+}
+
+export function ongoing(message = 'ONGOING'): DtmError {
+  return new DtmError(message, 'ongoing');
+}
+
+export function badRequest(message: string): DtmError {
+  return new DtmError(message, 'bad-request');
+}
+
+export function internal(message: string, panic = false): DtmError {
+  return new DtmError(message, 'error', panic);
+}
+
+export function withSuffix(message: string, word: string): string {
+  return message.endsWith(word) ? message : message ? `${message} ${word}` : word;
+}
+
+export function errorKind(err: unknown): ErrorKind {
+  return err instanceof DtmError ? err.kind : 'error';
+}
+
+/** Raised inside a pass when a compare-and-set on the global status lost (dtm: storage.ErrNotFound). */
+export const STORAGE_NOT_FOUND = 'storage: NotFound';

@@ -1,0 +1,15 @@
+export * from './types.ts';
+export * from './errors.ts';
+export { Engine, defaultEngineConfig, type EngineConfig, type EngineDeps, type PassOutcome } from './engine.ts';
+export { encodeOptions, decodeOptions } from './options.ts';
+export { baseInterval, touch, isTimedOut, retryCountOf, type Schedule, type ServerTiming } from './schedule.ts';
+export { HttpTransport, branchUrl, goQueryEscape } from './calls/http.ts';
+export { CallRouter } from './calls/router.ts';
+export { classifyHttp, classifyGrpc, GrpcCode } from './calls/classify.ts';
+export type { BranchCall, BranchTransport, CallResult, Outcome } from './calls/types.ts';
+export { systemClock, type Clock } from './pass.ts';
+export { checkGid, checkTransRequest, generateBranches, registrationBranches, LIMITS, type TopicResolver } from './request.ts';
+export { newGid } from './gid.ts';
+export type { Logger } from './logger.ts';
+export { silentLogger } from './logger.ts';
+export * as sagaPlan from './saga/plan.ts';

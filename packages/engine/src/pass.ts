@@ -1,0 +1,225 @@
+// One processing pass over a global transaction: the "doing" half of the engine. Processors
+// (saga/, msg.ts, tcc.ts, ...) decide what to call; a Pass carries the calls out, records each
+// attempt and branch result, keeps the retry schedule, and changes the global status with a
+// compare-and-set fenced by the pass's lease.
+import type { BranchRow, GlobalRow, Store } from '@dtx/db';
+import type { BranchCall, BranchTransport, CallResult } from './calls/types.ts';
+import { DtmError, internal, ongoing, STORAGE_NOT_FOUND } from './errors.ts';
+import { decodeExtHeaders } from './options.ts';
+import {
+  baseInterval,
+  isTimedOut,
+  retryCountOf,
+  shouldResetAfterSuccess,
+  touch,
+  type Schedule,
+  type ServerTiming,
+  type TouchKind,
+} from './schedule.ts';
+import { isFinished, Op, Status, type TransOptions } from './types.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface PassTiming extends ServerTiming {
+  /** Conf.RequestTimeout, seconds. */
+  requestTimeout: number;
+  /** Conf.AlertRetryLimit */
+  alertRetryLimit: number;
+}
+
+export interface AttemptSink {
+  record(gid: string, call: BranchCall, result: CallResult): void;
+}
+
+export interface PassEnv {
+  store: Store;
+  caller: BranchTransport;
+  timing: PassTiming;
+  clock: Clock;
+  attempts: AttemptSink;
+  /** Alert webhook (fire and forget), called after a back-off from the alert threshold on. */
+  alert?: (body: { gid: string; status: string; branch: string; error: string; retry_count: number }) => void;
+}
+
+/** The global as a pass sees it: the stored row plus decoded options. */
+export interface PassTrans {
+  gid: string;
+  transType: string;
+  status: string;
+  protocol: string;
+  queryPrepared: string;
+  customData: string;
+  rollbackReason: string;
+  createTime: Date;
+  options: TransOptions;
+  extHeaders: Record<string, string>;
+  nextCronInterval: number;
+  nextCronTime: Date;
+}
+
+export function passTransFromRow(row: GlobalRow, options: TransOptions): PassTrans {
+  return {
+    gid: row.gid,
+    transType: row.transType,
+    status: row.status,
+    protocol: row.protocol,
+    queryPrepared: row.queryPrepared,
+    customData: row.customData,
+    rollbackReason: row.rollbackReason,
+    createTime: row.createTime ?? new Date(),
+    options,
+    extHeaders: decodeExtHeaders(row.extData),
+    nextCronInterval: row.nextCronInterval ?? 0,
+    nextCronTime: row.nextCronTime ?? new Date(),
+  };
+}
+
+/** What a processor gets back from executing one branch (dtm's execBranch). */
+export interface ExecResult {
+  /** New branch status when the call settled it (succeed, or failed for a saga action). */
+  status: 'succeed' | 'failed' | null;
+  /** Error of the call: ONGOING, or a FAILURE/error to retry (null when settled). */
+  err: DtmError | null;
+  /** Saga action FAILURE: `url:<URL> return failed: <answer> FAILURE` */
+  failureMessage?: string;
+}
+
+const RESULT_SPEC_PREFIX =
+  'your http/grpc result should be specified as in:\nhttp://d.dtm.pub/practice/arch.html#proto\nunkown result will be retried: ';
+
+export class Pass {
+  schedule: Schedule;
+  errors = 0;
+  lastError = '';
+  private readonly base: number;
+
+  constructor(
+    readonly env: PassEnv,
+    readonly trans: PassTrans,
+    readonly branches: BranchRow[],
+    /** Lease token the pass holds ('' for none: status changes are then not fenced). */
+    readonly token: string,
+  ) {
+    this.base = baseInterval(trans.options, env.timing);
+    this.schedule = {
+      interval: trans.nextCronInterval || this.base,
+      nextCronTime: trans.nextCronTime,
+      lastTouched: env.clock.now(),
+      touched: false,
+    };
+  }
+
+  now(): Date {
+    return this.env.clock.now();
+  }
+
+  get status(): string {
+    return this.trans.status;
+  }
+
+  isTimedOut(): boolean {
+    return isTimedOut(this.trans.transType, this.trans.options, this.env.timing, this.trans.createTime, this.now());
+  }
+
+  /** dtm's needProcess: unfinished work exists now. */
+  needProcess(): boolean {
+    const s = this.trans.status;
+    return s === Status.Submitted || s === Status.Aborting || (s === Status.Prepared && this.isTimedOut());
+  }
+
+  /**
+   * Compare-and-set of the global status from what this pass believes it is. Losing the race
+   * (another actor changed it, or the lease was lost) aborts the pass like dtm's panic does.
+   */
+  async changeStatus(to: string, rollbackReason?: string): Promise<void> {
+    const ok = await this.env.store.changeStatus(this.trans.gid, this.trans.status, to, this.now(), {
+      rollbackReason,
+      owner: this.token || undefined,
+      release: isFinished(to) && this.token !== '',
+      errors: isFinished(to) ? this.errors : undefined,
+      lastError: isFinished(to) ? this.lastError : undefined,
+    });
+    if (!ok) throw internal(STORAGE_NOT_FOUND, true);
+    this.trans.status = to;
+    if (rollbackReason) this.trans.rollbackReason = rollbackReason;
+  }
+
+  touch(kind: TouchKind, delaySeconds = 0): void {
+    this.schedule = touch(this.schedule, kind, this.base, this.now(), delaySeconds);
+  }
+
+  private callFor(url: string, branchId: string, op: string, payload: Buffer | null): BranchCall {
+    const o = this.trans.options;
+    return {
+      gid: this.trans.gid,
+      transType: this.trans.transType,
+      branchId,
+      op,
+      url,
+      payload: payload ?? Buffer.alloc(0),
+      protocol: this.trans.protocol,
+      headers: { ...this.trans.extHeaders, ...o.branchHeaders },
+      timeoutMs: (o.requestTimeout || this.env.timing.requestTimeout) * 1000,
+    };
+  }
+
+  /** Calls a URL that is not a stored branch (msg query-prepared, workflow resume). */
+  async callUrl(url: string, branchId: string, op: string, payload: Buffer | null): Promise<CallResult> {
+    const call = this.callFor(url, branchId, op, payload);
+    const result = await this.env.caller.call(call);
+    if (result.transport !== 'none') this.env.attempts.record(this.trans.gid, call, result);
+    return result;
+  }
+
+  /** dtm's execBranch: call, settle the branch row, touch the schedule. */
+  async exec(branch: BranchRow): Promise<ExecResult> {
+    const result = await this.callUrl(branch.url, branch.branchId, branch.op, branch.binData);
+    let out: ExecResult;
+    if (result.outcome === 'success') {
+      out = { status: Status.Succeed, err: null };
+    } else if (result.outcome === 'failure' && this.trans.transType === 'saga' && branch.op === Op.Action) {
+      out = { status: Status.Failed, err: null, failureMessage: `url:${branch.url} return failed: ${result.message}` };
+    } else if (result.outcome === 'ongoing') {
+      out = { status: null, err: ongoing() };
+    } else {
+      out = {
+        status: null,
+        err: new DtmError(RESULT_SPEC_PREFIX + result.message, result.outcome === 'failure' ? 'failure' : 'error'),
+      };
+    }
+    if (out.status) {
+      await this.env.store.setBranchStatus(branch.gid, branch.branchId, branch.op, out.status, this.now());
+      branch.status = out.status;
+    }
+    if (out.err === null) {
+      if (shouldResetAfterSuccess(this.schedule, this.trans.options, this.env.timing, this.now())) this.touch('reset');
+    } else if (out.err.kind === 'ongoing') {
+      this.touch('keep');
+    } else {
+      this.touch('backoff');
+      this.errors++;
+      this.lastError = `${branch.branchId}/${branch.op} ${branch.url}: ${result.message}`;
+      const retryCount = retryCountOf(this.schedule.interval, this.base);
+      if (this.env.alert && retryCount >= this.env.timing.alertRetryLimit) {
+        this.env.alert({
+          gid: this.trans.gid,
+          status: this.trans.status,
+          branch: branch.url,
+          error: out.err.message,
+          retry_count: retryCount,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Records a failed call that is not a branch (query-prepared) for the dashboard's last error. */
+  noteError(what: string, message: string): void {
+    this.errors++;
+    this.lastError = `${what}: ${message}`;
+  }
+}

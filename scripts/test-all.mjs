@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// `pnpm test`: the whole test suite. Starts the databases and etcd the suites need (from the
+// Debian packages' binaries, on ports of their own), then runs the type check, every TypeScript
+// test on SQLite, PostgreSQL and MariaDB, and the Go compatibility tests against the real dtm SDK.
+//
+//   DTX_TEST_STORES=sqlite pnpm test     # only the embedded store, no external services
+//   pnpm test -- tests/saga.test.ts      # extra arguments go to vitest (Go tests are skipped)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServices, serviceEnv } from './services.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2).filter((a) => a !== '--');
+const stores = (process.env.DTX_TEST_STORES ?? 'sqlite,postgres,mysql').split(',');
+const needed = [];
+if (stores.includes('postgres')) needed.push('pg');
+if (stores.includes('mysql') || !args.length) needed.push('mysql');
+if (!args.length) needed.push('etcd');
+
+const started = Date.now();
+const results = [];
+
+function step(name, cmd, cmdArgs, opts = {}) {
+  const t0 = Date.now();
+  console.log(`\n=== ${name}: ${cmd} ${cmdArgs.join(' ')}`);
+  const r = spawnSync(cmd, cmdArgs, { stdio: 'inherit', cwd: root, ...opts, env: { ...process.env, ...opts.env } });
+  const ok = r.status === 0;
+  results.push({ name, ok, seconds: Math.round((Date.now() - t0) / 1000) });
+  return ok;
+}
+
+console.log(`starting services: ${needed.join(', ') || 'none'}`);
+await startServices(needed);
+const env = { ...serviceEnv, DTX_TEST_STORES: stores.join(',') };
+Object.assign(process.env, env);
+
+step('typecheck', 'pnpm', ['run', '-s', 'typecheck']);
+step('typescript tests', 'pnpm', ['exec', 'vitest', 'run', ...args]);
+if (!args.length && existsSync(join(root, 'compat', 'go', 'go.mod'))) {
+  step('go compatibility tests', 'go', ['test', '-count=1', '-timeout', '15m', './...'], { cwd: join(root, 'compat', 'go') });
+}
+
+console.log('\n=== summary');
+for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name} (${r.seconds}s)`);
+console.log(`total ${Math.round((Date.now() - started) / 1000)}s`);
+process.exit(results.every((r) => r.ok) ? 0 : 1);
