@@ -1,0 +1,141 @@
+// The store port on real databases: conditions of every state change, lease claims, migrations,
+// and agreement between the Prisma schema and each dialect's SQL migrations.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, migrate, openDatabase, StoreError, type Database, type NewGlobal } from '@dtx/db';
+import { freshStore, testStores } from '../../../tests/support/stores.ts';
+
+const later = (ms: number) => new Date(Date.now() + ms);
+
+function global(gid: string, extra: Partial<NewGlobal> = {}): NewGlobal {
+  return {
+    gid,
+    transType: 'saga',
+    status: 'submitted',
+    queryPrepared: '',
+    protocol: 'http',
+    options: '{"concurrent":false}',
+    customData: '',
+    extData: '',
+    rollbackReason: '',
+    nextCronInterval: 10,
+    nextCronTime: later(10_000),
+    owner: '',
+    leaseExpire: null,
+    ...extra,
+  };
+}
+
+describe.each(testStores())('store on %s', (storeName) => {
+  let db: Database;
+  let n = 0;
+  const gid = () => `st-${++n}-${Date.now()}`;
+
+  beforeAll(async () => {
+    db = await openDatabase(await freshStore(storeName, 'store'));
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('migrations are recorded and re-running them applies nothing', async () => {
+    const again = await migrate(db.driver);
+    expect(again.applied).toEqual([]);
+    const rows = await db.driver.query('SELECT migration_name FROM _prisma_migrations ORDER BY migration_name');
+    expect(rows.map((r) => r.migration_name)).toContain('0001_init');
+  });
+
+  it('every Prisma model can be queried on the migrated database (schema and SQL agree)', async () => {
+    const prisma = await db.prisma();
+    const g = gid();
+    await db.store.insertTrans(global(g), [{ gid: g, url: 'http://x/a', binData: Buffer.from('{}'), branchId: '01', op: 'action', status: 'prepared' }], new Date());
+    await db.store.insertAttempts([{ gid: g, branchId: '01', op: 'action', url: 'http://x/a', protocol: 'http', startedAt: new Date(), durationMs: 5, httpStatus: 200, grpcCode: null, outcome: 'success', response: 'ok', error: '', owner: 'o' }]);
+    await db.driver.run("INSERT INTO kv (cat, k, v, version, create_time, update_time) VALUES ('topics', 'k1', '[]', 1, ?, ?)", [new Date(), new Date()]);
+    const tg = await prisma.transGlobal.findFirst({ where: { gid: g } });
+    expect(tg?.status).toBe('submitted');
+    expect(tg?.createTime).toBeInstanceOf(Date);
+    const tb = await prisma.transBranchOp.findFirst({ where: { gid: g } });
+    expect(Buffer.from(tb!.binData!).toString()).toBe('{}');
+    expect((await prisma.branchAttempt.findFirst({ where: { gid: g } }))?.httpStatus).toBe(200);
+    expect((await prisma.kv.findFirst({ where: { k: 'k1' } }))?.cat).toBe('topics');
+  });
+
+  it('insertTrans writes nothing when the gid exists', async () => {
+    const g = gid();
+    const b = { gid: g, url: '', binData: null, branchId: '01', op: 'action', status: 'prepared' };
+    expect(await db.store.insertTrans(global(g), [b], new Date())).toBe(true);
+    expect(await db.store.insertTrans(global(g, { status: 'prepared' }), [{ ...b, branchId: '02' }], new Date())).toBe(false);
+    expect((await db.store.findGlobal(g))?.status).toBe('submitted');
+    expect((await db.store.findBranches(g)).map((x) => x.branchId)).toEqual(['01']);
+  });
+
+  it('changeStatus is a compare-and-set on the status and, when given, the lease owner', async () => {
+    const g = gid();
+    await db.store.insertTrans(global(g, { owner: 'me:1', leaseExpire: later(10_000) }), [], new Date());
+    expect(await db.store.changeStatus(g, 'prepared', 'succeed', new Date())).toBe(false);
+    expect(await db.store.changeStatus(g, 'submitted', 'aborting', new Date(), { owner: 'other:1' })).toBe(false);
+    expect(await db.store.changeStatus(g, 'submitted', 'aborting', new Date(), { owner: 'me:1', rollbackReason: 'why' })).toBe(true);
+    expect(await db.store.changeStatus(g, 'aborting', 'failed', new Date(), { owner: 'me:1', release: true, errors: 2, lastError: 'x' })).toBe(true);
+    const row = await db.store.findGlobal(g);
+    expect(row).toMatchObject({ status: 'failed', rollbackReason: 'why', owner: '', leaseExpire: null, retryCount: 2, lastError: 'x' });
+    expect(row?.rollbackTime).toBeInstanceOf(Date);
+  });
+
+  it('registerBranches needs a prepared global and refuses duplicates', async () => {
+    const g = gid();
+    const b = { gid: g, url: 'http://x/c', binData: Buffer.from('d'), branchId: '01', op: 'confirm', status: 'prepared' };
+    expect(await db.store.registerBranches(g, [b], new Date())).toBe('not-prepared');
+    await db.store.insertTrans(global(g, { status: 'prepared', transType: 'tcc' }), [], new Date());
+    expect(await db.store.registerBranches(g, [b], new Date())).toBe('ok');
+    await expect(db.store.registerBranches(g, [b], new Date())).rejects.toBeInstanceOf(StoreError);
+    expect(await db.store.findBranches(g)).toHaveLength(1);
+  });
+
+  it('claimDue hands each due row to one claimer, and skips rows whose lease is live', async () => {
+    const past = new Date(Date.now() - 1000);
+    const gids = Array.from({ length: 30 }, () => gid());
+    for (const g of gids) await db.store.insertTrans(global(g, { nextCronTime: past }), [], new Date());
+    const held = gid();
+    await db.store.insertTrans(global(held, { nextCronTime: past, owner: 'busy:1', leaseExpire: later(60_000) }), [], new Date());
+    const now = new Date();
+    const claims = await Promise.all(
+      ['a', 'b', 'c'].map((who) => db.store.claimDue(`${who}:1`, now, later(10_000), later(10_000), 1000)),
+    );
+    const claimed = claims.flat().map((r) => r.gid).filter((g) => gids.includes(g) || g === held);
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed.sort()).toEqual([...gids].sort());
+    // claimed rows are not due any more; the held row stays with its owner
+    expect((await db.store.claimDue('d:1', new Date(), later(10_000), later(10_000), 1000)).filter((r) => gids.includes(r.gid))).toEqual([]);
+    expect((await db.store.findGlobal(held))?.owner).toBe('busy:1');
+  });
+
+  it('an expired lease can be taken over; endPass releases it and records the schedule', async () => {
+    const g = gid();
+    await db.store.insertTrans(global(g, { owner: 'dead:1', leaseExpire: new Date(Date.now() - 1) }), [], new Date());
+    const row = await db.store.acquireLease(g, 'new:1', new Date(), later(10_000));
+    expect(row?.owner).toBe('new:1');
+    expect(await db.store.acquireLease(g, 'third:1', new Date(), later(10_000))).toBeNull();
+    expect(await db.store.renewLeases(['new:1'], later(20_000))).toBe(1);
+    const next = later(40_000);
+    await db.store.endPass(g, 'new:1', { nextCronTime: next, nextCronInterval: 40, errors: 1, lastError: 'boom' }, new Date());
+    const after = await db.store.findGlobal(g);
+    expect(after).toMatchObject({ owner: '', leaseExpire: null, nextCronInterval: 40, retryCount: 1, lastError: 'boom' });
+    expect(Math.abs(after!.nextCronTime!.getTime() - next.getTime())).toBeLessThan(5);
+  });
+
+  // Several instances share PostgreSQL or MySQL; SQLite is the single-instance embedded store.
+  it.skipIf(storeName === 'sqlite')('concurrent starters migrate a new database once', async () => {
+    const config = await freshStore(storeName, 'mig');
+    const [a, b] = await Promise.all([openDatabase(config), openDatabase(config)]);
+    const rows = await a.driver.query('SELECT COUNT(*) AS n FROM _prisma_migrations');
+    expect(Number(rows[0].n)).toBe(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe('store on an unreachable database', () => {
+  it('fails to open with the driver error', async () => {
+    const driver = connect({ dialect: 'postgres', url: 'postgres://nobody@127.0.0.1:1/x', poolSize: 1 });
+    await expect(driver.query('SELECT 1')).rejects.toThrow();
+    await driver.close();
+  });
+});
