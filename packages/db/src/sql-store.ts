@@ -230,12 +230,21 @@ export class SqlStore implements Store {
     return (await this.driver.run(`UPDATE trans_global SET ${sets.join(', ')} WHERE ${where}`, params)) > 0;
   }
 
-  async setBranchStatus(gid: string, branchId: string, op: string, status: string, now: Date): Promise<void> {
-    await this.driver.run(
+  async setBranchStatus(
+    gid: string,
+    branchId: string,
+    op: string,
+    status: string,
+    now: Date,
+    globalStatus: string,
+  ): Promise<boolean> {
+    const n = await this.driver.run(
       'UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? ' +
-        `WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared'`,
-      [status, now, now, gid, branchId, op],
+        `WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared' ` +
+        'AND EXISTS (SELECT 1 FROM trans_global WHERE gid = ? AND status = ?)',
+      [status, now, now, gid, branchId, op, gid, globalStatus],
     );
+    return n > 0;
   }
 
   async registerBranches(gid: string, branches: NewBranch[], now: Date): Promise<'ok' | 'not-prepared'> {

@@ -156,8 +156,12 @@ export interface Store {
    * with `owner`, not held by that lease).
    */
   changeStatus(gid: string, from: string, to: string, now: Date, change?: StatusChange): Promise<boolean>;
-  /** Marks a prepared branch operation done. No-op when it is not prepared any more. */
-  setBranchStatus(gid: string, branchId: string, op: string, status: string, now: Date): Promise<void>;
+  /**
+   * Marks a prepared branch operation done, only while the global still has `globalStatus`
+   * (dtm locks the global row with that status around the same write). False when the global
+   * moved on (an operator aborted or stopped it) or the branch was not prepared any more.
+   */
+  setBranchStatus(gid: string, branchId: string, op: string, status: string, now: Date, globalStatus: string): Promise<boolean>;
   /**
    * Inserts registered branches while the global is `prepared` (the check and the insert are
    * one database transaction). 'not-prepared' when no prepared global has that gid; throws

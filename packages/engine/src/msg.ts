@@ -45,9 +45,9 @@ export async function processMsg(p: Pass): Promise<DtmError | null> {
   let err: DtmError | null = null;
   if (p.trans.options.concurrent) {
     // Results are taken in completion order; the first non-success one decides the outcome.
-    const results = todo.map((b) => p.exec(b));
-    const settled = await Promise.all(results.map((r) => r.then((x) => x.err)));
-    err = settled.find((e) => e !== null) ?? null;
+    const settled = await Promise.allSettled(todo.map((b) => p.exec(b)));
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    err = settled.map((s) => (s as PromiseFulfilledResult<{ err: DtmError | null }>).value.err).find((e) => e !== null) ?? null;
   } else {
     for (const b of todo) {
       err = (await p.exec(b)).err;

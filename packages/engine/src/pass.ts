@@ -192,7 +192,11 @@ export class Pass {
       };
     }
     if (out.status) {
-      await this.env.store.setBranchStatus(branch.gid, branch.branchId, branch.op, out.status, this.now());
+      const ok = await this.env.store.setBranchStatus(
+        branch.gid, branch.branchId, branch.op, out.status, this.now(), this.trans.status,
+      );
+      // The global moved on (an operator aborted or stopped it): this pass is stale.
+      if (!ok) throw internal(STORAGE_NOT_FOUND, true);
       branch.status = out.status;
     }
     if (out.err === null) {

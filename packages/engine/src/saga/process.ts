@@ -17,6 +17,16 @@ interface Done {
 }
 
 export async function processSaga(p: Pass): Promise<DtmError | null> {
+  const inflight = new Map<number, Promise<Done>>();
+  try {
+    return await sagaPass(p, inflight);
+  } finally {
+    // Never end a pass (and release its lease) while one of its calls is still running.
+    await Promise.all(inflight.values());
+  }
+}
+
+async function sagaPass(p: Pass, inflight: Map<number, Promise<Done>>): Promise<DtmError | null> {
   const custom = parseSagaCustom(p.trans.customData);
   const o = p.trans.options;
   const timeoutReason = () => `Timeout after ${o.timeoutToFail} seconds`;
@@ -34,7 +44,6 @@ export async function processSaga(p: Pass): Promise<DtmError | null> {
   let failureMessage = '';
   let retries = o.retryCount;
 
-  const inflight = new Map<number, Promise<Done>>();
   const start = (pos: number) => {
     state.started[pos] = true;
     inflight.set(
