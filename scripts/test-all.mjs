@@ -6,7 +6,7 @@
 //   DTX_TEST_STORES=sqlite pnpm test     # only the embedded store, no external services
 //   pnpm test -- tests/saga.test.ts      # extra arguments go to vitest (Go tests are skipped)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServices, serviceEnv } from './services.mjs';
@@ -38,8 +38,11 @@ Object.assign(process.env, env);
 
 step('typecheck', 'pnpm', ['run', '-s', 'typecheck']);
 step('typescript tests', 'pnpm', ['exec', 'vitest', 'run', ...args]);
-if (!args.length && existsSync(join(root, 'compat', 'go', 'go.mod'))) {
-  step('go compatibility tests', 'go', ['test', '-count=1', '-timeout', '15m', './...'], { cwd: join(root, 'compat', 'go') });
+// Every Go module under compat/ (each has its own go.mod and dependencies from the Go proxy).
+const compat = join(root, 'compat');
+const goModules = !args.length && existsSync(compat) ? readdirSync(compat).filter((d) => existsSync(join(compat, d, 'go.mod'))) : [];
+for (const mod of goModules) {
+  step(`go compatibility tests (compat/${mod})`, 'go', ['test', '-count=1', '-timeout', '15m', './...'], { cwd: join(compat, mod) });
 }
 
 console.log('\n=== summary');
