@@ -1,13 +1,17 @@
 // Wires one coordinator instance: storage, engine, transports. Used by main.ts and by tests that
 // run the coordinator in-process.
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { openDatabase, type Database } from '@dtx/db';
 import { CallRouter, Engine, HttpTransport, type Logger } from '@dtx/engine';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.ts';
+import { storeConfigOf, type Config } from '@dtx/config';
 import { buildHttpServer } from './http/server.ts';
 import { TimeFormat } from './http/render.ts';
 import { VERSION } from './version.ts';
+
+/** How often an instance refreshes its row in coordinator_node. */
+export const HEARTBEAT_MS = 5000;
 
 export interface Coordinator {
   config: Config;
@@ -29,19 +33,7 @@ export interface StartOptions {
 export async function startCoordinator(config: Config, opts: StartOptions): Promise<Coordinator> {
   const log = opts.logger;
   const s = config.Store;
-  const db = await openWithRetry(
-    {
-      driver: s.Driver as 'sqlite' | 'postgres' | 'mysql',
-      host: s.Host,
-      port: s.Port,
-      user: s.User,
-      password: s.Password,
-      db: s.Db,
-      schema: s.Schema,
-      maxOpenConns: Math.min(s.MaxOpenConns, 100),
-    },
-    log,
-  );
+  const db = await openWithRetry(storeConfigOf(config), log);
   const router = new CallRouter(new HttpTransport({ dockerHostRewrite: !!process.env.IS_DOCKER, userAgent: `dtx/${VERSION}` }));
   const engine = new Engine({
     store: db.store,
@@ -76,6 +68,27 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   if (opts.scheduler !== false) engine.start();
   log.info({ httpPort, store: s.Driver, instance: engine.instanceId, version: VERSION }, 'coordinator started');
 
+  // Heartbeat: the dashboard lists the instances alive now from these rows.
+  const host = config.ListenHost === '0.0.0.0' || config.ListenHost === '::' ? hostname() : config.ListenHost;
+  const startedAt = new Date();
+  const beat = () =>
+    db.store
+      .heartbeat({
+        instanceId: engine.instanceId,
+        address: `http://${host}:${httpPort}`,
+        version: VERSION,
+        hostname: hostname(),
+        pid: process.pid,
+        store: s.Driver,
+        startedAt,
+        heartbeatAt: new Date(),
+        inFlight: engine.inFlight(),
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'heartbeat failed'));
+  await beat();
+  const heartbeat = setInterval(() => void beat(), HEARTBEAT_MS);
+  heartbeat.unref();
+
   let closing: Promise<void> | null = null;
   return {
     config,
@@ -85,8 +98,10 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     httpPort,
     close: (graceMs = 10_000) =>
       (closing ??= (async () => {
+        clearInterval(heartbeat);
         await http.close();
         await engine.stop(graceMs);
+        await db.store.removeNode(engine.instanceId).catch(() => undefined);
         await router.close();
         await db.close();
         log.info({}, 'coordinator stopped');

@@ -1,5 +1,5 @@
 export { startCoordinator, type Coordinator, type StartOptions } from './app.ts';
-export { loadConfig, defaultConfig, ConfigError, envName, type Config } from './config.ts';
+export { loadConfig, defaultConfig, ConfigError, envName, storeConfigOf, type Config } from '@dtx/config';
 export { createLogger } from './log.ts';
 export { errorReply } from './http/server.ts';
 export { VERSION } from './version.ts';

@@ -1,6 +1,6 @@
 // Structured JSON logs (pino) to the outputs named by Log.Outputs: stderr, stdout or file paths.
 import pino, { type Logger } from 'pino';
-import type { Config } from './config.ts';
+import type { Config } from '@dtx/config';
 
 export function createLogger(c: Config): Logger {
   const outputs = c.Log.Outputs.split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,7 +1,7 @@
 // The coordinator process: `dtx-server [-c conf.yml] [-d] [-v]`, configured like dtm.
 import { parseArgs } from 'node:util';
 import { startCoordinator } from './app.ts';
-import { ConfigError, loadConfig, redacted } from './config.ts';
+import { ConfigError, loadConfig, redacted } from '@dtx/config';
 import { createLogger } from './log.ts';
 import { VERSION } from './version.ts';
 

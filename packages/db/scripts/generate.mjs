@@ -13,19 +13,19 @@ const dialects = {
   sqlite: {
     provider: 'sqlite',
     id: 'BigInt @id @default(autoincrement())',
-    varchar12: '', varchar45: '', varchar128: '', varchar1024: '', text: '', ts: '', blob: '',
+    varchar12: '', varchar45: '', varchar128: '', varchar1024: '', text: '', longtext: '', ts: '', blob: '',
   },
   postgres: {
     provider: 'postgresql',
     id: 'BigInt @id @default(autoincrement())',
     varchar12: '@db.VarChar(12)', varchar45: '@db.VarChar(45)', varchar128: '@db.VarChar(128)',
-    varchar1024: '@db.VarChar(1024)', text: '@db.Text', ts: '@db.Timestamptz(3)', blob: '@db.ByteA',
+    varchar1024: '@db.VarChar(1024)', text: '@db.Text', longtext: '@db.Text', ts: '@db.Timestamptz(3)', blob: '@db.ByteA',
   },
   mysql: {
     provider: 'mysql',
     id: 'BigInt @id @default(autoincrement())',
     varchar12: '@db.VarChar(12)', varchar45: '@db.VarChar(45)', varchar128: '@db.VarChar(128)',
-    varchar1024: '@db.VarChar(1024)', text: '@db.Text', ts: '@db.DateTime(3)', blob: '@db.MediumBlob',
+    varchar1024: '@db.VarChar(1024)', text: '@db.Text', longtext: '@db.MediumText', ts: '@db.DateTime(3)', blob: '@db.MediumBlob',
   },
 };
 

@@ -142,6 +142,7 @@ function sqliteParam(v: unknown): unknown {
 
 const SQLITE_TIME_COLUMNS = new Set([
   'create_time', 'update_time', 'finish_time', 'rollback_time', 'next_cron_time', 'lease_expire', 'started_at',
+  'heartbeat_at', 'at', 'created_at', 'updated_at',
 ]);
 
 function sqliteRow(row: Row): Row {

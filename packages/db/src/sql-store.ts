@@ -10,6 +10,7 @@ import {
   type GlobalQuery,
   type GlobalRow,
   type NewAttempt,
+  type NodeRow,
   type NewBranch,
   type NewGlobal,
   type PassEnd,
@@ -221,11 +222,26 @@ export class SqlStore implements Store {
       sets.push('last_error = ?');
       params.push(change.lastError);
     }
+    if (change.due) {
+      sets.push('next_cron_time = ?');
+      params.push(now);
+    }
     let where = 'gid = ? AND status = ?';
     params.push(gid, from);
     if (change.owner !== undefined) {
       where += ' AND owner = ?';
       params.push(change.owner);
+    }
+    if (change.leaseFreeAt) {
+      where += ' AND (lease_expire IS NULL OR lease_expire <= ?)';
+      params.push(change.leaseFreeAt);
+    }
+    if (change.noneSucceeded?.length) {
+      // MySQL cannot read the updated table in a subquery; trans_branch_op is another table.
+      where +=
+        ` AND NOT EXISTS (SELECT 1 FROM trans_branch_op b WHERE b.gid = ? AND b.status = 'succeed'` +
+        ` AND b.op IN (${change.noneSucceeded.map(() => '?').join(', ')}))`;
+      params.push(gid, ...change.noneSucceeded);
     }
     return (await this.driver.run(`UPDATE trans_global SET ${sets.join(', ')} WHERE ${where}`, params)) > 0;
   }
@@ -294,8 +310,11 @@ export class SqlStore implements Store {
     const sets = [`owner = ''`, 'lease_expire = NULL', 'update_time = ?'];
     const params: unknown[] = [now];
     if (end.nextCronTime) {
-      sets.push('next_cron_time = ?', 'next_cron_interval = ?');
-      params.push(end.nextCronTime, end.nextCronInterval);
+      sets.push(
+        'next_cron_time = CASE WHEN status = ? THEN ? ELSE next_cron_time END',
+        'next_cron_interval = CASE WHEN status = ? THEN ? ELSE next_cron_interval END',
+      );
+      params.push(end.status, end.nextCronTime, end.status, end.nextCronInterval);
     }
     if (end.errors > 0) {
       sets.push('retry_count = retry_count + ?');
@@ -355,6 +374,32 @@ export class SqlStore implements Store {
 
   async resetNextCronTime(gid: string, now: Date): Promise<boolean> {
     return (await this.driver.run('UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE gid = ?', [now, now, gid])) > 0;
+  }
+
+  async makeDue(gid: string, now: Date): Promise<boolean> {
+    const n = await this.driver.run(
+      `UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE gid = ? AND status IN ${UNFINISHED} ` +
+        'AND (lease_expire IS NULL OR lease_expire <= ?)',
+      [now, now, gid, now],
+    );
+    return n > 0;
+  }
+
+  async heartbeat(n: NodeRow): Promise<void> {
+    const cols = 'instance_id, address, version, hostname, pid, store, started_at, heartbeat_at, in_flight';
+    const values = [n.instanceId, n.address, n.version, n.hostname, n.pid, n.store, n.startedAt, n.heartbeatAt, n.inFlight];
+    const update = ['address', 'version', 'hostname', 'pid', 'store', 'heartbeat_at', 'in_flight'];
+    const sql =
+      this.dialect === 'mysql'
+        ? `INSERT INTO coordinator_node (${cols}) VALUES ${placeholders(9)} ON DUPLICATE KEY UPDATE ` +
+          update.map((c) => `${c} = VALUES(${c})`).join(', ')
+        : `INSERT INTO coordinator_node (${cols}) VALUES ${placeholders(9)} ON CONFLICT (instance_id) DO UPDATE SET ` +
+          update.map((c) => `${c} = excluded.${c}`).join(', ');
+    await this.driver.run(sql, values);
+  }
+
+  async removeNode(instanceId: string): Promise<void> {
+    await this.driver.run('DELETE FROM coordinator_node WHERE instance_id = ?', [instanceId]);
   }
 
   async scanGlobals(q: GlobalQuery): Promise<GlobalRow[]> {

@@ -111,9 +111,33 @@ export interface StatusChange {
   errors?: number;
   /** Last failed call of the pass. */
   lastError?: string;
+  /** Also make the row due now (operator actions: the scheduler picks it up at once). */
+  due?: boolean;
+  /** Only while no pass holds the row (its lease is free or expired at this time). */
+  leaseFreeAt?: Date;
+  /** Only while none of the global's branch operations with these ops has succeeded. */
+  noneSucceeded?: string[];
+}
+
+/** A coordinator instance, as its heartbeat records it. */
+export interface NodeRow {
+  instanceId: string;
+  address: string;
+  version: string;
+  hostname: string;
+  pid: number;
+  store: string;
+  startedAt: Date;
+  heartbeatAt: Date;
+  inFlight: number;
 }
 
 export interface PassEnd {
+  /**
+   * Status the pass believes the global has: the schedule is written only if it still has it
+   * (an operator's abort made the row due now, and a stale pass must not push it back).
+   */
+  status: string;
   /** New schedule; null leaves next_cron_time / next_cron_interval as they are. */
   nextCronTime: Date | null;
   nextCronInterval: number | null;
@@ -187,6 +211,12 @@ export interface Store {
   resetCronTime(after: Date, limit: number, now: Date): Promise<number>;
   /** resetNextCronTime: the row (any status) becomes due now. False when the gid is unknown. */
   resetNextCronTime(gid: string, now: Date): Promise<boolean>;
+  /** An unfinished row that no pass holds becomes due now. False otherwise. */
+  makeDue(gid: string, now: Date): Promise<boolean>;
+
+  /** Records (insert or refresh) a coordinator instance's heartbeat. */
+  heartbeat(node: NodeRow): Promise<void>;
+  removeNode(instanceId: string): Promise<void>;
 
   scanGlobals(query: GlobalQuery): Promise<GlobalRow[]>;
   insertAttempts(rows: NewAttempt[]): Promise<void>;

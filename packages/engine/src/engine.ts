@@ -390,6 +390,7 @@ export class Engine {
           trans.gid,
           token,
           {
+            status: pass.status,
             nextCronTime: s.touched ? s.nextCronTime : null,
             nextCronInterval: s.touched ? s.interval : null,
             errors: pass.errors,

@@ -13,3 +13,4 @@ export { newGid } from './gid.ts';
 export type { Logger } from './logger.ts';
 export { silentLogger } from './logger.ts';
 export * as sagaPlan from './saga/plan.ts';
+export { Admin, type AdminAction, type AdminResult } from './admin.ts';

@@ -2,6 +2,7 @@
 // variables (named from the YAML path: Store.MaxOpenConns -> STORE_MAX_OPEN_CONNS), overridden by
 // the YAML file given with -c. Invalid values stop start-up with a message naming the key.
 import { readFileSync } from 'node:fs';
+import type { StoreConfig } from '@dtx/db';
 import { parse as parseYaml } from 'yaml';
 
 export interface Config {
@@ -229,4 +230,19 @@ function validate(c: Config): void {
 /** The configuration as logged at start-up (the password masked, unlike dtm). */
 export function redacted(c: Config): Config {
   return { ...c, Store: { ...c.Store, Password: c.Store.Password ? '********' : '' } };
+}
+
+/** The storage settings of a configuration, as the db package takes them. */
+export function storeConfigOf(c: Config, maxConns = 100): StoreConfig {
+  const s = c.Store;
+  return {
+    driver: s.Driver as StoreConfig['driver'],
+    host: s.Host,
+    port: s.Port,
+    user: s.User,
+    password: s.Password,
+    db: s.Db,
+    schema: s.Schema,
+    maxOpenConns: Math.min(s.MaxOpenConns, maxConns),
+  };
 }
