@@ -57,6 +57,14 @@ describe.each(testStores())('store on %s', (storeName) => {
     expect(Buffer.from(tb!.binData!).toString()).toBe('{}');
     expect((await prisma.branchAttempt.findFirst({ where: { gid: g } }))?.httpStatus).toBe(200);
     expect((await prisma.kv.findFirst({ where: { k: 'k1' } }))?.cat).toBe('topics');
+    const now = new Date();
+    await prisma.auditLog.create({ data: { at: now, actor: 'a', action: 'retry', reason: '', target: g, gidCount: 1, succeeded: 1, failed: 0, details: '[]' } });
+    expect((await prisma.auditLog.findFirst({ where: { target: g } }))?.actor).toBe('a');
+    await prisma.dashboardUser.create({ data: { username: `u-${g}`, passwordHash: 'x', role: 'viewer', createdAt: now, updatedAt: now } });
+    expect((await prisma.dashboardUser.findFirst({ where: { username: `u-${g}` } }))?.disabled).toBe(false);
+    await db.store.heartbeat({ instanceId: `n-${g}`, address: 'http://h:1', version: 'v', hostname: 'h', pid: 1, store: storeName, startedAt: now, heartbeatAt: now, inFlight: 3 });
+    await db.store.heartbeat({ instanceId: `n-${g}`, address: 'http://h:1', version: 'v', hostname: 'h', pid: 1, store: storeName, startedAt: now, heartbeatAt: now, inFlight: 4 });
+    expect((await prisma.coordinatorNode.findFirst({ where: { instanceId: `n-${g}` } }))?.inFlight).toBe(4);
   });
 
   it('insertTrans writes nothing when the gid exists', async () => {
