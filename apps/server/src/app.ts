@@ -3,11 +3,12 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { openDatabase, type Database } from '@dtx/db';
-import { CallRouter, Engine, HttpTransport, type Logger } from '@dtx/engine';
+import { CallRouter, Engine, HttpTransport, Topics, type Logger } from '@dtx/engine';
 import type { FastifyInstance } from 'fastify';
 import { storeConfigOf, type Config } from '@dtx/config';
 import { buildHttpServer } from './http/server.ts';
 import { TimeFormat } from './http/render.ts';
+import { Metrics } from './metrics.ts';
 import { VERSION } from './version.ts';
 
 /** How often an instance refreshes its row in coordinator_node. */
@@ -16,6 +17,8 @@ export const HEARTBEAT_MS = 5000;
 export interface Coordinator {
   config: Config;
   engine: Engine;
+  topics: Topics;
+  metrics: Metrics;
   db: Database;
   http: FastifyInstance;
   httpPort: number;
@@ -34,12 +37,17 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   const log = opts.logger;
   const s = config.Store;
   const db = await openWithRetry(storeConfigOf(config), log);
+  const topics = new Topics(db.store, log);
+  await topics.start(config.ConfigUpdateInterval);
+  const metrics = new Metrics(VERSION);
   const router = new CallRouter(new HttpTransport({ dockerHostRewrite: !!process.env.IS_DOCKER, userAgent: `dtx/${VERSION}` }));
   const engine = new Engine({
     store: db.store,
     caller: router,
     logger: log,
     instanceId: opts.instanceId,
+    topics,
+    metrics,
     config: {
       retryInterval: config.RetryInterval,
       timeoutToFail: config.TimeoutToFail,
@@ -52,6 +60,9 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   });
   const http = await buildHttpServer({
     engine,
+    topics,
+    store: db.store,
+    metrics,
     logger: log,
     version: VERSION,
     maxBodyBytes: config.MaxBodyBytes,
@@ -93,12 +104,15 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   return {
     config,
     engine,
+    topics,
+    metrics,
     db,
     http,
     httpPort,
     close: (graceMs = 10_000) =>
       (closing ??= (async () => {
         clearInterval(heartbeat);
+        topics.stop();
         await http.close();
         await engine.stop(graceMs);
         await db.store.removeNode(engine.instanceId).catch(() => undefined);
