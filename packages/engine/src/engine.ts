@@ -177,7 +177,7 @@ export class Engine {
       rollbackReason: '',
       createTime: now,
       options: req.options,
-      extHeaders: {},
+      extHeaders: req.extHeaders,
       nextCronInterval: baseInterval(req.options, this.env.timing),
       nextCronTime: new Date(now.getTime() + baseInterval(req.options, this.env.timing) * 1000),
     };
@@ -308,7 +308,7 @@ export class Engine {
         protocol: req.protocol,
         options: encodeOptions(req.options),
         customData: req.customData,
-        extData: '',
+        extData: Object.keys(req.extHeaders).length ? JSON.stringify({ headers: req.extHeaders }) : '',
         rollbackReason: req.rollbackReason,
         nextCronInterval: base,
         nextCronTime: new Date(now.getTime() + base * 1000),

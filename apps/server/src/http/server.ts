@@ -111,7 +111,14 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     });
   };
   const body = (req: FastifyRequest) => parseJsonBody(req.body as Buffer | undefined);
-  const trans = (req: FastifyRequest) => decodeTransRequest(body(req), { escape: true });
+  const trans = (req: FastifyRequest) =>
+    decodeTransRequest(body(req), {
+      escape: true,
+      header: (name) => {
+        const v = req.headers[name.toLowerCase()];
+        return Array.isArray(v) ? v[0] : v;
+      },
+    });
 
   app.all('/api/ping', async (_req, reply) => reply.type('application/json; charset=utf-8').send({ msg: 'pong' }));
   routes.add('/api/ping');
