@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dtm-labs/client/dtmcli"
+	"github.com/dtm-labs/client/workflow"
 )
 
 // The branch service: dtm's quick-start account transfer written against the official SDK
@@ -42,12 +43,12 @@ type branchCall struct {
 }
 
 type busiServer struct {
-	base     string // http://127.0.0.1:PORT/api/busi
-	srv      *http.Server
-	mux      *http.ServeMux
-	mu       sync.Mutex
-	calls    map[string][]branchCall // by gid
-	faults   map[string][]string     // by gid|name|op: results to answer before running the handler
+	base   string // http://127.0.0.1:PORT/api/busi
+	srv    *http.Server
+	mux    *http.ServeMux
+	mu     sync.Mutex
+	calls  map[string][]branchCall // by gid
+	faults map[string][]string     // by gid|name|op: results to answer before running the handler
 }
 
 // runTag prefixes every gid this run creates (and so every XA xid).
@@ -77,7 +78,8 @@ func (b *busiServer) url(name string) string { return b.base + "/" + name }
 func (b *busiServer) ownsXid(xid string) bool { return strings.HasPrefix(xid, runTag+"-") }
 
 // inject makes the next len(results) calls of handler `name` with op `op` for gid answer the given
-// results ("FAILURE" -> 409, "ONGOING" -> 425, "ERROR" -> 500) without running the handler.
+// results ("FAILURE" -> 409, "ONGOING" -> 425, "ERROR" -> 500) without running the handler, or
+// "SLOW": answer success after 1.5s.
 func (b *busiServer) inject(gid, name, op string, results ...string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -104,6 +106,15 @@ func (b *busiServer) callsOf(gid string) []branchCall {
 	return append([]branchCall(nil), b.calls[gid]...)
 }
 
+// traceIDs renders the calls for gid as "name op branch_id" strings.
+func (b *busiServer) traceIDs(gid string) []string {
+	var out []string
+	for _, c := range b.callsOf(gid) {
+		out = append(out, c.Name+" "+c.Op+" "+c.BranchID)
+	}
+	return out
+}
+
 // trace renders the calls for gid as "name op" strings (SDK-made calls get a "sdk:" prefix).
 func (b *busiServer) trace(gid string) []string {
 	var out []string
@@ -123,14 +134,30 @@ func faultError(f string) error {
 		return dtmcli.ErrFailure
 	case "ONGOING":
 		return dtmcli.ErrOngoing
+	case "SLOW":
+		time.Sleep(1500 * time.Millisecond)
+		return nil
 	default:
 		return errors.New("injected error")
 	}
 }
 
-// handle registers a branch handler. Its result is rendered like dtm's example services do
-// (dtmcli.Result2HttpJSON: nil -> 200, ErrFailure -> 409, ErrOngoing -> 425, other error -> 500).
+// handle registers a branch handler that receives the decoded busiReq payload.
 func (b *busiServer) handle(name string, fn func(r *http.Request, req *busiReq) any) {
+	b.handleRaw(name, func(r *http.Request, body []byte) any {
+		req := &busiReq{}
+		if s := strings.TrimSpace(string(body)); s != "" && s != "null" {
+			if err := json.Unmarshal(body, req); err != nil {
+				return fmt.Errorf("bad request body %q: %w", s, err)
+			}
+		}
+		return fn(r, req)
+	})
+}
+
+// handleRaw registers a branch handler. Its result is rendered like dtm's example services do
+// (dtmcli.Result2HttpJSON: nil -> 200, ErrFailure -> 409, ErrOngoing -> 425, other error -> 500).
+func (b *busiServer) handleRaw(name string, fn func(r *http.Request, body []byte) any) {
 	b.mux.HandleFunc("/api/busi/"+name, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		q := r.URL.Query()
@@ -147,15 +174,7 @@ func (b *busiServer) handle(name string, fn func(r *http.Request, req *busiReq) 
 		if f := b.nextFault(gid, name, c.Op); f != "" {
 			result = faultError(f)
 		} else {
-			req := &busiReq{}
-			if s := strings.TrimSpace(string(body)); s != "" && s != "null" {
-				if err := json.Unmarshal(body, req); err != nil {
-					result = fmt.Errorf("bad request body %q: %w", s, err)
-				}
-			}
-			if result == nil {
-				result = fn(r, req)
-			}
+			result = fn(r, body)
 		}
 		code, res := dtmcli.Result2HttpJSON(result)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -225,8 +244,9 @@ func (b *busiServer) routes() {
 	b.handle("saga/TransInRevert", func(r *http.Request, q *busiReq) any {
 		return withBarrier(r, func(tx *sql.Tx) error { return adjustBalance(tx, q.InUID, -q.Amount, "") })
 	})
-	// a step without business effect, for ordering tests
+	// steps without business effect, for ordering and retry tests
 	b.handle("noop", func(r *http.Request, q *busiReq) any { return nil })
+	b.handle("noop2", func(r *http.Request, q *busiReq) any { return nil })
 
 	// tcc
 	b.handle("tcc/TransOutTry", func(r *http.Request, q *busiReq) any {
@@ -254,6 +274,16 @@ func (b *busiServer) routes() {
 		return withBarrier(r, func(tx *sql.Tx) error { return adjustTrading(tx, q.InUID, -q.Amount) })
 	})
 
+	// a nested TCC: the Try of branch 02 opens sub-branch 0201 of the same global transaction
+	b.handle("tcc/NestedTry", func(r *http.Request, q *busiReq) any {
+		tcc, err := dtmcli.TccFromQuery(r.URL.Query())
+		if err != nil {
+			return err
+		}
+		_, err = tcc.CallBranch(q, b.url("noop2"), b.url("noop2"), b.url("noop2"))
+		return err
+	})
+
 	// msg: the consumer action and the query-prepared check-back
 	b.handle("msg/TransIn", func(r *http.Request, q *busiReq) any {
 		return withBarrier(r, func(tx *sql.Tx) error { return adjustBalance(tx, q.InUID, q.Amount, "") })
@@ -264,6 +294,11 @@ func (b *busiServer) routes() {
 			return err
 		}
 		return bb.QueryPrepared(busiDB)
+	})
+
+	// workflow: the coordinator's resume callback re-runs an unfinished workflow
+	b.handleRaw("workflow/resume", func(r *http.Request, body []byte) any {
+		return workflow.ExecuteByQS(r.URL.Query(), body)
 	})
 
 	// xa: phase 1 from the SDK (op=action), phase 2 from the coordinator (op=commit/rollback)

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -46,6 +47,14 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The tests mostly wait for the coordinator's retry timers: run more of them at once than
+	// the default (GOMAXPROCS) unless -test.parallel was given.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		_ = flag.Set("test.parallel", "16")
+	}
 	os.Exit(run(m))
 }
 

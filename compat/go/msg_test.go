@@ -119,6 +119,8 @@ func TestMsgQueryPreparedCommitted(t *testing.T) {
 		require.Equal(t, http.MethodGet, qp.Method)
 		require.Equal(t, "00", qp.BranchID)
 		require.Equal(t, "msg", qp.TransTyp)
+		require.Empty(t, qp.Body)
+		require.Contains(t, qp.Header.Get("Content-Type"), "application/json")
 		require.Equal(t, []string{"succeed"}, q.branchStatuses())
 		requireBalance(t, out, 70)
 		requireBalance(t, in, 130)
@@ -215,5 +217,20 @@ func TestMsgDelay(t *testing.T) {
 			require.GreaterOrEqual(t, calls[0].At.Sub(began), 1900*time.Millisecond)
 			require.JSONEq(t, `{"delay":2}`, q.Transaction.CustomData)
 		})
+	})
+}
+
+// Concurrent msg: both actions are called; one answering ONGOING is asked again later.
+func TestMsgConcurrent(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		gid := newGid("msg-conc")
+		busi.inject(gid, "noop2", "action", "ONGOING")
+		msg := dtmcli.NewMsg(c.dtm, gid).Add(busi.url("noop"), nil).Add(busi.url("noop2"), nil)
+		msg.Concurrent = true
+		msg.RetryInterval = 1
+		require.NoError(t, msg.Submit())
+		q := waitStatus(t, c, gid, dtmcli.StatusSucceed, 15*time.Second)
+		require.ElementsMatch(t, []string{"noop action 01", "noop2 action 02", "noop2 action 02"}, busi.traceIDs(gid))
+		require.Equal(t, []string{"succeed", "succeed"}, q.branchStatuses())
 	})
 }

@@ -120,6 +120,27 @@ func TestSagaWaitResult(t *testing.T) {
 	})
 }
 
+// WaitResult when the pass cannot finish (an ONGOING step): Submit reports an error, the saga
+// stays submitted and completes later.
+func TestSagaWaitResultOngoing(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		out, in := newAccounts(t, 100, 100)
+		gid := newGid("saga-wong")
+		busi.inject(gid, "saga/TransOut", "action", "ONGOING")
+		saga := quickStartSaga(c, gid, &busiReq{Amount: 30, OutUID: out, InUID: in})
+		saga.WaitResult = true
+		saga.RetryInterval = 1
+		require.Error(t, saga.Submit())
+		q := query(t, c, gid)
+		require.Equal(t, dtmcli.StatusSubmitted, q.status())
+		require.Equal(t, []string{"prepared", "prepared", "prepared", "prepared"}, q.branchStatuses())
+
+		waitStatus(t, c, gid, dtmcli.StatusSucceed, 15*time.Second)
+		requireBalance(t, out, 70)
+		requireBalance(t, in, 130)
+	})
+}
+
 // Per-transaction RetryInterval: a branch error is retried by the coordinator's cron after
 // the transaction's own interval (doubled on error), ONGOING is asked again without backoff.
 func TestSagaRetry(t *testing.T) {
@@ -205,5 +226,57 @@ func TestSagaBranchHeaders(t *testing.T) {
 		calls := busi.callsOf(gid)
 		require.Len(t, calls, 1)
 		require.Equal(t, "yes", calls[0].Header.Get("X-Compat-Test"))
+	})
+}
+
+// RetryLimit: failed calls of an action are retried at once within the pass; past the limit the
+// saga is rolled back (dtm: test/saga_options_test.go).
+func TestSagaRetryLimit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		run := func(t *testing.T, limit int64) (*busiReq, string, error) {
+			out, in := newAccounts(t, 100, 100)
+			req := &busiReq{Amount: 30, OutUID: out, InUID: in}
+			gid := newGid("saga-limit")
+			busi.inject(gid, "noop", "action", "ERROR", "ERROR", "ERROR")
+			saga := dtmcli.NewSaga(c.dtm, gid).
+				Add(busi.url("saga/TransOut"), busi.url("saga/TransOutRevert"), req).
+				Add(busi.url("noop"), "", nil)
+			saga.WaitResult = true
+			saga.WithRetryLimit(limit)
+			return req, gid, saga.Submit()
+		}
+		t.Run("within", func(t *testing.T) {
+			req, gid, err := run(t, 3)
+			require.NoError(t, err)
+			q := query(t, c, gid)
+			require.Equal(t, dtmcli.StatusSucceed, q.status())
+			require.Equal(t, []string{"saga/TransOut action", "noop action", "noop action", "noop action", "noop action"}, busi.trace(gid))
+			requireBalance(t, req.OutUID, 70)
+		})
+		t.Run("exceeded", func(t *testing.T) {
+			req, gid, err := run(t, 1)
+			require.Error(t, err)
+			q := waitStatus(t, c, gid, dtmcli.StatusFailed, 10*time.Second)
+			require.Equal(t, "RetryCount is greater than RetryLimit, RetryLimit: 1", q.Transaction.RollbackReason)
+			require.Equal(t, []string{"succeed", "succeed", "succeed", "prepared"}, q.branchStatuses())
+			require.Equal(t, []string{"saga/TransOut action", "noop action", "noop action", "saga/TransOutRevert compensate"}, busi.trace(gid))
+			requireBalance(t, req.OutUID, 100)
+		})
+	})
+}
+
+// WithGlobalTransRequestTimeout: a branch slower than the transaction's request timeout counts as
+// an error and is retried.
+func TestSagaRequestTimeout(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		gid := newGid("saga-rqto")
+		busi.inject(gid, "noop", "action", "SLOW")
+		saga := dtmcli.NewSaga(c.dtm, gid).Add(busi.url("noop"), "", nil)
+		saga.WithGlobalTransRequestTimeout(1)
+		saga.RetryInterval = 1
+		require.NoError(t, saga.Submit())
+		waitStatus(t, c, gid, dtmcli.StatusSucceed, 15*time.Second)
+		require.Equal(t, []string{"noop action", "noop action"}, busi.trace(gid))
+		require.Contains(t, query(t, c, gid).Transaction.Options, `"request_timeout":1`)
 	})
 }

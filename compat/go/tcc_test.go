@@ -112,3 +112,44 @@ func TestTccTimeoutToFail(t *testing.T) {
 		requireBalance(t, in, 100)
 	})
 }
+
+// A Try that opens a nested TCC branch (dtmcli.TccFromQuery inside the branch service): the
+// coordinator confirms all three, last registered first.
+func TestTccNested(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		gid := newGid("tcc-nest")
+		err := dtmcli.TccGlobalTransaction(c.dtm, gid, func(tcc *dtmcli.Tcc) (*resty.Response, error) {
+			resp, err := tcc.CallBranch(&busiReq{Amount: 1}, busi.url("noop"), busi.url("noop"), busi.url("noop"))
+			if err != nil {
+				return resp, err
+			}
+			return tcc.CallBranch(&busiReq{Amount: 2}, busi.url("tcc/NestedTry"), busi.url("noop"), busi.url("noop"))
+		})
+		require.NoError(t, err)
+		q := waitStatus(t, c, gid, dtmcli.StatusSucceed, 15*time.Second)
+		require.Equal(t, []string{
+			"noop try 01", "tcc/NestedTry try 02", "noop2 try 0201",
+			"noop2 confirm 0201", "noop confirm 02", "noop confirm 01",
+		}, busi.traceIDs(gid))
+		require.Equal(t, []string{"prepared", "succeed", "prepared", "succeed", "prepared", "succeed"}, q.branchStatuses())
+	})
+}
+
+// A confirm answering FAILURE is not a rollback: it is retried until it succeeds.
+func TestTccConfirmRetried(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		out, in := newAccounts(t, 100, 100)
+		req := &busiReq{Amount: 30, OutUID: out, InUID: in}
+		gid := newGid("tcc-cretry")
+		busi.inject(gid, "tcc/TransInConfirm", "confirm", "FAILURE")
+		err := dtmcli.TccGlobalTransaction2(c.dtm, gid, func(tcc *dtmcli.Tcc) { tcc.RetryInterval = 1 }, tccTransfer(t, req))
+		require.NoError(t, err)
+		waitStatus(t, c, gid, dtmcli.StatusSucceed, 15*time.Second)
+		require.Equal(t, []string{
+			"sdk:tcc/TransOutTry try", "sdk:tcc/TransInTry try",
+			"tcc/TransInConfirm confirm", "tcc/TransInConfirm confirm", "tcc/TransOutConfirm confirm",
+		}, busi.trace(gid))
+		requireBalance(t, out, 70)
+		requireBalance(t, in, 130)
+	})
+}
