@@ -303,15 +303,48 @@ func (b *busiServer) routes() {
 
 	// xa: phase 1 from the SDK (op=action), phase 2 from the coordinator (op=commit/rollback)
 	b.handle("xa/TransOut", func(r *http.Request, q *busiReq) any {
-		return dtmcli.XaLocalTransaction(r.URL.Query(), busiConf, func(db *sql.DB, xa *dtmcli.Xa) error {
-			return xaAdjust(db, q.OutUID, -q.Amount, q.TransOutResult)
-		})
+		return xaLocal(r, func(db *sql.DB) error { return xaAdjust(db, q.OutUID, -q.Amount, q.TransOutResult) })
 	})
 	b.handle("xa/TransIn", func(r *http.Request, q *busiReq) any {
-		return dtmcli.XaLocalTransaction(r.URL.Query(), busiConf, func(db *sql.DB, xa *dtmcli.Xa) error {
-			return xaAdjust(db, q.InUID, q.Amount, q.TransInResult)
-		})
+		return xaLocal(r, func(db *sql.DB) error { return xaAdjust(db, q.InUID, q.Amount, q.TransInResult) })
 	})
+}
+
+// xaLocal is dtmcli.XaLocalTransaction, plus a wait until MariaDB has detached the prepared XA
+// transaction from the branch's (closed) connection. The SDK closes that connection without
+// waiting for the server; until the server has processed the disconnect, an XA COMMIT/ROLLBACK
+// from another connection answers XAER_NOTA, which the SDK takes for "already done": the commit
+// would be lost and the transaction left prepared, holding its locks. (A race between the SDK
+// and MariaDB >= 10.5, independent of the coordinator; dtm's own tests run one at a time.)
+func xaLocal(r *http.Request, fn func(db *sql.DB) error) error {
+	var conn int64
+	err := dtmcli.XaLocalTransaction(r.URL.Query(), busiConf, func(db *sql.DB, xa *dtmcli.Xa) error {
+		conn = connectionID(db)
+		return fn(db)
+	})
+	waitDisconnected(conn)
+	return err
+}
+
+// connectionID returns the server thread id of the XA connection (the SDK runs the XA statements
+// one after another on a private pool, so they share one connection).
+func connectionID(db *sql.DB) int64 {
+	var id int64
+	_ = db.QueryRow("SELECT CONNECTION_ID()").Scan(&id)
+	return id
+}
+
+// waitDisconnected waits (up to 10s) until the server thread id is gone.
+func waitDisconnected(id int64) {
+	if id == 0 {
+		return
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := busiDB.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?", id).Scan(&n); err != nil || n == 0 {
+			return
+		}
+	}
 }
 
 // xaAdjust runs inside the branch's XA transaction (db is the XA connection, autocommit off).

@@ -1,6 +1,6 @@
 module github.com/dtx/compat/go
 
-go 1.26.8
+go 1.24.0
 
 require (
 	github.com/dtm-labs/client v1.18.7

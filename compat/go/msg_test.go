@@ -103,6 +103,7 @@ func TestMsgQueryPreparedCommitted(t *testing.T) {
 		out, in := newAccounts(t, 100, 100)
 		req := &busiReq{Amount: 30, OutUID: out, InUID: in}
 		gid := newGid("msg-qp-ok")
+		busi.inject(gid, "msg/QueryPrepared", "msg", "ONGOING") // undecided at the first check: asked again
 		msg := newTransferMsg(c, gid, req)
 		msg.TimeoutToFail = 1
 		require.NoError(t, msg.Prepare(busi.url("msg/QueryPrepared")))
@@ -114,8 +115,8 @@ func TestMsgQueryPreparedCommitted(t *testing.T) {
 		require.Equal(t, dtmcli.StatusPrepared, query(t, c, gid).status())
 
 		q := waitStatus(t, c, gid, dtmcli.StatusSucceed, 15*time.Second)
-		require.Equal(t, []string{"msg/QueryPrepared msg", "msg/TransIn action"}, busi.trace(gid))
-		qp := busi.callsOf(gid)[0]
+		require.Equal(t, []string{"msg/QueryPrepared msg", "msg/QueryPrepared msg", "msg/TransIn action"}, busi.trace(gid))
+		qp := busi.callsOf(gid)[1]
 		require.Equal(t, http.MethodGet, qp.Method)
 		require.Equal(t, "00", qp.BranchID)
 		require.Equal(t, "msg", qp.TransTyp)

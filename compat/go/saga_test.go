@@ -70,6 +70,28 @@ func TestSagaRollback(t *testing.T) {
 	})
 }
 
+// A compensation answering FAILURE (or an error) is retried until it succeeds: the saga still
+// ends failed with everything compensated.
+func TestSagaCompensationRetried(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		out, in := newAccounts(t, 100, 100)
+		gid := newGid("saga-cretry")
+		busi.inject(gid, "saga/TransOutRevert", "compensate", "FAILURE")
+		saga := quickStartSaga(c, gid, &busiReq{Amount: 30, OutUID: out, InUID: in, TransInResult: dtmcli.ResultFailure})
+		saga.RetryInterval = 1
+		require.NoError(t, saga.Submit())
+
+		q := waitStatus(t, c, gid, dtmcli.StatusFailed, 15*time.Second)
+		require.Equal(t, []string{
+			"saga/TransOut action", "saga/TransIn action", "saga/TransInRevert compensate",
+			"saga/TransOutRevert compensate", "saga/TransOutRevert compensate",
+		}, busi.trace(gid))
+		require.Equal(t, []string{"succeed", "succeed", "succeed", "failed"}, q.branchStatuses())
+		requireBalance(t, out, 100)
+		requireBalance(t, in, 100)
+	})
+}
+
 func TestSagaInsufficientBalance(t *testing.T) {
 	forEachStore(t, func(t *testing.T, c *coordinator) {
 		out, in := newAccounts(t, 10, 100)
@@ -278,5 +300,44 @@ func TestSagaRequestTimeout(t *testing.T) {
 		waitStatus(t, c, gid, dtmcli.StatusSucceed, 15*time.Second)
 		require.Equal(t, []string{"noop action", "noop action"}, busi.trace(gid))
 		require.Contains(t, query(t, c, gid).Transaction.Options, `"request_timeout":1`)
+	})
+}
+
+// Many sagas at once (half of them rolled back): each ends in the right state and the money
+// is conserved.
+func TestSagaManyConcurrent(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		const n = 40
+		type item struct {
+			gid     string
+			req     *busiReq
+			failing bool
+		}
+		items := make([]item, n)
+		errs := make(chan error, n)
+		for i := range items {
+			out, in := newAccounts(t, 100, 100)
+			items[i] = item{gid: newGid("saga-many"), req: &busiReq{Amount: 10 + i, OutUID: out, InUID: in}, failing: i%2 == 1}
+			if items[i].failing {
+				items[i].req.TransInResult = dtmcli.ResultFailure
+			}
+		}
+		for _, it := range items {
+			go func() { errs <- quickStartSaga(c, it.gid, it.req).Submit() }()
+		}
+		for range items {
+			require.NoError(t, <-errs)
+		}
+		for _, it := range items {
+			if it.failing {
+				waitStatus(t, c, it.gid, dtmcli.StatusFailed, 30*time.Second)
+				requireBalance(t, it.req.OutUID, 100)
+				requireBalance(t, it.req.InUID, 100)
+			} else {
+				waitStatus(t, c, it.gid, dtmcli.StatusSucceed, 30*time.Second)
+				requireBalance(t, it.req.OutUID, 100-it.req.Amount)
+				requireBalance(t, it.req.InUID, 100+it.req.Amount)
+			}
+		}
 	})
 }

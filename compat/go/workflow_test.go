@@ -181,3 +181,65 @@ func TestWorkflowResult(t *testing.T) {
 		require.Equal(t, want, got, "the stored result comes back")
 	})
 }
+
+// DoXa: a workflow step in a local XA transaction, committed or rolled back in phase 2 by the SDK;
+// every phase is recorded with the coordinator (ops business, action, commit/rollback).
+func TestWorkflowXa(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		wfOnce.Do(func() { workflow.InitHTTP(coordinators[0].dtm, busi.url("workflow/resume")) })
+		name := "xa-" + c.store
+		wfMu.Lock()
+		if !wfRegistered[name] {
+			wfRegistered[name] = true
+			require.NoError(t, workflow.Register(name, func(wf *workflow.Workflow, data []byte) error {
+				var req busiReq
+				if err := json.Unmarshal(data, &req); err != nil {
+					return err
+				}
+				var conn int64
+				_, err := wf.NewBranch().DoXa(busiConf, func(db *sql.DB) ([]byte, error) {
+					conn = connectionID(db)
+					return nil, xaAdjust(db, req.OutUID, -req.Amount, "")
+				})
+				waitDisconnected(conn) // see xaLocal: phase 2 must find the XA transaction detached
+				if err != nil {
+					return err
+				}
+				_, err = wf.NewBranch().Do(func(bb *dtmcli.BranchBarrier) ([]byte, error) {
+					if req.TransInResult == dtmcli.ResultFailure {
+						return nil, fmt.Errorf("receiver closed: %w", dtmcli.ErrFailure)
+					}
+					return nil, bb.CallWithDB(busiDB, func(tx *sql.Tx) error { return adjustBalance(tx, req.InUID, req.Amount, "") })
+				})
+				return err
+			}, func(wf *workflow.Workflow) { wf.Dtm = c.dtm }))
+		}
+		wfMu.Unlock()
+
+		t.Run("commit", func(t *testing.T) {
+			out, in := newAccounts(t, 100, 100)
+			data, _ := json.Marshal(&busiReq{Amount: 30, OutUID: out, InUID: in})
+			gid := newGid("wf-xa")
+			require.NoError(t, workflow.Execute(name, gid, data))
+			q := query(t, c, gid)
+			require.Equal(t, dtmcli.StatusSucceed, q.status())
+			require.Equal(t, []string{"01 business succeed", "01 action succeed", "02 action succeed", "01 commit succeed"}, progress(q))
+			requireBalance(t, out, 70)
+			requireBalance(t, in, 130)
+			requireNoOpenXa(t, gid)
+		})
+		t.Run("rollback", func(t *testing.T) {
+			out, in := newAccounts(t, 100, 100)
+			data, _ := json.Marshal(&busiReq{Amount: 30, OutUID: out, InUID: in, TransInResult: dtmcli.ResultFailure})
+			gid := newGid("wf-xarb")
+			require.ErrorIs(t, workflow.Execute(name, gid, data), dtmcli.ErrFailure)
+			q := query(t, c, gid)
+			require.Equal(t, dtmcli.StatusFailed, q.status())
+			require.Contains(t, q.Transaction.RollbackReason, "receiver closed")
+			require.Equal(t, []string{"01 business succeed", "01 action succeed", "02 action failed", "01 rollback succeed"}, progress(q))
+			requireBalance(t, out, 100)
+			requireBalance(t, in, 100)
+			requireNoOpenXa(t, gid)
+		})
+	})
+}

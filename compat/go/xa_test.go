@@ -95,3 +95,32 @@ func TestXaWaitResult(t *testing.T) {
 		requireNoOpenXa(t, gid)
 	})
 }
+
+// An XA transaction whose client stalls past TimeoutToFail is rolled back by the coordinator; a
+// branch that tries to register afterwards is refused and rolls its XA transaction back.
+func TestXaTimeoutToFail(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		out, in := newAccounts(t, 100, 100)
+		req := &busiReq{Amount: 30, OutUID: out, InUID: in}
+		gid := newGid("xa-tmo")
+		err := dtmcli.XaGlobalTransaction2(c.dtm, gid, func(xa *dtmcli.Xa) {
+			xa.TimeoutToFail = 1
+			xa.RetryInterval = 1
+		}, func(xa *dtmcli.Xa) (*resty.Response, error) {
+			_, err := xa.CallBranch(req, busi.url("xa/TransOut"))
+			require.NoError(t, err)
+			waitStatus(t, c, gid, dtmcli.StatusFailed, 15*time.Second) // the client "hangs" meanwhile
+			return xa.CallBranch(req, busi.url("xa/TransIn"))
+		})
+		require.Error(t, err)
+		require.Contains(t, err.Error(), "FAILURE")
+
+		q := query(t, c, gid)
+		require.Equal(t, "Timeout after 1 seconds", q.Transaction.RollbackReason)
+		require.Equal(t, []string{"sdk:xa/TransOut action", "xa/TransOut rollback", "sdk:xa/TransIn action"}, busi.trace(gid))
+		require.Equal(t, []string{"succeed", "prepared"}, q.branchStatuses())
+		requireBalance(t, out, 100)
+		requireBalance(t, in, 100)
+		requireNoOpenXa(t, gid)
+	})
+}
