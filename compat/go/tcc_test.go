@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -151,5 +152,20 @@ func TestTccConfirmRetried(t *testing.T) {
 		}, busi.trace(gid))
 		requireBalance(t, out, 70)
 		requireBalance(t, in, 130)
+	})
+}
+
+// The global function fails before any branch: the SDK aborts with the error as reason.
+func TestTccLocalError(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		gid := newGid("tcc-local")
+		err := dtmcli.TccGlobalTransaction(c.dtm, gid, func(tcc *dtmcli.Tcc) (*resty.Response, error) {
+			return nil, errors.New("an error before any branch")
+		})
+		require.EqualError(t, err, "an error before any branch")
+		q := waitStatus(t, c, gid, dtmcli.StatusFailed, 10*time.Second)
+		require.Equal(t, "an error before any branch", q.Transaction.RollbackReason)
+		require.Empty(t, q.Branches)
+		require.Empty(t, busi.trace(gid))
 	})
 }

@@ -2,6 +2,7 @@ package compat
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -122,5 +123,19 @@ func TestXaTimeoutToFail(t *testing.T) {
 		requireBalance(t, out, 100)
 		requireBalance(t, in, 100)
 		requireNoOpenXa(t, gid)
+	})
+}
+
+// The global function fails before any branch: the SDK aborts, nothing is called.
+func TestXaLocalError(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *coordinator) {
+		gid := newGid("xa-local")
+		err := dtmcli.XaGlobalTransaction(c.dtm, gid, func(xa *dtmcli.Xa) (*resty.Response, error) {
+			return nil, errors.New("an error before any branch")
+		})
+		require.EqualError(t, err, "an error before any branch")
+		q := waitStatus(t, c, gid, dtmcli.StatusFailed, 10*time.Second)
+		require.Empty(t, q.Branches)
+		require.Empty(t, busi.trace(gid))
 	})
 }
