@@ -3,7 +3,7 @@ export * from './errors.ts';
 export { Engine, defaultEngineConfig, type EngineConfig, type EngineDeps, type PassOutcome } from './engine.ts';
 export { encodeOptions, decodeOptions } from './options.ts';
 export { baseInterval, touch, isTimedOut, retryCountOf, type Schedule, type ServerTiming } from './schedule.ts';
-export { HttpTransport, branchUrl, goQueryEscape } from './calls/http.ts';
+export { HttpTransport, branchUrl, dockerRewrite, goQueryEscape } from './calls/http.ts';
 export { CallRouter } from './calls/router.ts';
 export { classifyHttp, classifyGrpc, GrpcCode } from './calls/classify.ts';
 export type { BranchCall, BranchTransport, CallResult, Outcome } from './calls/types.ts';
