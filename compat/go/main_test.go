@@ -323,6 +323,7 @@ func startCoordinator(store, tmp string) (*coordinator, error) {
 	}
 	env := map[string]string{
 		"HTTP_PORT":           strconv.Itoa(port),
+		"GRPC_PORT":           "0", // several coordinators run at once: pick free ports
 		"LISTEN_HOST":         "127.0.0.1",
 		"TRANS_CRON_INTERVAL": "1",
 		"LOG_LEVEL":           "info",
