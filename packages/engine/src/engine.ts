@@ -89,7 +89,7 @@ export class Engine {
   private readonly env: PassEnv;
   private seq = 0;
   /** Running passes by `<lease token>#<gid>` (rows of one scheduler claim share a token). */
-  private readonly active = new Map<string, { token: string; run: Promise<PassOutcome> }>();
+  private readonly active = new Map<string, { token: string; run: Promise<PassOutcome>; since: number }>();
   private heartbeat: NodeJS.Timeout | null = null;
   private cronRunning = false;
   private cronLoop: Promise<void> | null = null;
@@ -365,7 +365,7 @@ export class Engine {
     const run = this.doPass(trans, branches, token).finally(() => {
       this.active.delete(key);
     });
-    this.active.set(key, { token, run });
+    this.active.set(key, { token, run, since: Date.now() });
     this.ensureHeartbeat();
     return run;
   }
@@ -418,7 +418,11 @@ export class Engine {
         this.heartbeat = null;
         return;
       }
-      const tokens = [...new Set([...this.active.values()].map((a) => a.token))];
+      // Only passes that have run for a while need their lease extended (most end in
+      // milliseconds, and every lease is granted for a whole RetryInterval).
+      const old = Date.now() - every;
+      const tokens = [...new Set([...this.active.values()].filter((a) => a.since <= old).map((a) => a.token))];
+      if (tokens.length === 0) return;
       this.store.renewLeases(tokens, this.leaseUntil()).catch((e: Error) => {
         this.log.error({ err: e.message }, 'could not renew leases');
       });
