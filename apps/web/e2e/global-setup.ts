@@ -1,0 +1,69 @@
+// Starts what `pnpm start` starts (coordinator + dashboard in one process, production build) on a
+// fresh SQLite database, reads the admin password it prints on first start, and hands the
+// addresses to the tests through the environment.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export default async function globalSetup() {
+  const dir = mkdtempSync(join(tmpdir(), 'dtx-e2e-'));
+  const [webPort, httpPort] = [await freePort(), await freePort()];
+  let out = '';
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/web/server/main.ts'), '--with-coordinator'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      STORE_DRIVER: 'sqlite',
+      STORE_DB: join(dir, 'e2e.sqlite'),
+      LISTEN_HOST: '127.0.0.1',
+      HTTP_PORT: String(httpPort),
+      GRPC_PORT: '0',
+      DASHBOARD_PORT: String(webPort),
+      TRANS_CRON_INTERVAL: '1',
+      DASHBOARD_REFRESH_SECONDS: '1',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 180_000;
+  let password = '';
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`dashboard exited with ${proc.exitCode}:\n${out}`);
+    password = /created dashboard user "admin" with password\s+(\S+)/.exec(out)?.[1] ?? '';
+    if (password && out.includes('dashboard: http://')) break;
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`dashboard did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  process.env.DTX_E2E_WEB = `http://127.0.0.1:${webPort}`;
+  process.env.DTX_E2E_DTM = `http://127.0.0.1:${httpPort}`;
+  process.env.DTX_E2E_PASSWORD = password;
+  return async () => {
+    await new Promise<void>((resolve) => {
+      if (proc.exitCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill('SIGTERM');
+      setTimeout(() => proc.kill('SIGKILL'), 15_000).unref();
+    });
+  };
+}

@@ -1,0 +1,6 @@
+import type { ReactNode } from 'react';
+import { Shell } from '@/features/shell/Shell';
+
+export default function DashLayout({ children }: { children: ReactNode }) {
+  return <Shell>{children}</Shell>;
+}
