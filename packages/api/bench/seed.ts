@@ -66,11 +66,11 @@ if (existing > 0) {
       );
       break;
     case 'postgres':
-      await db.driver.run(`INSERT INTO trans_global (${columns}) ${select} FROM generate_series(1, ${rows}) AS n`);
+      await db.driver.run(`INSERT INTO trans_global (${columns}) ${select} FROM generate_series(1::bigint, ${rows}::bigint) AS n`);
       await db.driver.run('ANALYZE trans_global');
       break;
     case 'mysql':
-      await db.driver.run(`INSERT INTO trans_global (${columns}) ${select} FROM (SELECT seq AS n FROM seq_1_to_${rows}) s`);
+      await db.driver.run(`INSERT INTO trans_global (${columns}) ${select} FROM (SELECT CAST(seq AS SIGNED) AS n FROM seq_1_to_${rows}) s`);
       await db.driver.run('ANALYZE TABLE trans_global');
       break;
   }

@@ -21,12 +21,12 @@ function minuteExpr(driver: SqlDriver, column: string): string {
   }
 }
 
-async function perMinute(driver: SqlDriver, column: string, since: Date, status?: string): Promise<Map<number, number>> {
+// finish_time is set only when a transaction succeeds and rollback_time only when it fails, so
+// the time column alone says the outcome: no status condition that could lure a planner onto the
+// (status, id) index and a scan of every succeeded row.
+async function perMinute(driver: SqlDriver, column: string, since: Date): Promise<Map<number, number>> {
   const m = minuteExpr(driver, column);
-  const rows = await driver.query(
-    `SELECT ${m} AS minute, COUNT(*) AS n FROM trans_global WHERE ${column} >= ?${status ? ' AND status = ?' : ''} GROUP BY ${m}`,
-    status ? [since, status] : [since],
-  );
+  const rows = await driver.query(`SELECT ${m} AS minute, COUNT(*) AS n FROM trans_global WHERE ${column} >= ? GROUP BY ${m}`, [since]);
   return new Map(rows.map((r) => [Number(r.minute), Number(r.n)]));
 }
 
@@ -42,12 +42,12 @@ export async function overview(deps: ApiDeps, minutes: number) {
   const driver = deps.db.driver;
   const [created, succeeded, failed, stuck, unfinished, finished] = await Promise.all([
     perMinute(driver, 'create_time', since),
-    perMinute(driver, 'finish_time', since, 'succeed'),
-    perMinute(driver, 'rollback_time', since, 'failed'),
+    perMinute(driver, 'finish_time', since),
+    perMinute(driver, 'rollback_time', since),
     deps.prisma.transGlobal.count({ where: stuckWhere(deps.settings.stuck, now) }),
     deps.prisma.transGlobal.count({ where: { status: { in: [...UNFINISHED] } } }),
     deps.prisma.transGlobal.findMany({
-      where: { finishTime: { gte: since }, status: 'succeed' },
+      where: { finishTime: { gte: since } },
       orderBy: { finishTime: 'desc' },
       take: SAMPLE,
       select: { createTime: true, finishTime: true },

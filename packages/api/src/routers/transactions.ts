@@ -2,7 +2,7 @@
 // transaction with its branches and the attempt timeline.
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
-import { filterSchema, STATUSES, stuckWhere, thresholdsOf, whereOf, type Filter, type TransWhere } from '../filters.ts';
+import { filterSchema, STATUSES, stuckWhere, thresholdsOf, UNFINISHED, whereOf, type Filter, type TransWhere } from '../filters.ts';
 import type { ApiDeps } from '../deps.ts';
 import { router, viewerProcedure } from '../trpc.ts';
 
@@ -35,16 +35,38 @@ export function whereFor(deps: ApiDeps, f: Filter, withoutStatus = false): Trans
   return whereOf(f, { dialect: deps.db.config.driver, now: deps.clock.now(), stuck: deps.settings.stuck, withoutStatus });
 }
 
+/** The statuses a filter can match: its own list, narrowed to unfinished ones by the stuck view. */
+function statusesOf(f: Filter): string[] {
+  const all = f.status?.length ? [...f.status] : [...STATUSES];
+  return f.stuck ? all.filter((s) => (UNFINISHED as readonly string[]).includes(s)) : all;
+}
+
 export async function listTransactions(deps: ApiDeps, input: z.infer<typeof listInput>) {
-  const where = whereFor(deps, input);
-  const page = await deps.prisma.transGlobal.findMany({
-    where: input.cursor ? { AND: [where, { id: { lt: BigInt(input.cursor) } }] } : where,
-    orderBy: { id: 'desc' },
-    take: input.limit + 1,
-    select: listSelect,
-  });
+  // Ids first, then the rows: the id query can be answered from an index alone, and MariaDB
+  // otherwise intersects two indexes and sorts (370 ms instead of 2 ms for "failed sagas").
+  const page = async (f: Filter) => {
+    const where = whereFor(deps, f);
+    return deps.prisma.transGlobal.findMany({
+      where: input.cursor ? { AND: [where, { id: { lt: BigInt(input.cursor) } }] } : where,
+      orderBy: { id: 'desc' },
+      take: input.limit + 1,
+      select: { id: true },
+    });
+  };
+  // A few statuses (the stuck view, "unfinished"): one keyset query per status, merged. Each
+  // walks the (status, id) index, so a page costs the same however rare the matches are; a
+  // single `status IN (...)` query leaves MySQL scanning the primary key (1.7 s on 1M rows).
+  const statuses = statusesOf(input);
+  const rowsOf =
+    statuses.length > 1 && statuses.length < STATUSES.length
+      ? (await Promise.all(statuses.map((s) => page({ ...input, status: [s as (typeof STATUSES)[number]] }))))
+          .flat()
+          .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+          .slice(0, input.limit + 1)
+      : await page(input);
+  const ids = rowsOf.slice(0, input.limit).map((r) => r.id);
+  const rows = ids.length ? await deps.prisma.transGlobal.findMany({ where: { id: { in: ids } }, orderBy: { id: 'desc' }, select: listSelect }) : [];
   const now = deps.clock.now().getTime();
-  const rows = page.slice(0, input.limit);
   return {
     items: rows.map((r) => ({
       id: String(r.id),
@@ -60,15 +82,16 @@ export async function listTransactions(deps: ApiDeps, input: z.infer<typeof list
       lastError: clip(r.lastError, 300),
       running: !!r.leaseExpire && r.leaseExpire.getTime() > now,
     })),
-    nextCursor: page.length > input.limit ? String(rows[rows.length - 1].id) : null,
+    nextCursor: rowsOf.length > input.limit ? String(ids[ids.length - 1]) : null,
   };
 }
 
 export type ListItem = Awaited<ReturnType<typeof listTransactions>>['items'][number];
 
-// Counting a million rows costs tens of milliseconds or more; every open dashboard polls it,
-// so equal questions within a couple of seconds share one answer.
-const countCache = new Map<string, { at: number; value: Promise<Counts> }>();
+// Counting a million rows costs tens of milliseconds (SQLite, PostgreSQL) to a second or more
+// (InnoDB counts row by row); every open dashboard polls it. Equal questions share one answer for
+// a while: at least 2 s, and ten times as long as the count took, so a slow store is asked less.
+const countCache = new Map<string, { until: number; value: Promise<Counts> }>();
 const COUNT_TTL_MS = 2000;
 
 interface Counts {
@@ -77,7 +100,8 @@ interface Counts {
   stuck: number;
 }
 
-async function countNow(deps: ApiDeps, f: Filter): Promise<Counts> {
+/** Counts without the short-lived cache (benchmarks). */
+export async function countNow(deps: ApiDeps, f: Filter): Promise<Counts> {
   const where = whereFor(deps, f, true);
   const stuck = stuckWhere(thresholdsOf(f, deps.settings.stuck), deps.clock.now());
   const [groups, stuckCount] = await Promise.all([
@@ -96,12 +120,16 @@ async function countNow(deps: ApiDeps, f: Filter): Promise<Counts> {
 export function countTransactions(deps: ApiDeps, f: Filter): Promise<Counts> {
   const key = JSON.stringify({ ...f, status: undefined });
   const now = Date.now();
-  for (const [k, v] of countCache) if (now - v.at > COUNT_TTL_MS) countCache.delete(k);
+  for (const [k, v] of countCache) if (v.until < now) countCache.delete(k);
   const hit = countCache.get(key);
   if (hit) return hit.value;
   const value = countNow(deps, f);
-  countCache.set(key, { at: now, value });
-  value.catch(() => countCache.delete(key));
+  const entry = { until: now + 60_000, value };
+  countCache.set(key, entry);
+  value.then(
+    () => (entry.until = Date.now() + Math.max(COUNT_TTL_MS, 10 * (Date.now() - now))),
+    () => countCache.delete(key),
+  );
   return value;
 }
 
