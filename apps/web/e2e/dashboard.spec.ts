@@ -258,6 +258,23 @@ test('the audit page shows the actions with who, what and why', async ({ page })
   await page.screenshot({ path: join(SHOTS, 'audit.png') });
 });
 
+test('behind a reverse proxy under a base path, pages, links and the API live under it', async ({ page }) => {
+  const base = `${process.env.DTX_E2E_PROXIED}/dtx`;
+  await page.goto(`${base}/transactions?status=succeed`);
+  await expect(page).toHaveURL(/\/dtx\/login\?next=/);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(process.env.DTX_E2E_PASSWORD!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/dtx\/transactions\?status=succeed$/);
+  const first = page.locator('tbody tr').first();
+  await expect(first).toContainText('succeed');
+  const gid = (await first.getAttribute('data-gid'))!;
+  await first.getByRole('link', { name: gid }).click();
+  await expect(page).toHaveURL(`${base}/transactions/${gid}`);
+  await expect(page.getByRole('heading', { name: gid })).toBeVisible();
+  expect((await page.request.get(`${process.env.DTX_E2E_PROXIED}/transactions`)).status()).toBe(404);
+});
+
 test('overview and nodes pages show the live coordinator and the charts', async ({ page }) => {
   await login(page);
   await page.goto(`${WEB()}/nodes`);

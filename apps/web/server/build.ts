@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { distDirFor } from './dist-dir.ts';
 
 export const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
-const STAMP = join(WEB_DIR, '.next', 'dtx-build-stamp.json');
-const INPUTS = ['src', 'public', 'next.config.ts', 'postcss.config.mjs', 'package.json', 'tsconfig.json'];
+const stampFile = (basePath: string) => join(WEB_DIR, distDirFor(basePath), 'dtx-build-stamp.json');
+const INPUTS = ['src', 'public', 'next.config.ts', 'server/dist-dir.ts', 'postcss.config.mjs', 'package.json', 'tsconfig.json'];
 const SHARED = ['../../packages/api/src/filters.ts', '../../pnpm-lock.yaml'];
 
 function walk(path: string, out: string[]): void {
@@ -28,9 +29,9 @@ export function buildStamp(basePath: string): string {
 }
 
 export function buildIsCurrent(basePath: string): boolean {
-  if (!existsSync(join(WEB_DIR, '.next', 'BUILD_ID')) || !existsSync(STAMP)) return false;
+  if (!existsSync(join(WEB_DIR, distDirFor(basePath), 'BUILD_ID')) || !existsSync(stampFile(basePath))) return false;
   try {
-    return JSON.parse(readFileSync(STAMP, 'utf8')).stamp === buildStamp(basePath);
+    return JSON.parse(readFileSync(stampFile(basePath), 'utf8')).stamp === buildStamp(basePath);
   } catch {
     return false;
   }
@@ -44,10 +45,10 @@ export function ensureBuild(basePath: string, log: (msg: string) => void = conso
   const r = spawnSync(nextBin, ['build'], {
     cwd: WEB_DIR,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', DTX_WEB_BASE_PATH: basePath, NODE_ENV: 'production' },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', DTX_WEB_BASE_PATH: basePath, DTX_WEB_DIST_DIR: distDirFor(basePath), NODE_ENV: 'production' },
   });
   if (r.status !== 0) throw new Error(`next build failed (exit ${r.status ?? r.signal}); see the output above`);
-  writeFileSync(STAMP, JSON.stringify({ stamp: buildStamp(basePath), basePath, at: new Date().toISOString() }));
+  writeFileSync(stampFile(basePath), JSON.stringify({ stamp: buildStamp(basePath), basePath, at: new Date().toISOString() }));
 }
 
 // `tsx server/build.ts [basePath]`: build ahead of time (CI, Docker images).

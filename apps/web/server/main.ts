@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, redacted, type Config } from '@dtx/config';
 import { createLogger, startCoordinator, type Coordinator } from '@dtx/server';
 import { createDashboard } from '@dtx/api';
 import { ensureBuild, WEB_DIR } from './build.ts';
+import { distDirFor } from './dist-dir.ts';
 import { startWebServer } from './http.ts';
 
 async function main(): Promise<void> {
@@ -48,6 +49,9 @@ async function main(): Promise<void> {
   const dashboard = await createDashboard(config, { logger: log, db: coordinator?.db });
 
   const host = config.Dashboard.Host || config.ListenHost;
+  // next.config.ts reads the base path and the build folder from here.
+  process.env.DTX_WEB_BASE_PATH = config.Dashboard.BasePath;
+  process.env.DTX_WEB_DIST_DIR = distDirFor(config.Dashboard.BasePath);
   const app = next({ dev, dir: WEB_DIR, hostname: host, port: config.Dashboard.Port });
   await app.prepare();
   const web = await startWebServer({ deps: dashboard, next: app.getRequestHandler(), port: config.Dashboard.Port, host });

@@ -1,6 +1,10 @@
-import type { ReactNode } from 'react';
+import { Suspense, type ReactNode } from 'react';
 import { Shell } from '@/features/shell/Shell';
 
 export default function DashLayout({ children }: { children: ReactNode }) {
-  return <Shell>{children}</Shell>;
+  return (
+    <Suspense>
+      <Shell>{children}</Shell>
+    </Suspense>
+  );
 }

@@ -2,7 +2,7 @@
 // The frame of every page: navigation by what an operator does, and who is logged in.
 import { useMutation } from '@tanstack/react-query';
 import Link from 'next/link';
-import { usePathname } from 'next/navigation';
+import { usePathname, useSearchParams } from 'next/navigation';
 import type { ReactNode } from 'react';
 import { useMe } from '@/features/auth/useMe';
 import { BASE_PATH, useTRPC } from '@/lib/trpc';
@@ -18,6 +18,7 @@ const NAV = [
 
 export function Shell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
+  const stuckView = useSearchParams().get('stuck') === '1';
   const me = useMe();
   const trpc = useTRPC();
   const logout = useMutation(trpc.auth.logout.mutationOptions({ onSuccess: () => (window.location.href = `${BASE_PATH}/login`) }));
@@ -31,7 +32,12 @@ export function Shell({ children }: { children: ReactNode }) {
         </div>
         <nav className="flex flex-col gap-0.5 px-2">
           {nav.map((n) => {
-            const active = n.href === '/' ? pathname === '/' : pathname.startsWith(n.href.split('?')[0]) && !n.href.includes('?');
+            const active =
+              n.href === '/'
+                ? pathname === '/'
+                : n.href.includes('stuck=1')
+                  ? pathname === '/transactions' && stuckView
+                  : pathname.startsWith(n.href) && !(n.href === '/transactions' && stuckView);
             return (
               <Link key={n.href} href={n.href} className={`rounded-md px-3 py-2 text-sm ${active ? 'bg-slate-800 text-white' : 'hover:bg-slate-800 hover:text-white'}`}>
                 {n.label}

@@ -115,7 +115,7 @@ export function TransactionsPage() {
 
       <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
         <table className="min-w-full text-sm" data-testid="transactions-table">
-          <thead className="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500">
+          <thead className="whitespace-nowrap bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500">
             <tr>
               {canAct && (
                 <th className="px-3 py-2">
