@@ -60,7 +60,9 @@ if (dialect !== 'sqlite') {
     'gid prefix': dialect === 'postgres'
       ? `SELECT id FROM trans_global WHERE gid LIKE 'order-12345%' ORDER BY id DESC LIMIT 51`
       : `SELECT id FROM trans_global WHERE gid >= 'order-12345' AND gid <= 'order-12345\u{10FFFF}' ORDER BY id DESC LIMIT 51`,
-    stuck: `SELECT id FROM trans_global WHERE status IN ('prepared','submitted','aborting') AND (next_cron_time < now() - interval '1' minute OR retry_count > 5 OR create_time < now() - interval '1' hour) ORDER BY id DESC LIMIT 51`,
+    // the stuck view runs this once per unfinished status and merges the pages
+    'stuck (one status)': `SELECT id FROM trans_global WHERE status = 'submitted' AND (next_cron_time < now() - interval '1' minute OR retry_count > 5 OR create_time < now() - interval '1' hour) ORDER BY id DESC LIMIT 51`,
+    'time window': `SELECT id FROM trans_global WHERE create_time >= now() - interval '3' day AND create_time <= now() - interval '71' hour ORDER BY id DESC LIMIT 51`,
     counts: 'SELECT status, COUNT(*) FROM trans_global GROUP BY status',
   };
   for (const [name, sql] of Object.entries(plans)) {
