@@ -59,6 +59,15 @@ test('an unauthenticated visitor is sent to the login page, and a wrong password
   await expect(page.getByText('wrong username or password')).toBeVisible();
 });
 
+test('after login, a next= pointing off the dashboard is ignored', async ({ page }) => {
+  await page.goto(`${WEB()}/login?next=${encodeURIComponent('/\\example.org/x')}`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(process.env.DTX_E2E_PASSWORD!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
+  expect(new URL(page.url()).host).toBe(new URL(WEB()).host);
+});
+
 test('submitted transactions appear in the list, and filters find the right ones', async ({ page }) => {
   const ok = [1, 2, 3].map((i) => `e2e-${run}-list-${i}`);
   for (const g of ok) expect((await dtm.post('submit', saga(g, 'list', 2))).status).toBe(200);

@@ -14,8 +14,8 @@ export function LoginForm() {
     trpc.auth.login.mutationOptions({
       onSuccess: () => {
         const next = params.get('next');
-        // only paths inside the dashboard
-        const target = next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+        // only paths inside the dashboard: not //host, nor /\host (browsers read it as //host)
+        const target = next && /^\/(?![/\\])/.test(next) && !next.includes('\\') ? next : '/';
         window.location.href = `${BASE_PATH}${target}`;
       },
     }),
