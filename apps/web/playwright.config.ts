@@ -14,7 +14,7 @@ export default defineConfig({
   outputDir: '../../test-results/e2e',
   use: {
     headless: true,
-    viewport: { width: 1440, height: 900 },
+    viewport: { width: 1600, height: 1000 },
     screenshot: 'only-on-failure',
     trace: 'off',
     launchOptions: {

@@ -79,7 +79,6 @@ test('submitted transactions appear in the list, and filters find the right ones
   await page.goto(`${WEB()}/transactions`);
   for (const g of [...ok, tcc]) await expect(page.locator(`tr[data-gid="${g}"]`)).toBeVisible();
   await expect(page.locator(`tr[data-gid="${ok[0]}"]`)).toContainText('succeed');
-  await page.screenshot({ path: join(SHOTS, 'transactions.png') });
 
   // gid prefix + type, through the filter form: the URL carries the filter
   await page.getByRole('textbox', { name: 'GID' }).fill(`e2e-${run}-list-`);
@@ -294,4 +293,8 @@ test('overview and nodes pages show the live coordinator and the charts', async 
   await expect(page.getByTestId('chart-per-minute').locator('.recharts-area').first()).toBeVisible();
   await expect(page.getByText('Stuck now')).toBeVisible();
   await page.screenshot({ path: join(SHOTS, 'overview.png') });
+  // the list after all the tests above: every status, retry counts and branch errors
+  await page.goto(`${WEB()}/transactions`);
+  await expect(page.locator('tbody tr [data-status="failed"]').first()).toBeVisible();
+  await page.screenshot({ path: join(SHOTS, 'transactions.png') });
 });

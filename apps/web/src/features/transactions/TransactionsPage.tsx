@@ -170,15 +170,15 @@ export function TransactionsPage() {
                   {t.running && <span className="ml-1 text-xs text-indigo-500" title="a coordinator is working on it now">●</span>}
                 </td>
                 <td className="px-3 py-2 text-slate-500">{t.protocol}</td>
-                <td className="whitespace-nowrap px-3 py-2 text-slate-600">{fmtTime(t.createTime)}</td>
-                <td className="whitespace-nowrap px-3 py-2 text-slate-600">{fmtTime(t.updateTime)}</td>
-                <td className="whitespace-nowrap px-3 py-2 text-slate-600">{fmtTime(t.finishTime)}</td>
-                <td className="whitespace-nowrap px-3 py-2 text-slate-600" title={fmtTime(t.nextCronTime)}>
+                <td className="whitespace-nowrap px-2 py-2 text-xs text-slate-600">{fmtTime(t.createTime)}</td>
+                <td className="whitespace-nowrap px-2 py-2 text-xs text-slate-600">{fmtTime(t.updateTime)}</td>
+                <td className="whitespace-nowrap px-2 py-2 text-xs text-slate-600">{fmtTime(t.finishTime)}</td>
+                <td className="whitespace-nowrap px-2 py-2 text-xs text-slate-600" title={fmtTime(t.nextCronTime)}>
                   {t.nextCronTime ? fmtRelative(t.nextCronTime) : '—'}
                 </td>
                 <td className={`px-3 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700' : 'text-slate-400'}`}>{t.retryCount}</td>
-                <td className="max-w-96 truncate px-3 py-2 text-xs text-rose-700" title={t.lastError}>
-                  {t.lastError}
+                <td className={`min-w-56 max-w-96 px-3 py-2 text-xs ${t.status === 'succeed' ? 'text-slate-400' : 'text-rose-700'}`} title={t.lastError}>
+                  <span className="line-clamp-2 break-all">{t.lastError}</span>
                 </td>
               </tr>
             ))}
