@@ -219,4 +219,31 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     expect(d.attempts[0]).toMatchObject({ httpStatus: 503, outcome: 'error', response: 'down', durationMs: 12 });
     await expect(as('viewer').transactions.get({ gid: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('nodes: alive from recent heartbeats, lost after missing them; topics read from the kv table', async () => {
+    const beat = (instanceId: string, agoMs: number, inFlight: number) =>
+      db.store.heartbeat({
+        instanceId, address: `http://${instanceId}:36789`, version: 'v1', hostname: instanceId, pid: 1, store: storeName,
+        startedAt: new Date(NOW - 3600_000), heartbeatAt: new Date(Date.now() - agoMs), inFlight,
+      });
+    await beat('node-a', 1000, 7);
+    await beat('node-b', 60_000, 0);
+    const nodes = await as('viewer').nodes.list();
+    expect(nodes.map((n) => [n.instanceId, n.alive, n.inFlight])).toEqual([['node-a', true, 7], ['node-b', false, 0]]);
+
+    expect(await as('viewer').nodes.topics()).toEqual([]);
+    await deps.prisma.kv.create({ data: { cat: 'topics', k: 'orders', v: '[{"url":"http://svc/on-order","remark":"billing"}]', version: 3n } });
+    expect(await as('viewer').nodes.topics()).toMatchObject([{ topic: 'orders', version: 3, subscribers: [{ url: 'http://svc/on-order', remark: 'billing' }] }]);
+  });
+
+  it('overview: succeeded per minute, and the time to finish of the finished ones', async () => {
+    const o = await as('viewer').overview.stats({ minutes: 60 });
+    expect(o.series).toHaveLength(60);
+    // the 20 sagas that succeeded, each one minute after it was created, one a minute
+    expect(o.series.reduce((n, m) => n + m.succeeded, 0)).toBe(20);
+    expect(Math.max(...o.series.map((m) => m.succeeded))).toBe(1);
+    expect(o.timeToFinish).toEqual({ p50: 60_000, p99: 60_000, sample: 20 });
+    // stuck-overdue and stuck-retried (stuck-old was force-stopped above)
+    expect(o.stuck).toBe(2);
+  });
 });
