@@ -205,6 +205,25 @@ test('bulk retry of the selected transactions shows a preview and progress, and 
   await dtm.waitStatus(b.gid, 'succeed', 15_000);
 });
 
+test('bulk abort of everything matching the filter: preview count, progress, compensations', async ({ page }) => {
+  const a = await stuckSaga('bulkfa');
+  const b = await stuckSaga('bulkfb');
+  await login(page);
+  await page.goto(`${WEB()}/transactions?gid=e2e-${run}-bulkf&gidMode=prefix&status=submitted`);
+  await expect(page.locator('tbody tr')).toHaveCount(2);
+  await page.getByRole('button', { name: 'Abort all matching…' }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog.getByTestId('bulk-preview')).toContainText('abort 2 transaction(s)');
+  await dialog.getByLabel('Reason').fill('batch cancelled');
+  await dialog.getByRole('button', { name: 'Abort with rollback 2' }).click();
+  await expect(dialog.getByTestId('bulk-progress')).toContainText('2 / 2 processed — 2 done');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  for (const s of [a, b]) {
+    await dtm.waitStatus(s.gid, 'failed', 15_000);
+    expect(svc.trail(s.gid).filter((t) => t.endsWith(':compensate'))).toHaveLength(2);
+  }
+});
+
 test('a viewer sees no action buttons, and the server refuses the action when called directly', async ({ page, browser }) => {
   const stuck = await stuckSaga('viewer');
   await login(page);
@@ -262,6 +281,7 @@ test('the audit page shows the actions with who, what and why', async ({ page })
   await expect(table.locator('tr[data-action="abort"]').filter({ hasText: `e2e-${run}-abort` })).toContainText('order cancelled by the customer');
   await expect(table.locator('tr[data-action="force-stop"]').filter({ hasText: `e2e-${run}-stop` })).toContainText('admin');
   await expect(table.locator('tr[data-action="bulk-retry"]').first()).toContainText('bulk after outage');
+  await expect(table.locator('tr[data-action="bulk-abort"]').first()).toContainText('batch cancelled');
   await expect(table.locator('tr[data-action="user-create"]').first()).toContainText('vera');
   await page.screenshot({ path: join(SHOTS, 'audit.png') });
 });
