@@ -19,7 +19,7 @@ import { z } from 'zod';
 import type { ApiDeps } from './deps.ts';
 import { filterSchema, type Filter } from './filters.ts';
 import { createCaller } from './router.ts';
-import { authenticate } from './routers/auth.ts';
+import { authenticate, ThrottledError } from './routers/auth.ts';
 import { runBulk, targetSchema } from './routers/actions.ts';
 import type { Context } from './trpc.ts';
 
@@ -78,7 +78,13 @@ export async function handleRest(deps: ApiDeps, req: RestRequest): Promise<RestR
   const creds = basicAuth(req.headers.authorization);
   // No WWW-Authenticate challenge: a browser never prompts for (and then caches) these credentials.
   if (!creds) return { status: 401, body: { error: 'UNAUTHORIZED', message: 'HTTP Basic authentication with a dashboard user is required' } };
-  const u = await authenticate(deps, creds.user, creds.pass);
+  let u: Awaited<ReturnType<typeof authenticate>>;
+  try {
+    u = await authenticate(deps, creds.user, creds.pass);
+  } catch (err) {
+    if (!(err instanceof ThrottledError)) throw err;
+    return { status: 429, body: { error: err.code, message: err.message }, headers: { 'retry-after': String(err.retryAfterSeconds) } };
+  }
   if (!u) return { status: 401, body: { error: 'UNAUTHORIZED', message: 'wrong username or password' } };
   const ctx: Context = { deps, user: { id: u.id, username: u.username, role: u.role }, setCookie: () => undefined, secure: false };
   const caller = createCaller(ctx);

@@ -150,6 +150,27 @@ describe.each(testStores())('dashboard actions on %s', (storeName) => {
     await deps.prisma.dashboardUser.update({ where: { username: 'vic' }, data: { disabled: false, passwordHash: await hashPassword('vic-password') } });
   });
 
+  it('repeated wrong passwords make further attempts for that user wait, even with the right password', async () => {
+    await deps.prisma.dashboardUser.create({
+      data: { username: 'tess', passwordHash: await hashPassword('tess-password'), role: 'viewer', createdAt: new Date(), updatedAt: new Date() },
+    });
+    const anonymous = createCaller(await createContext(deps, { cookie: null, https: false }));
+    for (let i = 0; i < 6; i++) {
+      await expect(anonymous.auth.login({ username: 'tess', password: `guess-${i}` })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    }
+    await expect(anonymous.auth.login({ username: 'tess', password: 'tess-password' })).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    const rest = await handleRest(deps, {
+      method: 'GET',
+      path: '/nodes',
+      query: new URLSearchParams(),
+      headers: { authorization: `Basic ${Buffer.from('tess:tess-password').toString('base64')}` },
+      body: '',
+    });
+    expect(rest.status).toBe(429);
+    // other users are not affected
+    expect(await anonymous.auth.login({ username: 'olga', password: 'olga-password' })).toMatchObject({ username: 'olga' });
+  });
+
   it('the HTTP API for scripts: Basic authentication, roles, and the same audited actions', async () => {
     svc.on('/rest/A1', { status: 503 });
     const g = gid('rest');

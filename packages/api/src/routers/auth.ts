@@ -13,14 +13,40 @@ const password = z.string().min(8, 'at least 8 characters').max(200);
 // A password check costs ~50 ms of scrypt; a dummy hash keeps unknown users from answering faster.
 let dummyHash: Promise<string> | null = null;
 
-/** Checks a username and password (login form, HTTP Basic for scripts). */
+// Password guessing: after FREE_TRIES wrong passwords in a row for one username, each further
+// attempt for it must wait 2, 4, 8 ... (at most 60) seconds after the last failure. Per dashboard
+// process; a correct password resets it.
+const FREE_TRIES = 5;
+const failuresOf = new WeakMap<ApiDeps, Map<string, { count: number; until: number }>>();
+
+export class ThrottledError extends TRPCError {
+  constructor(readonly retryAfterSeconds: number) {
+    super({ code: 'TOO_MANY_REQUESTS', message: `too many wrong passwords; try again in ${retryAfterSeconds} s` });
+  }
+}
+
+/**
+ * Checks a username and password (login form, HTTP Basic for scripts). Null when wrong; throws
+ * ThrottledError while the username is cooling down after repeated failures.
+ */
 export async function authenticate(deps: ApiDeps, name: string, pass: string): Promise<(SessionUser & { passwordHash: string }) | null> {
+  const now = Date.now();
+  let failures = failuresOf.get(deps);
+  if (!failures) failuresOf.set(deps, (failures = new Map()));
+  const f = failures.get(name);
+  if (f && f.until > now) throw new ThrottledError(Math.ceil((f.until - now) / 1000));
   const u = await deps.prisma.dashboardUser.findUnique({ where: { username: name } });
-  if (!u || u.disabled) {
-    await verifyPassword(pass, await (dummyHash ??= hashPassword('dummy-password')));
+  let ok = false;
+  if (!u || u.disabled) await verifyPassword(pass, await (dummyHash ??= hashPassword('dummy-password')));
+  else ok = await verifyPassword(pass, u.passwordHash);
+  if (!u || u.disabled || !ok) {
+    const count = (f?.count ?? 0) + 1;
+    const wait = count > FREE_TRIES ? Math.min(2 ** (count - FREE_TRIES) * 1000, 60_000) : 0;
+    failures.set(name, { count, until: Date.now() + wait });
+    if (failures.size > 10_000) failures.delete(failures.keys().next().value!);
     return null;
   }
-  if (!(await verifyPassword(pass, u.passwordHash))) return null;
+  failures.delete(name);
   return { id: String(u.id), username: u.username, role: u.role as SessionUser['role'], passwordHash: u.passwordHash };
 }
 
