@@ -19,6 +19,7 @@ export function UsersPage() {
   const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: refresh }));
   const [form, setForm] = useState({ username: '', password: '', role: 'viewer' as Role });
   const [pw, setPw] = useState({ current: '', next: '' });
+  const [reset, setReset] = useState<{ id: string; password: string } | null>(null);
   const change = useMutation(trpc.auth.changePassword.mutationOptions());
   return (
     <div className="space-y-4">
@@ -58,7 +59,7 @@ export function UsersPage() {
               <th className="py-1">Username</th>
               <th className="py-1">Role</th>
               <th className="py-1">Created</th>
-              <th className="py-1">State</th>
+              <th className="py-1">Actions</th>
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
@@ -79,10 +80,39 @@ export function UsersPage() {
                   </select>
                 </td>
                 <td className="py-2 text-slate-600">{fmtTime(u.createdAt)}</td>
-                <td className="py-2">
+                <td className="flex flex-wrap items-center gap-2 py-2">
                   <Button size="sm" disabled={u.username === me.data?.user?.username} onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>
                     {u.disabled ? 'Enable' : 'Disable'}
                   </Button>
+                  {reset?.id === u.id ? (
+                    <form
+                      className="flex gap-1"
+                      onSubmit={(e) => {
+                        e.preventDefault();
+                        update.mutate({ id: u.id, password: reset.password }, { onSuccess: () => setReset(null) });
+                      }}
+                    >
+                      <input
+                        className={`${inputClass} w-44`}
+                        type="password"
+                        aria-label={`New password for ${u.username}`}
+                        placeholder="new password"
+                        value={reset.password}
+                        onChange={(e) => setReset({ id: u.id, password: e.target.value })}
+                        autoFocus
+                      />
+                      <Button size="sm" kind="primary" type="submit">
+                        Set
+                      </Button>
+                      <Button size="sm" kind="ghost" onClick={() => setReset(null)}>
+                        Cancel
+                      </Button>
+                    </form>
+                  ) : (
+                    <Button size="sm" onClick={() => setReset({ id: u.id, password: '' })}>
+                      Reset password
+                    </Button>
+                  )}
                 </td>
               </tr>
             ))}
