@@ -222,6 +222,21 @@ describe.each(testStores())('saga on %s', (storeName) => {
     expect(svc.callsTo('/headers/TransIn', g)[0].headers['x-tenant']).toBe('t7');
   });
 
+  it('forwards the request headers named by passthrough_headers to every branch (dtm before v1.16)', async () => {
+    const g = gid('passthrough');
+    const r = await fetch(`${dtm.base}/api/dtmsvr/submit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer abc', 'x-not-listed': 'no' },
+      body: JSON.stringify(quickStart(g, 'pass', { passthrough_headers: ['Authorization'] })),
+    });
+    expect(r.status).toBe(200);
+    await dtm.waitStatus(g, 'succeed');
+    const call = svc.callsTo('/pass/TransIn', g)[0];
+    expect(call.headers.authorization).toBe('Bearer abc');
+    expect(call.headers['x-not-listed']).toBeUndefined();
+    expect((await coordinator.db.store.findGlobal(g))?.extData).toBe('{"headers":{"Authorization":"Bearer abc"}}');
+  });
+
   it('records every branch call in the attempt log', async () => {
     let calls = 0;
     svc.on('/attempts/TransIn', () => (++calls === 1 ? { status: 500, body: 'db down' } : {}));

@@ -15,6 +15,7 @@ export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..
 export function testConfig(store: StoreConfig, overrides: Partial<Config> = {}): Config {
   const c = defaultConfig();
   c.HttpPort = 0;
+  c.GrpcPort = 0;
   c.ListenHost = '127.0.0.1';
   c.TransCronInterval = 1;
   c.LogLevel = 'error';

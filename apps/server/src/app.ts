@@ -2,12 +2,18 @@
 // run the coordinator in-process.
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { openDatabase, type Database } from '@dtx/db';
-import { CallRouter, Engine, HttpTransport, type Logger } from '@dtx/engine';
+import { CallRouter, Engine, HttpTransport, Topics, type Logger } from '@dtx/engine';
 import type { FastifyInstance } from 'fastify';
 import { storeConfigOf, type Config } from '@dtx/config';
+import { EtcdRegistrar, EtcdResolver } from './discovery/etcd.ts';
+import { buildGrpcServer, closeGrpc, listenGrpc } from './grpc/server.ts';
+import { parseSchemeTarget, type Driver } from './grpc/target.ts';
+import { GrpcTransport } from './grpc/transport.ts';
 import { buildHttpServer } from './http/server.ts';
 import { TimeFormat } from './http/render.ts';
+import { Metrics } from './metrics.ts';
 import { VERSION } from './version.ts';
 
 /** How often an instance refreshes its row in coordinator_node. */
@@ -16,9 +22,15 @@ export const HEARTBEAT_MS = 5000;
 export interface Coordinator {
   config: Config;
   engine: Engine;
+  topics: Topics;
+  metrics: Metrics;
   db: Database;
   http: FastifyInstance;
   httpPort: number;
+  grpc: GrpcServer;
+  grpcPort: number;
+  /** The etcd key this instance is published under ('' when not registered). */
+  registeredKey(): string;
   /** Stops accepting requests, lets running passes finish (up to graceMs), closes storage. */
   close(graceMs?: number): Promise<void>;
 }
@@ -34,12 +46,28 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   const log = opts.logger;
   const s = config.Store;
   const db = await openWithRetry(storeConfigOf(config), log);
-  const router = new CallRouter(new HttpTransport({ dockerHostRewrite: !!process.env.IS_DOCKER, userAgent: `dtx/${VERSION}` }));
+  const topics = new Topics(db.store, log);
+  await topics.start(config.ConfigUpdateInterval);
+  const metrics = new Metrics(VERSION);
+  const dockerHostRewrite = !!process.env.IS_DOCKER;
+  const router = new CallRouter(new HttpTransport({ dockerHostRewrite, userAgent: `dtx/${VERSION}` }));
+  const driver = config.MicroService.Driver as Driver;
+  const etcd = driver === 'dtm-driver-gozero' ? new EtcdResolver(log) : undefined;
+  const grpcTransport = new GrpcTransport({ driver, logger: log, etcd, dockerHostRewrite, maxMessageBytes: config.MaxBodyBytes });
+  router.setGrpc({
+    call: (c) => grpcTransport.call(c),
+    close: async () => {
+      await grpcTransport.close();
+      await etcd?.close();
+    },
+  });
   const engine = new Engine({
     store: db.store,
     caller: router,
     logger: log,
     instanceId: opts.instanceId,
+    topics,
+    metrics,
     config: {
       retryInterval: config.RetryInterval,
       timeoutToFail: config.TimeoutToFail,
@@ -52,21 +80,31 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   });
   const http = await buildHttpServer({
     engine,
+    topics,
+    store: db.store,
+    metrics,
     logger: log,
     version: VERSION,
     maxBodyBytes: config.MaxBodyBytes,
     timeFormat: TimeFormat.fromConfig(config.TimeZoneOffset),
     timeoutToFail: config.TimeoutToFail,
   });
+  const grpc = buildGrpcServer({ engine, topics, metrics, logger: log, maxBodyBytes: config.MaxBodyBytes });
+  let grpcPort: number;
   try {
     await http.listen({ port: config.HttpPort, host: config.ListenHost });
+    grpcPort = await listenGrpc(grpc, config.ListenHost, config.GrpcPort);
   } catch (err) {
+    await http.close();
+    grpc.forceShutdown();
+    await router.close();
     await db.close();
     throw err;
   }
   const httpPort = (http.server.address() as AddressInfo).port;
+  const registrar = await register(config, grpcPort, log);
   if (opts.scheduler !== false) engine.start();
-  log.info({ httpPort, store: s.Driver, instance: engine.instanceId, version: VERSION }, 'coordinator started');
+  log.info({ httpPort, grpcPort, store: s.Driver, instance: engine.instanceId, version: VERSION }, 'coordinator started');
 
   // Heartbeat: the dashboard lists the instances alive now from these rows.
   const host = config.ListenHost === '0.0.0.0' || config.ListenHost === '::' ? hostname() : config.ListenHost;
@@ -93,13 +131,21 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   return {
     config,
     engine,
+    topics,
+    metrics,
     db,
     http,
     httpPort,
+    grpc,
+    grpcPort,
+    registeredKey: () => registrar?.registeredKey ?? '',
     close: (graceMs = 10_000) =>
       (closing ??= (async () => {
         clearInterval(heartbeat);
-        await http.close();
+        topics.stop();
+        // Leave the registry first, so that clients stop picking this instance.
+        await registrar?.close();
+        await Promise.all([http.close(), closeGrpc(grpc, Math.min(graceMs, 5000))]);
         await engine.stop(graceMs);
         await db.store.removeNode(engine.instanceId).catch(() => undefined);
         await router.close();
@@ -107,6 +153,22 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
         log.info({}, 'coordinator stopped');
       })()),
   };
+}
+
+/**
+ * The go-zero driver publishes this instance in etcd (gozero-driver.md §2). Without an EndPoint
+ * we publish the gRPC address we listen on (dtm would publish an empty value).
+ */
+async function register(config: Config, grpcPort: number, log: Logger): Promise<EtcdRegistrar | null> {
+  const ms = config.MicroService;
+  if (ms.Driver !== 'dtm-driver-gozero' || !ms.Target) return null;
+  const t = parseSchemeTarget(ms.Target);
+  if (!t) return null;
+  const host = config.ListenHost === '0.0.0.0' || config.ListenHost === '::' ? hostname() : config.ListenHost;
+  const endpoint = ms.EndPoint || `${host}:${grpcPort}`;
+  const registrar = new EtcdRegistrar({ hosts: t.hosts, user: t.user, password: t.password }, t.key, endpoint, log);
+  await registrar.start();
+  return registrar;
 }
 
 /** dtm waits for its store at start-up, retrying every 3 s; so do we (up to 60 s). */

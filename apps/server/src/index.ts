@@ -3,3 +3,6 @@ export { loadConfig, defaultConfig, ConfigError, envName, storeConfigOf, type Co
 export { createLogger } from './log.ts';
 export { errorReply } from './http/server.ts';
 export { VERSION } from './version.ts';
+export { loadDtmProto, grpcStatusOf } from './grpc/server.ts';
+export { splitBranchUrl } from './grpc/target.ts';
+export { LEASE_TTL_SECONDS } from './discovery/etcd.ts';

@@ -47,8 +47,17 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, undefined, /LogLevel \(LOG_LEVEL\)/],
     [{}, 'Nope: 1\n', /unknown key Nope/],
     [{}, 'Store: 5\n', /Store must be a mapping/],
+    [{ MICRO_SERVICE_DRIVER: 'dtm-driver-kratos' }, undefined, /MicroService.Driver \(MICRO_SERVICE_DRIVER\) 'dtm-driver-kratos' is not supported/],
+    [{ MICRO_SERVICE_DRIVER: 'dtm-driver-gozero', MICRO_SERVICE_TARGET: 'consul://h:8500/dtm' }, undefined, /unsupported scheme 'consul'/],
+    [{ MICRO_SERVICE_DRIVER: 'dtm-driver-gozero', MICRO_SERVICE_TARGET: 'localhost:2379' }, undefined, /must look like etcd:\/\/host:2379\/service/],
   ])('refuses %j %j', (env, file, message) => {
     expect(() => loadConfig({ env, file: file ? yaml(file) : undefined })).toThrow(message);
+  });
+
+  it('accepts the go-zero driver with an etcd or discov target', () => {
+    const env = { MICRO_SERVICE_DRIVER: 'dtm-driver-gozero', MICRO_SERVICE_TARGET: 'etcd://h1:2379,h2:2379/dtmservice', MICRO_SERVICE_END_POINT: 'h:36790' };
+    expect(loadConfig({ env }).MicroService).toEqual({ Driver: 'dtm-driver-gozero', Target: 'etcd://h1:2379,h2:2379/dtmservice', EndPoint: 'h:36790' });
+    expect(loadConfig({ env: { ...env, MICRO_SERVICE_TARGET: 'discov://h:2379/dtm' } }).MicroService.Target).toBe('discov://h:2379/dtm');
   });
 
   it('stops start-up with exit code 2 and the message on invalid configuration', () => {

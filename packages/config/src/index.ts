@@ -211,6 +211,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   return c;
 }
 
+/** dtm's micro-service drivers we implement (gozero-driver.md). */
+export const MICRO_SERVICE_DRIVERS = ['default', 'dtm-driver-gozero'];
+
 const DRIVER_ALIASES: Record<string, string> = { sqlite: 'sqlite', sqlite3: 'sqlite', mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
 
 function normalize(c: Config): void {
@@ -271,10 +274,22 @@ function validate(c: Config): void {
   if (c.TimeZoneOffset !== '' && !/^[+-]?\d{1,2}$/.test(c.TimeZoneOffset.trim())) {
     throw new ConfigError(`TimeZoneOffset (TIME_ZONE_OFFSET) must be hours like +8 or -5, got '${c.TimeZoneOffset}'`);
   }
-  if (!['default'].includes(c.MicroService.Driver)) {
+  const ms = c.MicroService;
+  if (!MICRO_SERVICE_DRIVERS.includes(ms.Driver)) {
     throw new ConfigError(
-      `MicroService.Driver (MICRO_SERVICE_DRIVER) '${c.MicroService.Driver}' is not supported yet: use default`,
+      `MicroService.Driver (MICRO_SERVICE_DRIVER) '${ms.Driver}' is not supported: use default or dtm-driver-gozero`,
     );
+  }
+  if (ms.Driver === 'dtm-driver-gozero' && ms.Target) {
+    // dtm fails start-up on an unknown scheme too; consul and nacos registries are not offered.
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)\/([^?#]+)/.exec(ms.Target);
+    if (!m) {
+      throw new ConfigError(`MicroService.Target (MICRO_SERVICE_TARGET) must look like etcd://host:2379/service, got '${ms.Target}'`);
+    }
+    if (!['etcd', 'discov'].includes(m[1].toLowerCase())) {
+      throw new ConfigError(`MicroService.Target (MICRO_SERVICE_TARGET): unsupported scheme '${m[1]}' (etcd or discov)`);
+    }
+    if (m[2] === '') throw new ConfigError('MicroService.Target (MICRO_SERVICE_TARGET) names no etcd host');
   }
   if (c.AlertWebHook && !/^https?:\/\//.test(c.AlertWebHook)) {
     throw new ConfigError('AlertWebHook (ALERT_WEB_HOOK) must be an http(s) URL');

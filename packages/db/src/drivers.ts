@@ -234,6 +234,10 @@ class MysqlDriver implements SqlDriver {
       password: decodeURIComponent(u.password),
       database: u.pathname.replace(/^\//, '') || undefined,
       connectionLimit: poolSize,
+      // Open connections on demand (the connector's default opens the whole pool at start,
+      // which exhausts a default MySQL max_connections with a couple of instances).
+      minimumIdle: Math.min(4, poolSize),
+      idleTimeout: 60,
       timezone: '+00:00',
       bigIntAsNumber: true,
       insertIdAsNumber: true,

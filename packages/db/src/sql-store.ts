@@ -9,6 +9,7 @@ import {
   type Dialect,
   type GlobalQuery,
   type GlobalRow,
+  type KvRow,
   type NewAttempt,
   type NodeRow,
   type NewBranch,
@@ -109,6 +110,18 @@ export function toBranch(r: Row): BranchRow {
     status: str(r.status),
     finishTime: time(r.finish_time),
     rollbackTime: time(r.rollback_time),
+    createTime: time(r.create_time),
+    updateTime: time(r.update_time),
+  };
+}
+
+function toKv(r: Row): KvRow {
+  return {
+    id: num(r.id),
+    cat: str(r.cat),
+    k: str(r.k),
+    v: r.v === null || r.v === undefined ? null : String(r.v),
+    version: num(r.version),
     createTime: time(r.create_time),
     updateTime: time(r.update_time),
   };
@@ -428,6 +441,54 @@ export class SqlStore implements Store {
     params.push(q.limit);
     const sql = `SELECT * FROM trans_global${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return (await this.driver.query(sql, params)).map(toGlobal);
+  }
+
+  async kvCreate(cat: string, k: string, v: string, now: Date): Promise<boolean> {
+    try {
+      await this.driver.run('INSERT INTO kv (cat, k, v, version, create_time, update_time) VALUES (?, ?, ?, 1, ?, ?)', [cat, k, v, now, now]);
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  async kvUpdate(cat: string, k: string, v: string, version: number, now: Date): Promise<boolean> {
+    const n = await this.driver.run(
+      'UPDATE kv SET v = ?, version = version + 1, update_time = ? WHERE cat = ? AND k = ? AND version = ?',
+      [v, now, cat, k, version],
+    );
+    return n > 0;
+  }
+
+  async kvDelete(cat: string, k: string): Promise<boolean> {
+    return (await this.driver.run('DELETE FROM kv WHERE cat = ? AND k = ?', [cat, k])) > 0;
+  }
+
+  async kvFind(cat: string, k: string): Promise<KvRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (cat) {
+      where.push('cat = ?');
+      params.push(cat);
+    }
+    if (k) {
+      where.push('k = ?');
+      params.push(k);
+    }
+    const sql = `SELECT * FROM kv${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+    return (await this.driver.query(sql, params)).map(toKv);
+  }
+
+  async kvScan(cat: string, position: number | undefined, limit: number): Promise<KvRow[]> {
+    const params: unknown[] = [cat];
+    let sql = 'SELECT * FROM kv WHERE cat = ?';
+    if (position !== undefined) {
+      sql += ' AND id < ?';
+      params.push(position);
+    }
+    params.push(limit);
+    return (await this.driver.query(`${sql} ORDER BY id DESC LIMIT ?`, params)).map(toKv);
   }
 
   async insertAttempts(rows: NewAttempt[]): Promise<void> {

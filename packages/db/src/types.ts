@@ -219,6 +219,16 @@ export interface Store {
   removeNode(instanceId: string): Promise<void>;
 
   scanGlobals(query: GlobalQuery): Promise<GlobalRow[]>;
+
+  /** KV entries (topics are category `topics`). `false` when (cat, k) exists. */
+  kvCreate(cat: string, k: string, v: string, now: Date): Promise<boolean>;
+  /** Optimistic update: only while the stored version is `version` (then version + 1). */
+  kvUpdate(cat: string, k: string, v: string, version: number, now: Date): Promise<boolean>;
+  kvDelete(cat: string, k: string): Promise<boolean>;
+  /** Entries filtered by cat and/or key (empty = any), in id order. */
+  kvFind(cat: string, k: string): Promise<KvRow[]>;
+  /** Entries of a category with id < position, newest first. */
+  kvScan(cat: string, position: number | undefined, limit: number): Promise<KvRow[]>;
   insertAttempts(rows: NewAttempt[]): Promise<void>;
   findAttempts(gid: string, limit: number): Promise<AttemptRow[]>;
 

@@ -17,7 +17,7 @@ import { newGid } from './gid.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { processMsg } from './msg.ts';
 import { decodeOptions, encodeOptions } from './options.ts';
-import { Pass, passTransFromRow, systemClock, type Clock, type PassEnv, type PassTrans } from './pass.ts';
+import { Pass, passTransFromRow, systemClock, type Clock, type EngineMetrics, type PassEnv, type PassTrans } from './pass.ts';
 import { checkGid, checkTransRequest, generateBranches, noTopics, registrationBranches, type TopicResolver } from './request.ts';
 import { processSaga } from './saga/process.ts';
 import { baseInterval } from './schedule.ts';
@@ -58,6 +58,7 @@ export interface EngineDeps {
   logger?: Logger;
   topics?: TopicResolver;
   instanceId?: string;
+  metrics?: EngineMetrics;
 }
 
 /** Outcome of a pass, for callers that wait for it (wait_result). */
@@ -115,6 +116,7 @@ export class Engine {
         alertRetryLimit: this.config.alertRetryLimit,
       },
       alert: this.config.alertWebHook ? (body) => void this.sendAlert(body) : undefined,
+      metrics: deps.metrics,
     };
   }
 
@@ -175,7 +177,7 @@ export class Engine {
       rollbackReason: '',
       createTime: now,
       options: req.options,
-      extHeaders: {},
+      extHeaders: req.extHeaders,
       nextCronInterval: baseInterval(req.options, this.env.timing),
       nextCronTime: new Date(now.getTime() + baseInterval(req.options, this.env.timing) * 1000),
     };
@@ -306,7 +308,7 @@ export class Engine {
         protocol: req.protocol,
         options: encodeOptions(req.options),
         customData: req.customData,
-        extData: '',
+        extData: Object.keys(req.extHeaders).length ? JSON.stringify({ headers: req.extHeaders }) : '',
         rollbackReason: req.rollbackReason,
         nextCronInterval: base,
         nextCronTime: new Date(now.getTime() + base * 1000),
@@ -383,6 +385,7 @@ export class Engine {
       err = internal(`dtm panic: ${message}`);
       this.log.error({ gid: trans.gid, err: message }, 'pass aborted');
     }
+    this.env.metrics?.pass(trans.transType, err === null, (this.clock.now().getTime() - trans.createTime.getTime()) / 1000);
     if (!isFinished(pass.status)) {
       const s = pass.schedule;
       try {

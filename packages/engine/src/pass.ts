@@ -35,6 +35,14 @@ export interface AttemptSink {
   record(gid: string, call: BranchCall, result: CallResult): void;
 }
 
+/** Counters the engine reports (Prometheus in the server). */
+export interface EngineMetrics {
+  /** One processing pass ended; `ok` when it returned no error. */
+  pass(model: string, ok: boolean, secondsSinceCreate: number): void;
+  /** One branch call ended; `ok` when the branch became succeed. */
+  branch(model: string, branchId: string, op: string, ok: boolean): void;
+}
+
 export interface PassEnv {
   store: Store;
   caller: BranchTransport;
@@ -43,6 +51,7 @@ export interface PassEnv {
   attempts: AttemptSink;
   /** Alert webhook (fire and forget), called after a back-off from the alert threshold on. */
   alert?: (body: { gid: string; status: string; branch: string; error: string; retry_count: number }) => void;
+  metrics?: EngineMetrics;
 }
 
 /** The global as a pass sees it: the stored row plus decoded options. */
@@ -191,6 +200,7 @@ export class Pass {
         err: new DtmError(RESULT_SPEC_PREFIX + result.message, result.outcome === 'failure' ? 'failure' : 'error'),
       };
     }
+    this.env.metrics?.branch(this.trans.transType, branch.branchId, branch.op, out.status === Status.Succeed);
     if (out.status) {
       const ok = await this.env.store.setBranchStatus(
         branch.gid, branch.branchId, branch.op, out.status, this.now(), this.trans.status,

@@ -67,6 +67,11 @@ export interface TransRequest {
   options: TransOptions;
   /** workflow submit: status, rollback_reason, result */
   reqExtra: Record<string, string>;
+  /**
+   * Request headers named by `passthrough_headers` (HTTP), stored in ext_data and sent to every
+   * branch, as dtm did before v1.16.
+   */
+  extHeaders: Record<string, string>;
 }
 
 /** A registerBranch request after decoding. */

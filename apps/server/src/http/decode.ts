@@ -75,7 +75,14 @@ export function escapeGid(gid: string): string {
 }
 
 /** A TransGlobal JSON body (prepare, submit, abort, prepareWorkflow, forceStop, resetNextCronTime). */
-export function decodeTransRequest(json: unknown, opts: { escape: boolean; defaultProtocol?: string } = { escape: true }): TransRequest {
+export interface DecodeOptions {
+  escape: boolean;
+  defaultProtocol?: string;
+  /** Reads a request header (HTTP): the headers named by passthrough_headers are kept. */
+  header?: (name: string) => string | undefined;
+}
+
+export function decodeTransRequest(json: unknown, opts: DecodeOptions = { escape: true }): TransRequest {
   if (json === null) json = {};
   if (typeof json !== 'object' || Array.isArray(json)) {
     throw badRequest(`request body must be a JSON object, got ${jsonType(json)}`);
@@ -100,6 +107,11 @@ export function decodeTransRequest(json: unknown, opts: { escape: boolean; defau
   options.retryLimit = int(f, 'retry_limit');
   options.retryCount = int(f, 'retry_count');
   const gid = str(f, 'gid');
+  const extHeaders: Record<string, string> = {};
+  for (const name of stringArray(f.get('passthrough_headers'), 'passthrough_headers')) {
+    const v = opts.header?.(name);
+    if (v) extHeaders[name] = v;
+  }
   return {
     gid: opts.escape ? escapeGid(gid) : gid,
     transType: str(f, 'trans_type'),
@@ -111,6 +123,7 @@ export function decodeTransRequest(json: unknown, opts: { escape: boolean; defau
     rollbackReason: str(f, 'rollback_reason'),
     options,
     reqExtra: stringMap(f.get('req_extra'), 'req_extra'),
+    extHeaders,
   };
 }
 

@@ -1,6 +1,6 @@
 // JSON shapes of dtm's query/all/prepareWorkflow replies (http-api.md §5): Go field order,
 // omit-empty rules, RFC 3339 times with the server's UTC offset.
-import type { BranchRow, GlobalRow } from '@dtx/db';
+import type { BranchRow, GlobalRow, KvRow } from '@dtx/db';
 
 export class TimeFormat {
   /** Fixed offset in minutes, or null for the process's local zone. */
@@ -86,5 +86,18 @@ export function renderProgresses(g: GlobalRow, branches: BranchRow[], tf: TimeFo
       branch_id: b.branchId,
       op: b.op,
     })),
+  };
+}
+
+/** KV record (dtm's KVStore: no omit-empty). */
+export function renderKv(r: KvRow, tf: TimeFormat): Json {
+  return {
+    id: r.id,
+    create_time: r.createTime ? tf.format(r.createTime) : null,
+    update_time: r.updateTime ? tf.format(r.updateTime) : null,
+    cat: r.cat,
+    k: r.k,
+    v: r.v ?? '',
+    version: r.version,
   };
 }

@@ -1,12 +1,18 @@
 // dtm's HTTP API (http-api.md) over the engine. Handlers only decode, call the engine and render;
 // errors become dtm's status codes in one place (sendError).
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { badRequest, DtmError, type Engine, type Logger } from '@dtx/engine';
+import { badRequest, DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
+import type { KvRow, Store } from '@dtx/db';
+import type { Metrics } from '../metrics.ts';
 import { decodeRegistration, decodeTransRequest, parseJsonBody } from './decode.ts';
-import { renderBranch, renderGlobal, renderProgresses, TimeFormat } from './render.ts';
+import { handleJsonRpc } from './jsonrpc.ts';
+import { renderBranch, renderGlobal, renderKv, renderProgresses, TimeFormat } from './render.ts';
 
 export interface HttpOptions {
   engine: Engine;
+  topics: Topics;
+  store: Store;
+  metrics?: Metrics;
   logger: Logger;
   version: string;
   maxBodyBytes: number;
@@ -82,6 +88,16 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     return sendError(reply, err);
   });
 
+  // Request metrics: dtm labels each request with the last path segment, lower-cased.
+  if (opts.metrics) {
+    const metrics = opts.metrics;
+    app.addHook('onResponse', async (req, reply) => {
+      const path = req.url.split('?', 1)[0];
+      const api = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+      metrics.request('http', api, reply.statusCode < 400, reply.elapsedTime / 1000);
+    });
+  }
+
   const routes = new Set<string>();
   const route = (method: 'GET' | 'POST' | 'DELETE', path: string, handler: (req: FastifyRequest) => Promise<unknown>) => {
     routes.add(path);
@@ -95,7 +111,14 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     });
   };
   const body = (req: FastifyRequest) => parseJsonBody(req.body as Buffer | undefined);
-  const trans = (req: FastifyRequest) => decodeTransRequest(body(req), { escape: true });
+  const trans = (req: FastifyRequest) =>
+    decodeTransRequest(body(req), {
+      escape: true,
+      header: (name) => {
+        const v = req.headers[name.toLowerCase()];
+        return Array.isArray(v) ? v[0] : v;
+      },
+    });
 
   app.all('/api/ping', async (_req, reply) => reply.type('application/json; charset=utf-8').send({ msg: 'pong' }));
   routes.add('/api/ping');
@@ -156,6 +179,36 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     return { has_remaining: r.hasRemaining, succeed_count: r.succeedCount };
   });
   route('POST', `${base}/resetNextCronTime`, async (req) => engine.resetNextCronTime(trans(req).gid));
+
+  // Topics and KV
+  const { topics, store } = opts;
+  route('GET', `${base}/subscribe`, async (req) =>
+    topics.subscribe(queryString(req, 'topic'), queryString(req, 'url'), queryString(req, 'remark')),
+  );
+  route('GET', `${base}/unsubscribe`, async (req) => topics.unsubscribe(queryString(req, 'topic'), queryString(req, 'url')));
+  route('DELETE', `${base}/topic/:topicName`, async (req) => topics.deleteTopic((req.params as { topicName: string }).topicName));
+  routes.add(`${base}/topic`);
+  const kvList = (rows: KvRow[]) => rows.map((r) => renderKv(r, tf));
+  route('GET', `${base}/scanKV`, async (req) => {
+    const limit = queryInt(req, 'limit', 100) as number;
+    if (limit < 1) throw badRequest('query parameter limit must be positive');
+    const rows = await store.kvScan(queryString(req, 'cat'), queryInt(req, 'position', undefined), limit);
+    return { kv: kvList(rows), next_position: rows.length === limit ? String(rows[rows.length - 1].id) : '' };
+  });
+  route('GET', `${base}/queryKV`, async (req) => ({ kv: kvList(await store.kvFind(queryString(req, 'cat'), queryString(req, 'key'))) }));
+
+  // JSON-RPC 2.0 on the same port
+  app.post('/api/json-rpc', async (req, reply) => {
+    const r = await handleJsonRpc(engine, req.body as Buffer | undefined);
+    return reply.code(r.status).type('application/json; charset=utf-8').send(r.body);
+  });
+  routes.add('/api/json-rpc');
+
+  if (opts.metrics) {
+    const registry = opts.metrics.registry;
+    app.get('/api/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+    routes.add('/api/metrics');
+  }
 
   // gin answers unknown paths and wrong methods with a plain-text 404, and redirects a path with
   // a trailing slash to the path without it.

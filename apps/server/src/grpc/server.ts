@@ -1,0 +1,168 @@
+// dtm's gRPC API (grpc-api.md): service dtmgimp.Dtm plus server reflection, over the same engine
+// calls as the HTTP API. Handlers only decode, call the engine and encode; engine errors become
+// gRPC statuses in one place (grpcStatusOf).
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
+import type { Metrics } from '../metrics.ts';
+import { registrationFromGrpc, transRequestFromGrpc, type DtmBranchRequestMsg, type DtmRequestMsg } from './decode.ts';
+
+const PROTO_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'proto');
+
+/** dtm's proto, decoded with its own field names (PascalCase) and int64 as numbers. */
+export function loadDtmProto(): protoLoader.PackageDefinition {
+  return protoLoader.loadSync('dtmgimp.proto', {
+    includeDirs: [PROTO_DIR],
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+}
+
+/**
+ * grpc-api.md §4: FAILURE → Aborted, ONGOING → FailedPrecondition, what dtm raises by panicking
+ * → Internal, other errors → Unknown. Requests dtm would only have crashed on (ours) →
+ * InvalidArgument; over-size → ResourceExhausted.
+ */
+export function grpcStatusOf(err: unknown): { code: grpc.status; details: string } {
+  const details = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof DtmError)) return { code: grpc.status.UNKNOWN, details };
+  switch (err.kind) {
+    case 'failure':
+      return { code: grpc.status.ABORTED, details };
+    case 'ongoing':
+      return { code: grpc.status.FAILED_PRECONDITION, details };
+    case 'bad-request':
+      return { code: grpc.status.INVALID_ARGUMENT, details };
+    case 'too-large':
+      return { code: grpc.status.RESOURCE_EXHAUSTED, details };
+    default:
+      return { code: err.panic ? grpc.status.INTERNAL : grpc.status.UNKNOWN, details };
+  }
+}
+
+export interface GrpcServerOptions {
+  engine: Engine;
+  topics: Topics;
+  logger: Logger;
+  maxBodyBytes: number;
+  metrics?: Metrics;
+}
+
+interface DtmTopicRequestMsg {
+  Topic?: string;
+  URL?: string;
+  Remark?: string;
+}
+
+const EMPTY = {};
+
+export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
+  const { engine, topics, logger: log, metrics } = opts;
+  const pkg = loadDtmProto();
+  const proto = grpc.loadPackageDefinition(pkg) as unknown as {
+    dtmgimp: { Dtm: grpc.ServiceClientConstructor };
+  };
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxBodyBytes,
+  });
+
+  const unary =
+    <Req, Res>(method: string, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> =>
+    (call, callback) => {
+      const started = Date.now();
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (res) => {
+            log.debug({ method, ms: Date.now() - started }, 'grpc request');
+            metrics?.request('grpc', method.toLowerCase(), true, (Date.now() - started) / 1000);
+            callback(null, res);
+          },
+          (err: unknown) => {
+            metrics?.request('grpc', method.toLowerCase(), false, (Date.now() - started) / 1000);
+            const { code, details } = grpcStatusOf(err);
+            const level = code === grpc.status.UNKNOWN || code === grpc.status.INTERNAL ? 'warn' : 'debug';
+            log[level]({ method, code: grpc.status[code], err: details, ms: Date.now() - started }, 'grpc request failed');
+            callback({ code, details, metadata: new grpc.Metadata() });
+          },
+        );
+    };
+
+  const handlers: grpc.UntypedServiceImplementation = {
+    NewGid: unary('NewGid', () => ({ Gid: engine.newGid() })),
+    Submit: unary('Submit', async (m: DtmRequestMsg) => {
+      await engine.submit(transRequestFromGrpc(m));
+      return EMPTY;
+    }),
+    Prepare: unary('Prepare', async (m: DtmRequestMsg) => {
+      await engine.prepare(transRequestFromGrpc(m));
+      return EMPTY;
+    }),
+    Abort: unary('Abort', async (m: DtmRequestMsg) => {
+      await engine.abort(transRequestFromGrpc(m));
+      return EMPTY;
+    }),
+    RegisterBranch: unary('RegisterBranch', async (m: DtmBranchRequestMsg) => {
+      await engine.registerBranch(registrationFromGrpc(m));
+      return EMPTY;
+    }),
+    PrepareWorkflow: unary('PrepareWorkflow', async (m: DtmRequestMsg) => {
+      const r = await engine.prepareWorkflow(transRequestFromGrpc(m));
+      return {
+        // dtm leaves Result empty over gRPC (grpc-api.md §3); we do the same.
+        Transaction: { Gid: r.global.gid, Status: r.global.status, RollbackReason: r.global.rollbackReason, Result: '' },
+        Progresses: r.branches.map((b) => ({
+          Status: b.status,
+          BinData: b.binData ?? Buffer.alloc(0),
+          BranchID: b.branchId,
+          Op: b.op,
+        })),
+      };
+    }),
+    Subscribe: unary('Subscribe', async (m: DtmTopicRequestMsg) => {
+      await topics.subscribe(m.Topic ?? '', m.URL ?? '', m.Remark ?? '');
+      return EMPTY;
+    }),
+    Unsubscribe: unary('Unsubscribe', async (m: DtmTopicRequestMsg) => {
+      await topics.unsubscribe(m.Topic ?? '', m.URL ?? '');
+      return EMPTY;
+    }),
+    DeleteTopic: unary('DeleteTopic', async (m: DtmTopicRequestMsg) => {
+      await topics.deleteTopic(m.Topic ?? '');
+      return EMPTY;
+    }),
+  };
+  server.addService(proto.dtmgimp.Dtm.service, handlers);
+  new ReflectionService(pkg).addToServer(server);
+  return server;
+}
+
+/** Binds the server; resolves with the port actually bound (port 0 picks a free one). */
+export function listenGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(err);
+      else resolve(bound);
+    });
+  });
+}
+
+/** Graceful shutdown: in-flight calls finish (up to graceMs), then connections are cut. */
+export function closeGrpc(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,58 @@
+// dtm's JSON-RPC 2.0 endpoint on the HTTP port (http-api.md §7): newGid, prepare, submit, abort,
+// registerBranch. Replies are always HTTP 200 except for envelopes that cannot be parsed.
+import { errorKind, type Engine } from '@dtx/engine';
+import { decodeRegistration, decodeTransRequest } from './decode.ts';
+
+interface Reply {
+  status: number;
+  body: { jsonrpc: '2.0'; id: unknown; error: { code: number; message: string } | null; result: unknown };
+}
+
+const error = (id: unknown, code: number, message: string, status = 200): Reply => ({
+  status,
+  body: { jsonrpc: '2.0', id, error: { code, message }, result: null },
+});
+
+export async function handleJsonRpc(engine: Engine, raw: Buffer | undefined): Promise<Reply> {
+  let env: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(raw?.toString('utf8') ?? '');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the request is not a JSON object');
+    env = parsed as Record<string, unknown>;
+    if (env.id !== undefined && env.id !== null && typeof env.id !== 'string') {
+      throw new Error('json: cannot unmarshal number into Go struct field .id of type string');
+    }
+  } catch (err) {
+    return error(null, -32700, `Parse json error: ${(err as Error).message}`, 400);
+  }
+  const id = env.id ?? '';
+  if (!id || env.jsonrpc !== '2.0') return error(id, -32600, `Bad json request: ${JSON.stringify(env)}`);
+  const method = String(env.method ?? '');
+  const params = env.params;
+  try {
+    let result: unknown = null;
+    switch (method) {
+      case 'newGid':
+        result = { gid: engine.newGid() };
+        break;
+      case 'prepare':
+        await engine.prepare(decodeTransRequest(params, { escape: false }));
+        break;
+      case 'submit':
+        await engine.submit(decodeTransRequest(params, { escape: false }));
+        break;
+      case 'abort':
+        await engine.abort(decodeTransRequest(params, { escape: false }));
+        break;
+      case 'registerBranch':
+        await engine.registerBranch(decodeRegistration(params, { escape: false }));
+        break;
+      default:
+        return error(id, -32601, `Method not found: ${method}`);
+    }
+    return { status: 200, body: { jsonrpc: '2.0', id, error: null, result } };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return error(id, errorKind(err) === 'failure' ? -32901 : -32603, message);
+  }
+}

@@ -1,0 +1,62 @@
+// Prometheus metrics with dtm's names (http-api.md §4.15), served on GET /api/metrics.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EngineMetrics } from '@dtx/engine';
+
+export class Metrics implements EngineMetrics {
+  readonly registry = new Registry();
+  private readonly serverProcess: Counter<'type' | 'api' | 'status'>;
+  private readonly serverDuration: Histogram<'type' | 'api'>;
+  private readonly transProcess: Counter<'model' | 'status'>;
+  private readonly transDuration: Histogram<'model'>;
+  private readonly branchProcess: Counter<'model' | 'branchid' | 'branchtype' | 'status'>;
+
+  constructor(version: string) {
+    collectDefaultMetrics({ register: this.registry });
+    const info = new Gauge({ name: 'dtm_server_info', help: 'The information of this dtm server', labelNames: ['version'], registers: [this.registry] });
+    info.set({ version }, 1);
+    this.serverProcess = new Counter({
+      name: 'dtm_server_process_total',
+      help: 'All request received by dtm',
+      labelNames: ['type', 'api', 'status'],
+      registers: [this.registry],
+    });
+    this.serverDuration = new Histogram({
+      name: 'dtm_server_response_duration',
+      help: 'The request durations of a dtm server api',
+      labelNames: ['type', 'api'],
+      registers: [this.registry],
+    });
+    this.transProcess = new Counter({
+      name: 'dtm_transaction_process_total',
+      help: 'All transactions processed by dtm',
+      labelNames: ['model', 'status'],
+      registers: [this.registry],
+    });
+    this.transDuration = new Histogram({
+      name: 'dtm_transaction_handled_duration',
+      help: 'Seconds from the creation of a transaction to each of its processing passes',
+      labelNames: ['model'],
+      registers: [this.registry],
+    });
+    this.branchProcess = new Counter({
+      name: 'dtm_branch_process_total',
+      help: 'All branches processed by dtm',
+      labelNames: ['model', 'branchid', 'branchtype', 'status'],
+      registers: [this.registry],
+    });
+  }
+
+  request(type: 'http' | 'grpc', api: string, ok: boolean, seconds: number): void {
+    this.serverProcess.inc({ type, api, status: ok ? 'ok' : 'fail' });
+    this.serverDuration.observe({ type, api }, seconds);
+  }
+
+  pass(model: string, ok: boolean, secondsSinceCreate: number): void {
+    this.transProcess.inc({ model, status: ok ? 'ok' : 'fail' });
+    this.transDuration.observe({ model }, secondsSinceCreate);
+  }
+
+  branch(model: string, branchId: string, op: string, ok: boolean): void {
+    this.branchProcess.inc({ model, branchid: branchId, branchtype: op, status: ok ? 'ok' : 'fail' });
+  }
+}
