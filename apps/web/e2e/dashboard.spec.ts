@@ -9,7 +9,8 @@ import { DtmHttp } from '../../../tests/support/coordinator.ts';
 
 const WEB = () => process.env.DTX_E2E_WEB!;
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'docs', 'screenshots');
-const run = Date.now().toString(36);
+// from global setup: stays the same when a failed test restarts the worker
+const run = process.env.DTX_E2E_RUN!;
 
 const svc = new BranchServer();
 let dtm: DtmHttp;
@@ -273,6 +274,28 @@ test('a mutation without the CSRF header is refused even with a valid session', 
   expect(r.status()).toBe(403);
 });
 
+test('topics: an operator subscribes a URL, the coordinator sees it, and unsubscribes it again', async ({ page }) => {
+  const topic = `e2e-${run}-orders`;
+  await login(page);
+  await page.goto(`${WEB()}/topics`);
+  await page.getByLabel('Topic').fill(topic);
+  await page.getByLabel('Subscriber URL').fill(svc.url('/on-order'));
+  await page.getByLabel('Remark').fill('billing');
+  await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
+  await expect(page.getByTestId(`topic-${topic}`)).toBeVisible();
+  await page.getByLabel('Subscriber URL').fill(svc.url('/stock'));
+  await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
+  await expect(page.getByText(svc.url('/stock'))).toBeVisible();
+  // the coordinator's own API reads the same subscription
+  const kv = await dtm.get(`queryKV?cat=topics&key=${topic}`);
+  expect(JSON.parse(kv.body.kv[0].v)).toEqual([{ url: svc.url('/on-order'), remark: 'billing' }, { url: svc.url('/stock'), remark: '' }]);
+  await page.screenshot({ path: join(SHOTS, 'topics.png') });
+  await page.getByRole('listitem').filter({ hasText: svc.url('/stock') }).getByRole('button', { name: 'Unsubscribe' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+  await expect(page.getByText(svc.url('/stock'))).toHaveCount(0);
+  expect(JSON.parse((await dtm.get(`queryKV?cat=topics&key=${topic}`)).body.kv[0].v)).toHaveLength(1);
+});
+
 test('the audit page shows the actions with who, what and why', async ({ page }) => {
   await login(page);
   await page.goto(`${WEB()}/audit`);
@@ -283,6 +306,7 @@ test('the audit page shows the actions with who, what and why', async ({ page })
   await expect(table.locator('tr[data-action="bulk-retry"]').first()).toContainText('bulk after outage');
   await expect(table.locator('tr[data-action="bulk-abort"]').first()).toContainText('batch cancelled');
   await expect(table.locator('tr[data-action="user-create"]').first()).toContainText('vera');
+  await expect(table.locator('tr[data-action="topic-subscribe"]').first()).toContainText(`e2e-${run}-orders`);
   await page.screenshot({ path: join(SHOTS, 'audit.png') });
 });
 

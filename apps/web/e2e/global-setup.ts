@@ -69,6 +69,7 @@ export default async function globalSetup() {
   );
   // a second dashboard on the same database, as behind a reverse proxy that forwards /dtx/*
   const proxied = await start([], { ...store, DASHBOARD_PORT: String(proxiedPort), DASHBOARD_BASE_PATH: '/dtx' }, (out) => out.includes('dashboard: http://'));
+  process.env.DTX_E2E_RUN = Date.now().toString(36);
   process.env.DTX_E2E_WEB = `http://127.0.0.1:${webPort}`;
   process.env.DTX_E2E_PROXIED = `http://127.0.0.1:${proxiedPort}`;
   process.env.DTX_E2E_DTM = `http://127.0.0.1:${httpPort}`;

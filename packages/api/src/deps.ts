@@ -3,7 +3,7 @@
 // dashboard settings. Created once per dashboard process by createDashboard().
 import { randomBytes } from 'node:crypto';
 import { openDatabase, type Database, type PrismaClient } from '@dtx/db';
-import { Admin, systemClock, type Clock, type Logger } from '@dtx/engine';
+import { Admin, systemClock, Topics, type Clock, type Logger } from '@dtx/engine';
 import { storeConfigOf, type Config } from '@dtx/config';
 import { hashPassword, randomPassword } from './auth/password.ts';
 
@@ -29,6 +29,8 @@ export interface ApiDeps {
   db: Database;
   prisma: PrismaClient;
   admin: Admin;
+  /** Topic subscriptions (the coordinator's own kv-backed implementation). */
+  topics: Topics;
   clock: Clock;
   settings: DashboardSettings;
   sessionSecret: string;
@@ -74,6 +76,7 @@ export async function createDashboard(config: Config, opts: DashboardOptions): P
     db,
     prisma,
     admin: new Admin(db.store, clock),
+    topics: new Topics(db.store, opts.logger),
     clock,
     settings: settingsOf(config),
     sessionSecret,

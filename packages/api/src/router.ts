@@ -5,6 +5,7 @@ import { auditRouter } from './routers/audit.ts';
 import { authRouter, usersRouter } from './routers/auth.ts';
 import { nodesRouter } from './routers/nodes.ts';
 import { overviewRouter } from './routers/overview.ts';
+import { topicsRouter } from './routers/topics.ts';
 import { transactionsRouter } from './routers/transactions.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -16,6 +17,7 @@ export const appRouter = router({
   audit: auditRouter,
   nodes: nodesRouter,
   overview: overviewRouter,
+  topics: topicsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -231,9 +231,32 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     const nodes = await as('viewer').nodes.list();
     expect(nodes.map((n) => [n.instanceId, n.alive, n.inFlight])).toEqual([['node-a', true, 7], ['node-b', false, 0]]);
 
-    expect(await as('viewer').nodes.topics()).toEqual([]);
-    await deps.prisma.kv.create({ data: { cat: 'topics', k: 'orders', v: '[{"url":"http://svc/on-order","remark":"billing"}]', version: 3n } });
-    expect(await as('viewer').nodes.topics()).toMatchObject([{ topic: 'orders', version: 3, subscribers: [{ url: 'http://svc/on-order', remark: 'billing' }] }]);
+  });
+
+  it('topics: listed from the kv table; operators subscribe, unsubscribe and delete, audited', async () => {
+    expect(await as('viewer').topics.list()).toEqual([]);
+    await expect(as('viewer').topics.subscribe({ topic: 'orders', url: 'http://svc/on-order' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await as('operator').topics.subscribe({ topic: 'orders', url: 'http://svc/on-order', remark: 'billing' });
+    await as('operator').topics.subscribe({ topic: 'orders', url: 'http://svc/stock' });
+    await expect(as('operator').topics.subscribe({ topic: 'orders', url: 'http://svc/stock' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await as('viewer').topics.list()).toMatchObject([
+      { topic: 'orders', subscribers: [{ url: 'http://svc/on-order', remark: 'billing' }, { url: 'http://svc/stock', remark: '' }] },
+    ]);
+    // dtm's own kv format, as the coordinator reads it
+    const kv = await db.store.kvFind('topics', 'orders');
+    expect(JSON.parse(kv[0].v!)).toEqual([{ url: 'http://svc/on-order', remark: 'billing' }, { url: 'http://svc/stock', remark: '' }]);
+    await as('operator').topics.unsubscribe({ topic: 'orders', url: 'http://svc/on-order' });
+    expect((await as('viewer').topics.list())[0].subscribers).toEqual([{ url: 'http://svc/stock', remark: '' }]);
+    await as('operator').topics.delete({ topic: 'orders' });
+    expect(await as('viewer').topics.list()).toEqual([]);
+    const audit = await deps.prisma.auditLog.findMany({ where: { action: { startsWith: 'topic-' } }, orderBy: { id: 'asc' } });
+    expect(audit.map((a) => `${a.actor}:${a.action}:${a.target}:${a.succeeded}`)).toEqual([
+      'operator1:topic-subscribe:orders:1',
+      'operator1:topic-subscribe:orders:1',
+      'operator1:topic-subscribe:orders:0',
+      'operator1:topic-unsubscribe:orders:1',
+      'operator1:topic-delete:orders:1',
+    ]);
   });
 
   it('overview: succeeded per minute, and the time to finish of the finished ones', async () => {

@@ -1,5 +1,4 @@
-// Coordinator instances, from the heartbeats they write every few seconds; and the topics kept in
-// the kv table (read-only: the coordinator does not serve topics yet).
+// Coordinator instances, from the heartbeats they write every few seconds.
 import { router, viewerProcedure } from '../trpc.ts';
 
 export const nodesRouter = router({
@@ -18,18 +17,5 @@ export const nodesRouter = router({
       inFlight: n.inFlight,
       alive: now - n.heartbeatAt.getTime() <= ctx.deps.settings.nodeTimeoutMs,
     }));
-  }),
-  topics: viewerProcedure.query(async ({ ctx }) => {
-    const rows = await ctx.deps.prisma.kv.findMany({ where: { cat: 'topics' }, orderBy: { k: 'asc' }, take: 1000 });
-    return rows.map((r) => {
-      let subscribers: { url?: string; remark?: string }[] = [];
-      try {
-        const v = JSON.parse(r.v ?? '[]');
-        if (Array.isArray(v)) subscribers = v;
-      } catch {
-        // not a list: shown as no subscribers
-      }
-      return { topic: r.k, version: Number(r.version), subscribers, updateTime: r.updateTime?.getTime() ?? null };
-    });
   }),
 });

@@ -9,6 +9,7 @@ import { errorMessage, useTRPC } from '@/lib/trpc';
 
 function targetText(action: string, target: string): React.ReactNode {
   if (!action.startsWith('bulk-')) {
+    if (action.startsWith('topic-')) return `topic ${target}`;
     return action.startsWith('user-') ? (
       `user ${target}`
     ) : (
@@ -56,8 +57,11 @@ export function AuditPage() {
                 <td className="max-w-md px-3 py-2 text-xs">{targetText(e.action, e.target)}</td>
                 <td className="max-w-xs px-3 py-2 text-slate-600">{e.reason || <span className="text-slate-400">—</span>}</td>
                 <td className="px-3 py-2 text-xs">
-                  {e.action.startsWith('user-') ? (
-                    'done'
+                  {e.action.startsWith('user-') || e.action.startsWith('topic-') ? (
+                    <span className={e.failed ? 'text-rose-700' : ''}>
+                      {e.failed ? 'not done' : 'done'}
+                      {!Array.isArray(e.details) && (e.details as { url?: string })?.url ? `: ${(e.details as { url?: string }).url}` : ''}
+                    </span>
                   ) : (
                     <details>
                       <summary className="cursor-pointer">

@@ -1,4 +1,4 @@
-import { TopicsPage } from '@/features/nodes/TopicsPage';
+import { TopicsPage } from '@/features/topics/TopicsPage';
 
 export default function Page() {
   return <TopicsPage />;
