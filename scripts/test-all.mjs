@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `pnpm test`: the whole test suite. Starts the databases and etcd the suites need (from the
 // Debian packages' binaries, on ports of their own), then runs the type check, every TypeScript
-// test on SQLite, PostgreSQL and MariaDB, and the Go compatibility tests against the real dtm SDK.
+// test on SQLite, PostgreSQL and MariaDB, the dashboard's end-to-end tests in Chromium (after a
+// production build of the web app), and the Go compatibility tests against the real dtm SDK.
 //
 //   DTX_TEST_STORES=sqlite pnpm test     # only the embedded store, no external services
-//   pnpm test -- tests/saga.test.ts      # extra arguments go to vitest (Go tests are skipped)
+//   pnpm test -- tests/saga.test.ts      # extra arguments go to vitest (e2e and Go tests are skipped)
+//   DTX_SKIP_E2E=1 pnpm test             # without the browser tests
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -38,6 +40,15 @@ Object.assign(process.env, env);
 
 step('typecheck', 'pnpm', ['run', '-s', 'typecheck']);
 step('typescript tests', 'pnpm', ['exec', 'vitest', 'run', ...args]);
+// The dashboard in Debian's Chromium against the real coordinator (apps/web/e2e). `next build`
+// first (skipped when the build is current): the tests run what `pnpm start` serves.
+if (!args.length && !process.env.DTX_SKIP_E2E) {
+  const web = join(root, 'apps', 'web');
+  const e2eEnv = { env: { NEXT_TELEMETRY_DISABLED: '1' } };
+  if (step('dashboard build (next build)', 'pnpm', ['exec', 'tsx', 'server/build.ts', ''], { cwd: web, ...e2eEnv })) {
+    step('dashboard end-to-end tests (Playwright, Chromium)', 'pnpm', ['exec', 'playwright', 'test'], { cwd: web, ...e2eEnv });
+  }
+}
 // Every Go module under compat/ (each has its own go.mod and dependencies from the Go proxy).
 const compat = join(root, 'compat');
 const goModules = !args.length && existsSync(compat) ? readdirSync(compat).filter((d) => existsSync(join(compat, d, 'go.mod'))) : [];

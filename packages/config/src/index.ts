@@ -30,6 +30,29 @@ export interface Config {
   MaxBodyBytes: number;
   /** Most transactions the scheduler processes at once (ours). */
   CronConcurrency: number;
+  /** The operator dashboard (ours; dtm's AdminBasePath is ignored). */
+  Dashboard: {
+    /** Port of the dashboard's web server (`pnpm start`, `pnpm start:web`). */
+    Port: number;
+    /** Address it listens on ('' = ListenHost). */
+    Host: string;
+    /** Path prefix when served behind a reverse proxy, e.g. /dtx ('' = at the root). */
+    BasePath: string;
+    /** Key that signs session cookies; '' = a random key kept in the kv table (shared by instances). */
+    SessionSecret: string;
+    /** Lifetime of a login session, in hours. */
+    SessionHours: number;
+    /** Password of the `admin` user created on first start; '' = random, printed once in the log. */
+    AdminPassword: string;
+    /** Stuck view: unfinished and due for longer than this many seconds. */
+    StuckOverdueSeconds: number;
+    /** Stuck view: unfinished with more failed branch calls than this. */
+    StuckRetryCount: number;
+    /** Stuck view: unfinished and older than this many seconds. */
+    StuckAgeSeconds: number;
+    /** How often lists and charts refresh themselves, in seconds. */
+    RefreshSeconds: number;
+  };
   Store: {
     Driver: string;
     Host: string;
@@ -70,6 +93,18 @@ export function defaultConfig(): Config {
     GrpcServiceConfig: '{"loadBalancingConfig": [{"round_robin":{}}]}',
     MaxBodyBytes: 4 * 1024 * 1024,
     CronConcurrency: 64,
+    Dashboard: {
+      Port: 36788,
+      Host: '',
+      BasePath: '',
+      SessionSecret: '',
+      SessionHours: 12,
+      AdminPassword: '',
+      StuckOverdueSeconds: 60,
+      StuckRetryCount: 5,
+      StuckAgeSeconds: 3600,
+      RefreshSeconds: 5,
+    },
     Store: {
       Driver: 'sqlite',
       Host: '',
@@ -187,6 +222,9 @@ function normalize(c: Config): void {
   if (!c.Store.Db) c.Store.Db = c.Store.Driver === 'sqlite' ? 'data/dtm.sqlite' : 'dtm';
   if (c.Store.Driver !== 'sqlite' && c.Store.Port === 0) c.Store.Port = c.Store.Driver === 'postgres' ? 5432 : 3306;
   c.LogLevel = c.LogLevel.toLowerCase();
+  // '/dtx/' and 'dtx' both mean '/dtx'
+  const base = c.Dashboard.BasePath.trim().replace(/\/+$/, '');
+  c.Dashboard.BasePath = base && !base.startsWith('/') ? `/${base}` : base;
 }
 
 function validate(c: Config): void {
@@ -204,6 +242,22 @@ function validate(c: Config): void {
   if (!['debug', 'info', 'warn', 'error'].includes(c.LogLevel)) {
     throw new ConfigError(`LogLevel (LOG_LEVEL) must be debug, info, warn or error, got '${c.LogLevel}'`);
   }
+  const d = c.Dashboard;
+  if (d.Port < 0 || d.Port > 65535) throw new ConfigError('Dashboard.Port (DASHBOARD_PORT) must be a port number');
+  if (d.BasePath && !/^(\/[A-Za-z0-9._~-]+)+$/.test(d.BasePath)) {
+    throw new ConfigError(`Dashboard.BasePath (DASHBOARD_BASE_PATH) must be a path like /dtx, got '${d.BasePath}'`);
+  }
+  if (d.SessionSecret && d.SessionSecret.length < 32) {
+    throw new ConfigError('Dashboard.SessionSecret (DASHBOARD_SESSION_SECRET) must be at least 32 characters');
+  }
+  if (d.SessionHours < 1) throw new ConfigError('Dashboard.SessionHours (DASHBOARD_SESSION_HOURS) must be at least 1');
+  if (d.AdminPassword && d.AdminPassword.length < 8) {
+    throw new ConfigError('Dashboard.AdminPassword (DASHBOARD_ADMIN_PASSWORD) must be at least 8 characters');
+  }
+  for (const k of ['StuckOverdueSeconds', 'StuckRetryCount', 'StuckAgeSeconds'] as const) {
+    if (d[k] < 0) throw new ConfigError(`Dashboard.${k} (${envName(['Dashboard', k])}) must not be negative`);
+  }
+  if (d.RefreshSeconds < 1) throw new ConfigError('Dashboard.RefreshSeconds (DASHBOARD_REFRESH_SECONDS) must be at least 1');
   const s = c.Store;
   if (!['sqlite', 'mysql', 'postgres'].includes(s.Driver)) {
     throw new ConfigError(
@@ -244,7 +298,15 @@ function validate(c: Config): void {
 
 /** The configuration as logged at start-up (the password masked, unlike dtm). */
 export function redacted(c: Config): Config {
-  return { ...c, Store: { ...c.Store, Password: c.Store.Password ? '********' : '' } };
+  return {
+    ...c,
+    Store: { ...c.Store, Password: c.Store.Password ? '********' : '' },
+    Dashboard: {
+      ...c.Dashboard,
+      SessionSecret: c.Dashboard.SessionSecret ? '********' : '',
+      AdminPassword: c.Dashboard.AdminPassword ? '********' : '',
+    },
+  };
 }
 
 /** The storage settings of a configuration, as the db package takes them. */

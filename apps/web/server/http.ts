@@ -1,0 +1,141 @@
+// The dashboard's web server: one Node HTTP server that serves the tRPC router (/api/trpc), the
+// HTTP API for scripts (/api/v1) and the Next.js pages (everything else), all under the configured
+// base path. The API runs here, in plain Node, rather than inside Next's bundle: database drivers
+// and the generated Prisma clients stay ordinary modules, and the coordinator can share the process.
+//
+// Security: pages need a session (else a redirect to the login page); mutations need the custom
+// CSRF header and, when the browser sends an Origin, the same origin; cookies are HTTP-only and
+// SameSite=Strict; pages may not be framed.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
+import { appRouter, createContext, CSRF_HEADER, handleRest, userFromCookie, type ApiDeps } from '@dtx/api';
+
+export interface WebServerOptions {
+  deps: ApiDeps;
+  /** Next's request handler (pages and static assets). */
+  next: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  port: number;
+  host: string;
+}
+
+export interface WebServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+const isHttps = (req: IncomingMessage) =>
+  (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() === 'https' ||
+  !!(req.socket as { encrypted?: boolean }).encrypted;
+
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true; // same-origin fetches may omit it; SameSite=Strict and the header still hold
+  const host = (req.headers['x-forwarded-host'] as string | undefined)?.split(',')[0].trim() || req.headers.host;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage, limit = 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw Object.assign(new Error('request body too large'), { status: 413 });
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
+  const base = o.deps.settings.basePath;
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://dashboard');
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('referrer-policy', 'same-origin');
+    if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) {
+      if (url.pathname === '/') {
+        res.writeHead(302, { location: `${base}/` });
+        return void res.end();
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      return void res.end('not found');
+    }
+    const path = url.pathname.slice(base.length) || '/';
+
+    if (path.startsWith('/api/trpc/')) {
+      if (req.method !== 'GET' && (req.headers[CSRF_HEADER] !== '1' || !sameOrigin(req))) {
+        return json(res, 403, { error: { message: `cross-site request refused (send the ${CSRF_HEADER} header from the dashboard's origin)` } });
+      }
+      return nodeHTTPRequestHandler({
+        router: appRouter,
+        req,
+        res,
+        path: decodeURIComponent(path.slice('/api/trpc/'.length)),
+        createContext: () =>
+          createContext(o.deps, {
+            cookie: req.headers.cookie,
+            https: isHttps(req),
+            setCookie: (h) => res.appendHeader('set-cookie', h),
+          }),
+        onError: ({ error, path: p }) => {
+          if (error.code === 'INTERNAL_SERVER_ERROR') o.deps.logger.error({ err: error.cause ?? error, path: p }, 'dashboard API error');
+        },
+      });
+    }
+
+    if (path.startsWith('/api/v1/')) {
+      const body = req.method === 'POST' ? await readBody(req) : '';
+      const r = await handleRest(o.deps, {
+        method: req.method ?? 'GET',
+        path: path.slice('/api/v1'.length),
+        query: url.searchParams,
+        headers: { authorization: req.headers.authorization, 'content-type': req.headers['content-type'] },
+        body,
+      });
+      return json(res, r.status, r.body, r.headers);
+    }
+
+    if (path === '/api/health') return json(res, 200, { ok: true });
+
+    // Pages need a session; Next's assets and the login page do not.
+    const open = path.startsWith('/_next/') || path === '/login' || path === '/favicon.ico' || path.startsWith('/api/');
+    if (!open && req.method === 'GET' && !(await userFromCookie(o.deps, req.headers.cookie))) {
+      const next = path === '/' ? '' : `?next=${encodeURIComponent(path + url.search)}`;
+      res.writeHead(302, { location: `${base}/login${next}`, 'cache-control': 'no-store' });
+      return void res.end();
+    }
+    return o.next(req, res);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: Error & { status?: number }) => {
+      o.deps.logger.error({ err: err.message, url: req.url }, 'dashboard request failed');
+      if (!res.headersSent) json(res, err.status ?? 500, { error: 'INTERNAL', message: err.status ? err.message : 'internal error' });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,5 @@
+import { AuditPage } from '@/features/audit/AuditPage';
+
+export default function Page() {
+  return <AuditPage />;
+}

@@ -1,0 +1,5 @@
+import { NodesPage } from '@/features/nodes/NodesPage';
+
+export default function Page() {
+  return <NodesPage />;
+}

@@ -1,0 +1,5 @@
+import { TopicsPage } from '@/features/topics/TopicsPage';
+
+export default function Page() {
+  return <TopicsPage />;
+}

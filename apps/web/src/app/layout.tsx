@@ -1,0 +1,16 @@
+import type { Metadata } from 'next';
+import type { ReactNode } from 'react';
+import { Providers } from '@/lib/trpc';
+import './globals.css';
+
+export const metadata: Metadata = { title: 'dtx dashboard', description: 'Operator dashboard of the dtx transaction coordinator' };
+
+export default function RootLayout({ children }: { children: ReactNode }) {
+  return (
+    <html lang="en">
+      <body>
+        <Providers>{children}</Providers>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,105 @@
+'use client';
+// The audit log: who did what to which transactions, when, why, and how it went.
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState } from 'react';
+import { Banner, Button, PageTitle, Spinner } from '@/components/ui';
+import { fmtTime } from '@/lib/format';
+import { errorMessage, useTRPC } from '@/lib/trpc';
+
+function targetText(action: string, target: string): React.ReactNode {
+  if (!action.startsWith('bulk-')) {
+    if (action.startsWith('topic-')) return `topic ${target}`;
+    return action.startsWith('user-') ? (
+      `user ${target}`
+    ) : (
+      <Link className="font-mono text-indigo-600 hover:underline" href={`/transactions/${encodeURIComponent(target)}`}>
+        {target}
+      </Link>
+    );
+  }
+  try {
+    const t = JSON.parse(target) as { gids?: string[]; filter?: Record<string, unknown> };
+    if (t.gids) return `${t.gids.length} selected: ${t.gids.slice(0, 3).join(', ')}${t.gids.length > 3 ? ', …' : ''}`;
+    return `filter ${JSON.stringify(t.filter)}`;
+  } catch {
+    return target;
+  }
+}
+
+export function AuditPage() {
+  const trpc = useTRPC();
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const q = useQuery({ ...trpc.audit.list.queryOptions({ cursor, limit: 50 }), refetchInterval: 10_000, placeholderData: keepPreviousData });
+  return (
+    <div className="space-y-4">
+      <PageTitle title="Audit log" subtitle="Every operator action: who, when, which transactions, why, and the outcome" />
+      {q.error && <Banner>{errorMessage(q.error)}</Banner>}
+      <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
+        <table className="min-w-full text-sm" data-testid="audit-table">
+          <thead className="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500">
+            <tr>
+              <th className="px-3 py-2">When</th>
+              <th className="px-3 py-2">Who</th>
+              <th className="px-3 py-2">Action</th>
+              <th className="px-3 py-2">Target</th>
+              <th className="px-3 py-2">Reason</th>
+              <th className="px-3 py-2">Outcome</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100 align-top">
+            {q.data?.items.map((e) => (
+              <tr key={e.id} data-action={e.action}>
+                <td className="whitespace-nowrap px-3 py-2 text-slate-600">{fmtTime(e.at)}</td>
+                <td className="px-3 py-2">{e.actor}</td>
+                <td className="px-3 py-2 font-medium">{e.action}</td>
+                <td className="max-w-md px-3 py-2 text-xs">{targetText(e.action, e.target)}</td>
+                <td className="max-w-xs px-3 py-2 text-slate-600">{e.reason || <span className="text-slate-400">—</span>}</td>
+                <td className="px-3 py-2 text-xs">
+                  {e.action.startsWith('user-') || e.action.startsWith('topic-') ? (
+                    <span className={e.failed ? 'text-rose-700' : ''}>
+                      {e.failed ? 'not done' : 'done'}
+                      {!Array.isArray(e.details) && (e.details as { url?: string })?.url ? `: ${(e.details as { url?: string }).url}` : ''}
+                    </span>
+                  ) : (
+                    <details>
+                      <summary className="cursor-pointer">
+                        <span className="text-emerald-700">{e.succeeded} done</span>
+                        {e.failed > 0 && <span className="text-rose-700">, {e.failed} not done</span>}
+                        {e.succeeded + e.failed < e.gidCount && <span className="text-amber-700"> (of {e.gidCount}; interrupted)</span>}
+                      </summary>
+                      <ul className="mt-1 max-h-48 overflow-auto font-mono">
+                        {Array.isArray(e.details) &&
+                          e.details.map((d, i) => (
+                            <li key={i} className={d.ok ? 'text-emerald-800' : 'text-rose-800'}>
+                              {d.gid}: {d.message}
+                              {d.from && d.to && d.from !== d.to ? ` (${d.from} → ${d.to})` : ''}
+                            </li>
+                          ))}
+                      </ul>
+                    </details>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {q.isLoading && (
+          <div className="p-4">
+            <Spinner />
+          </div>
+        )}
+        {q.data && q.data.items.length === 0 && <div className="p-6 text-center text-sm text-slate-500">No actions yet.</div>}
+      </div>
+      <div className="flex justify-end gap-2">
+        <Button size="sm" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+          ← Newer
+        </Button>
+        <Button size="sm" disabled={!q.data?.nextCursor} onClick={() => setCursors((c) => [...c, q.data!.nextCursor!])}>
+          Older →
+        </Button>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,52 @@
+'use client';
+import { useMutation } from '@tanstack/react-query';
+import { useSearchParams } from 'next/navigation';
+import { useState } from 'react';
+import { Banner, Button, Field, inputClass } from '@/components/ui';
+import { BASE_PATH, errorMessage, useTRPC } from '@/lib/trpc';
+
+export function LoginForm() {
+  const trpc = useTRPC();
+  const params = useSearchParams();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const login = useMutation(
+    trpc.auth.login.mutationOptions({
+      onSuccess: () => {
+        const next = params.get('next');
+        // only paths inside the dashboard: not //host, nor /\host (browsers read it as //host)
+        const target = next && /^\/(?![/\\])/.test(next) && !next.includes('\\') ? next : '/';
+        window.location.href = `${BASE_PATH}${target}`;
+      },
+    }),
+  );
+  return (
+    <div className="flex min-h-full items-center justify-center px-4 py-16">
+      <form
+        className="w-full max-w-sm space-y-4 rounded-xl bg-white p-8 shadow-sm ring-1 ring-slate-200"
+        onSubmit={(e) => {
+          e.preventDefault();
+          login.mutate({ username, password });
+        }}
+      >
+        <div>
+          <div className="text-2xl font-bold tracking-tight text-indigo-600">dtx</div>
+          <h1 className="mt-1 text-lg font-semibold">Sign in to the dashboard</h1>
+        </div>
+        {login.error && <Banner>{errorMessage(login.error)}</Banner>}
+        <Field label="Username">
+          <input className={inputClass} name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />
+        </Field>
+        <Field label="Password">
+          <input className={inputClass} name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+        </Field>
+        <Button kind="primary" type="submit" className="w-full justify-center" disabled={login.isPending}>
+          {login.isPending ? 'Signing in…' : 'Sign in'}
+        </Button>
+        <p className="text-xs text-slate-500">
+          First start? The password of the <code>admin</code> user was printed once in the server log.
+        </p>
+      </form>
+    </div>
+  );
+}

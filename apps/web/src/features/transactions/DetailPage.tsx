@@ -1,0 +1,181 @@
+'use client';
+// One transaction: its fields and options, rollback reason, the steps as a picture, the branches
+// with pretty-printed payloads, and the attempt timeline (every call with time, duration, status
+// code and response), with the operator actions at the top.
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState, type ReactNode } from 'react';
+import { Banner, Button, Card, PageTitle, Spinner, StatusBadge } from '@/components/ui';
+import { ActionDialog } from '@/features/actions/ActionDialog';
+import { ACTION_LABEL, refusal, type Action } from '@/features/actions/explain';
+import { useCan, useMe } from '@/features/auth/useMe';
+import { fmtDuration, fmtRelative, fmtTime } from '@/lib/format';
+import { errorMessage, useTRPC } from '@/lib/trpc';
+import { SagaSteps } from './SagaSteps';
+
+function Item({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <dt className="text-xs font-medium text-slate-500">{label}</dt>
+      <dd className="mt-0.5 break-all text-sm text-slate-900">{children}</dd>
+    </div>
+  );
+}
+
+function outcomeStyle(outcome: string): string {
+  return outcome === 'success' ? 'text-emerald-700 bg-emerald-50' : outcome === 'ongoing' ? 'text-sky-700 bg-sky-50' : 'text-rose-700 bg-rose-50';
+}
+
+export function DetailPage({ gid }: { gid: string }) {
+  const trpc = useTRPC();
+  const me = useMe();
+  const canAct = useCan('operator');
+  const [live, setLive] = useState(true);
+  const [action, setAction] = useState<Action | null>(null);
+  const q = useQuery({ ...trpc.transactions.get.queryOptions({ gid }), refetchInterval: live ? (me.data?.settings.refreshSeconds ?? 5) * 1000 : false });
+  if (q.error) return <Banner>{errorMessage(q.error)}</Banner>;
+  if (!q.data) return <Spinner />;
+  const { transaction: t, branches, attempts, attemptCount } = q.data;
+  return (
+    <div className="space-y-4">
+      <div className="text-sm">
+        <Link href="/transactions" className="text-indigo-600 hover:underline">
+          ← Transactions
+        </Link>
+      </div>
+      <PageTitle
+        title={t.gid}
+        subtitle={
+          <span className="flex items-center gap-2">
+            <StatusBadge status={t.status} /> {t.transType} over {t.protocol}
+            {t.running && <span className="text-xs text-indigo-600">● a coordinator is working on it</span>}
+          </span>
+        }
+        actions={
+          <>
+            <Button size="sm" onClick={() => setLive((l) => !l)}>
+              {live ? 'Pause refresh' : 'Resume refresh'}
+            </Button>
+            {canAct &&
+              (['retry', 'abort', 'force-stop'] as Action[]).map((a) => {
+                const why = refusal(a, t);
+                return (
+                  <Button key={a} kind={a === 'retry' ? 'primary' : a === 'abort' ? 'warning' : 'danger'} disabled={!!why} title={why ?? undefined} onClick={() => setAction(a)}>
+                    {ACTION_LABEL[a]}
+                  </Button>
+                );
+              })}
+          </>
+        }
+      />
+
+      {t.rollbackReason && <Banner kind="warning">Rollback reason: {t.rollbackReason}</Banner>}
+      {t.lastError && !['succeed'].includes(t.status) && (
+        <Banner kind="error">
+          Last branch error ({t.retryCount} failed call{t.retryCount === 1 ? '' : 's'}): {t.lastError}
+        </Banner>
+      )}
+
+      <Card title="Steps">
+        <SagaSteps detail={q.data} />
+      </Card>
+
+      <div className="grid gap-4 lg:grid-cols-3">
+        <Card title="Transaction" className="lg:col-span-2">
+          <dl className="grid grid-cols-2 gap-x-6 gap-y-3 md:grid-cols-3">
+            <Item label="Id">{t.id}</Item>
+            <Item label="Type">{t.transType}</Item>
+            <Item label="Protocol">{t.protocol}</Item>
+            <Item label="Created">{fmtTime(t.createTime, true)}</Item>
+            <Item label="Updated">{fmtTime(t.updateTime, true)}</Item>
+            <Item label="Finished">{fmtTime(t.finishTime ?? t.rollbackTime, true)}</Item>
+            <Item label="Next retry">
+              {['succeed', 'failed'].includes(t.status) ? '—' : `${fmtTime(t.nextCronTime)} (${fmtRelative(t.nextCronTime)})`}
+            </Item>
+            <Item label="Retry interval">{t.nextCronInterval ?? '—'} s</Item>
+            <Item label="Failed calls">{t.retryCount}</Item>
+            {t.queryPrepared && <Item label="Query prepared">{t.queryPrepared}</Item>}
+            {t.customData && <Item label="Custom data">{t.customData}</Item>}
+            {t.result && <Item label="Result">{t.result}</Item>}
+          </dl>
+        </Card>
+        <Card title="Options">
+          <pre className="max-h-64 overflow-auto rounded bg-slate-50 p-2 text-xs">{t.options || '{}'}</pre>
+        </Card>
+      </div>
+
+      <Card title={`Branches (${branches.length})`}>
+        <table className="min-w-full text-sm" data-testid="branches-table">
+          <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
+            <tr>
+              <th className="py-1 pr-3">Branch</th>
+              <th className="py-1 pr-3">Op</th>
+              <th className="py-1 pr-3">Status</th>
+              <th className="py-1 pr-3">URL</th>
+              <th className="py-1 pr-3">Finished</th>
+              <th className="py-1">Payload</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100 align-top">
+            {branches.map((b) => (
+              <tr key={b.id}>
+                <td className="py-1.5 pr-3 font-mono text-xs">{b.branchId}</td>
+                <td className="py-1.5 pr-3">{b.op}</td>
+                <td className="py-1.5 pr-3">
+                  <StatusBadge status={b.status} />
+                </td>
+                <td className="max-w-80 break-all py-1.5 pr-3 font-mono text-xs">{b.url}</td>
+                <td className="whitespace-nowrap py-1.5 pr-3 text-xs">{fmtTime(b.finishTime)}</td>
+                <td className="py-1.5">
+                  {b.payload.format === 'empty' ? (
+                    <span className="text-xs text-slate-400">none</span>
+                  ) : (
+                    <details>
+                      <summary className="cursor-pointer text-xs text-indigo-600">{b.payload.format}</summary>
+                      <pre className="mt-1 max-h-64 max-w-xl overflow-auto rounded bg-slate-50 p-2 text-xs">{b.payload.text}</pre>
+                    </details>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+
+      <Card title={`Attempt timeline (${attemptCount} call${attemptCount === 1 ? '' : 's'}${attemptCount > attempts.length ? `, latest ${attempts.length} shown` : ''})`}>
+        {attempts.length === 0 ? (
+          <p className="text-sm text-slate-500">No branch calls recorded yet.</p>
+        ) : (
+          <ol className="relative space-y-3 border-l border-slate-200 pl-5" data-testid="attempt-timeline">
+            {attempts.map((a) => (
+              <li key={a.id} className="relative" data-branch={a.branchId} data-op={a.op} data-outcome={a.outcome}>
+                <span className={`absolute -left-[27px] top-1 h-3 w-3 rounded-full ring-2 ring-white ${a.outcome === 'success' ? 'bg-emerald-500' : a.outcome === 'ongoing' ? 'bg-sky-500' : 'bg-rose-500'}`} />
+                <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
+                  <span className="font-mono text-xs text-slate-500">{fmtTime(a.startedAt, true)}</span>
+                  <span className="font-medium">
+                    {a.branchId} {a.op}
+                  </span>
+                  <span className={`rounded px-1.5 py-0.5 font-mono text-xs ${outcomeStyle(a.outcome)}`} data-testid="attempt-status">
+                    {a.httpStatus !== null ? `HTTP ${a.httpStatus}` : a.grpcCode !== null ? `gRPC ${a.grpcCode}` : 'no answer'}
+                  </span>
+                  <span className="text-xs text-slate-500">{a.outcome}</span>
+                  <span className="text-xs text-slate-500">{fmtDuration(a.durationMs)}</span>
+                  <span className="truncate font-mono text-xs text-slate-400" title={a.url}>
+                    {a.url}
+                  </span>
+                </div>
+                {(a.response || a.error) && (
+                  <pre className="mt-1 max-h-40 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-50 p-2 text-xs text-slate-700">
+                    {a.response || a.error}
+                  </pre>
+                )}
+              </li>
+            ))}
+          </ol>
+        )}
+      </Card>
+
+      {action && <ActionDialog action={action} trans={t} onClose={() => setAction(null)} />}
+    </div>
+  );
+}

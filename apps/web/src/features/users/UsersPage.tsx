@@ -1,0 +1,143 @@
+'use client';
+// (admin) Dashboard users: create, change role, disable, reset password. Every change is audited.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Banner, Button, Card, Field, inputClass, PageTitle } from '@/components/ui';
+import { useMe } from '@/features/auth/useMe';
+import { fmtTime } from '@/lib/format';
+import { errorMessage, useTRPC } from '@/lib/trpc';
+
+type Role = 'viewer' | 'operator' | 'admin';
+
+export function UsersPage() {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const me = useMe();
+  const users = useQuery(trpc.users.list.queryOptions());
+  const refresh = () => void qc.invalidateQueries({ queryKey: trpc.users.list.queryKey() });
+  const create = useMutation(trpc.users.create.mutationOptions({ onSuccess: refresh }));
+  const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: refresh }));
+  const [form, setForm] = useState({ username: '', password: '', role: 'viewer' as Role });
+  const [pw, setPw] = useState({ current: '', next: '' });
+  const [reset, setReset] = useState<{ id: string; password: string } | null>(null);
+  const change = useMutation(trpc.auth.changePassword.mutationOptions());
+  return (
+    <div className="space-y-4">
+      <PageTitle title="Users" subtitle="viewer: read; operator: read and act; admin: also manage users" />
+      {users.error && <Banner>{errorMessage(users.error)}</Banner>}
+      {(create.error || update.error) && <Banner>{errorMessage(create.error ?? update.error)}</Banner>}
+      <Card title="Add a user">
+        <form
+          className="flex flex-wrap items-end gap-3"
+          onSubmit={(e) => {
+            e.preventDefault();
+            create.mutate(form, { onSuccess: () => setForm({ username: '', password: '', role: 'viewer' }) });
+          }}
+        >
+          <Field label="Username">
+            <input className={inputClass} name="new-username" value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} required />
+          </Field>
+          <Field label="Password (8+ characters)">
+            <input className={inputClass} name="new-password" type="password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required />
+          </Field>
+          <Field label="Role">
+            <select className={inputClass} name="new-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+              <option value="viewer">viewer</option>
+              <option value="operator">operator</option>
+              <option value="admin">admin</option>
+            </select>
+          </Field>
+          <Button kind="primary" type="submit" disabled={create.isPending}>
+            Add user
+          </Button>
+        </form>
+      </Card>
+      <Card title="Users">
+        <table className="min-w-full text-sm" data-testid="users-table">
+          <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
+            <tr>
+              <th className="py-1">Username</th>
+              <th className="py-1">Role</th>
+              <th className="py-1">Created</th>
+              <th className="py-1">Actions</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-slate-100">
+            {users.data?.map((u) => (
+              <tr key={u.id}>
+                <td className="py-2">{u.username}</td>
+                <td className="py-2">
+                  <select
+                    aria-label={`Role of ${u.username}`}
+                    className={inputClass}
+                    value={u.role}
+                    disabled={u.username === me.data?.user?.username}
+                    onChange={(e) => update.mutate({ id: u.id, role: e.target.value as Role })}
+                  >
+                    <option value="viewer">viewer</option>
+                    <option value="operator">operator</option>
+                    <option value="admin">admin</option>
+                  </select>
+                </td>
+                <td className="py-2 text-slate-600">{fmtTime(u.createdAt)}</td>
+                <td className="flex flex-wrap items-center gap-2 py-2">
+                  <Button size="sm" disabled={u.username === me.data?.user?.username} onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>
+                    {u.disabled ? 'Enable' : 'Disable'}
+                  </Button>
+                  {reset?.id === u.id ? (
+                    <form
+                      className="flex gap-1"
+                      onSubmit={(e) => {
+                        e.preventDefault();
+                        update.mutate({ id: u.id, password: reset.password }, { onSuccess: () => setReset(null) });
+                      }}
+                    >
+                      <input
+                        className={`${inputClass} w-44`}
+                        type="password"
+                        aria-label={`New password for ${u.username}`}
+                        placeholder="new password"
+                        value={reset.password}
+                        onChange={(e) => setReset({ id: u.id, password: e.target.value })}
+                        autoFocus
+                      />
+                      <Button size="sm" kind="primary" type="submit">
+                        Set
+                      </Button>
+                      <Button size="sm" kind="ghost" onClick={() => setReset(null)}>
+                        Cancel
+                      </Button>
+                    </form>
+                  ) : (
+                    <Button size="sm" onClick={() => setReset({ id: u.id, password: '' })}>
+                      Reset password
+                    </Button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+      <Card title="Change my password">
+        <form
+          className="flex flex-wrap items-end gap-3"
+          onSubmit={(e) => {
+            e.preventDefault();
+            change.mutate(pw, { onSuccess: () => setPw({ current: '', next: '' }) });
+          }}
+        >
+          <Field label="Current password">
+            <input className={inputClass} type="password" value={pw.current} onChange={(e) => setPw({ ...pw, current: e.target.value })} required />
+          </Field>
+          <Field label="New password">
+            <input className={inputClass} type="password" value={pw.next} onChange={(e) => setPw({ ...pw, next: e.target.value })} required />
+          </Field>
+          <Button type="submit">Change</Button>
+        </form>
+        {change.error && <Banner>{errorMessage(change.error)}</Banner>}
+        {change.isSuccess && <Banner kind="success">Password changed.</Banner>}
+      </Card>
+    </div>
+  );
+}

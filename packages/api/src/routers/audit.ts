@@ -1,0 +1,52 @@
+// The audit trail: every operator action (and user change), newest first, keyset paged.
+import { z } from 'zod';
+import { router, viewerProcedure } from '../trpc.ts';
+import type { ApiDeps } from '../deps.ts';
+
+export const auditInput = z.object({
+  cursor: z.string().regex(/^\d+$/).optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+  actor: z.string().max(128).optional(),
+  /** entries whose target mentions this gid */
+  gid: z.string().max(128).optional(),
+});
+
+export async function listAudit(deps: ApiDeps, input: z.infer<typeof auditInput>) {
+  const and = [];
+  if (input.cursor) and.push({ id: { lt: BigInt(input.cursor) } });
+  if (input.actor) and.push({ actor: input.actor });
+  if (input.gid) and.push({ target: { contains: input.gid } });
+  const rows = await deps.prisma.auditLog.findMany({
+    where: and.length ? { AND: and } : {},
+    orderBy: { id: 'desc' },
+    take: input.limit + 1,
+  });
+  const page = rows.slice(0, input.limit);
+  return {
+    items: page.map((r) => {
+      let details: unknown = [];
+      try {
+        details = JSON.parse(r.details);
+      } catch {
+        details = r.details;
+      }
+      return {
+        id: String(r.id),
+        at: r.at.getTime(),
+        actor: r.actor,
+        action: r.action,
+        reason: r.reason,
+        target: r.target,
+        gidCount: r.gidCount,
+        succeeded: r.succeeded,
+        failed: r.failed,
+        details: details as { gid: string; ok: boolean; message: string; from?: string; to?: string }[],
+      };
+    }),
+    nextCursor: rows.length > input.limit ? String(page[page.length - 1].id) : null,
+  };
+}
+
+export const auditRouter = router({
+  list: viewerProcedure.input(auditInput).query(({ ctx, input }) => listAudit(ctx.deps, input)),
+});
