@@ -90,7 +90,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         });
         const text = await res.body.text();
         good = res.statusCode === 200 && !text.includes('FAILURE');
-        if (!good) kind = `http ${res.statusCode}: ${text.slice(0, 120)}`;
+        // Numbers (connection ids, gids) vary per error: group by the message's shape.
+        if (!good) kind = `http ${res.statusCode}: ${text.slice(0, 160).replace(/\d+/g, 'N')}`;
       } catch (err) {
         const e = err as Error & { code?: string };
         kind = e.code ?? e.message;

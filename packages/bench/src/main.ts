@@ -147,9 +147,9 @@ function round(v: number, d = 1): number {
   return Math.round(v * f) / f;
 }
 
-async function runOne(store: Store | '', concurrency: number, busiOrigin: string, branch: Child): Promise<RunResult> {
+async function runOne(store: Store | '', concurrency: number, rep: number, busiOrigin: string, branch: Child): Promise<RunResult> {
   const name = store || 'target';
-  const dbName = `dtx_bench_${stamp}_${name}_c${concurrency}`;
+  const dbName = `dtx_bench_${stamp}_${name}_c${concurrency}_${rep}`;
   let server: Child | null = null;
   let origin = target;
   let profDir: string | undefined;
@@ -176,12 +176,12 @@ async function runOne(store: Store | '', concurrency: number, busiOrigin: string
       });
     }
     if (a.profile) {
-      profDir = join(a.profile, `${name}-c${concurrency}`);
+      profDir = join(a.profile, `${name}-c${concurrency}${repeat > 1 ? `-${rep}` : ''}`);
       rmSync(profDir, { recursive: true, force: true });
       mkdirSync(profDir, { recursive: true });
     }
     origin = `http://127.0.0.1:${port}`;
-    server = startServer({ env, logFile: join(runDir, `server-${name}-c${concurrency}.log`), cpuProfDir: profDir });
+    server = startServer({ env, logFile: join(runDir, `server-${name}-c${concurrency}-${rep}.log`), cpuProfDir: profDir });
   }
   const base = origin as string;
   await waitReady(base, server);
@@ -224,7 +224,7 @@ async function runOne(store: Store | '', concurrency: number, busiOrigin: string
     warmupMs,
     durationMs,
     waitResult,
-    gidPrefix: `bench-${stamp}-${name}-c${concurrency}`,
+    gidPrefix: `bench-${stamp}-${name}-c${concurrency}-${rep}`,
     onWindow: async (edge) => {
       if (edge === 'start') {
         hr0 = process.hrtime.bigint();
@@ -462,7 +462,7 @@ async function main(): Promise<void> {
       }
       for (let rep = 0; rep < repeat; rep++) for (const c of concurrencies) {
         if (waitIdleMs > 0) await waitIdle(waitIdleMs);
-        const r = await runOne(store as Store | '', c, busiOrigin, branch);
+        const r = await runOne(store as Store | '', c, rep, busiOrigin, branch);
         results.push(r);
         if (r.profile) printSummary(r.profile, (l) => console.error(l));
         if (r.coordinatorPid && !target) {
