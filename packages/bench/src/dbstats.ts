@@ -22,6 +22,7 @@ const MYSQL_VARS = [
   'Innodb_rows_read',
   'Bytes_received',
   'Bytes_sent',
+  'Innodb_deadlocks',
 ];
 
 export class DbStats {

@@ -418,7 +418,7 @@ function printTable(results: RunResult[]): void {
       const keys =
         r.store === 'postgres' || (r.dbCounters && 'xact_commit' in r.dbCounters)
           ? ['xact_commit', 'tup_inserted', 'tup_updated', 'tup_fetched', 'wal_records', 'wal_bytes', 'wal_write', 'wal_sync']
-          : ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_begin', 'Com_commit', 'Handler_commit', 'Innodb_os_log_fsyncs', 'Innodb_data_fsyncs'];
+          : ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_begin', 'Com_commit', 'Handler_commit', 'Innodb_data_fsyncs', 'Innodb_deadlocks'];
       console.log(
         `  ${r.server}/${r.store} c=${r.concurrency} per saga: ${keys.map((k) => `${k}=${r.dbPerSaga?.[k] ?? '-'}`).join(' ')}`,
       );
