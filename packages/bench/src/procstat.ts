@@ -102,6 +102,9 @@ export function pidListeningOn(port: number): number | null {
     }
   }
   if (inodes.size === 0) return null;
+  // A child may hold the listening socket for a moment after fork (PostgreSQL backends before
+  // they close it): of all holders, return the one whose parent does not hold it.
+  const holders: number[] = [];
   for (const pid of allPids()) {
     let fds: string[];
     try {
@@ -113,13 +116,17 @@ export function pidListeningOn(port: number): number | null {
       try {
         const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
         const m = /^socket:\[(\d+)\]$/.exec(link);
-        if (m && inodes.has(m[1])) return pid;
+        if (m && inodes.has(m[1])) {
+          holders.push(pid);
+          break;
+        }
       } catch {
         // fd closed meanwhile
       }
     }
   }
-  return null;
+  const set = new Set(holders);
+  return holders.find((pid) => !set.has(parentOf(pid))) ?? holders[0] ?? null;
 }
 
 export function processName(pid: number): string {
