@@ -517,7 +517,9 @@ async function main(): Promise<void> {
   for (const f of readdirSync(runDir).filter((n) => n.endsWith('.log'))) {
     const text = readFileSync(join(runDir, f), 'utf8').trim();
     if (text) console.error(`${join(runDir, f)}: ${text.split('\n').length} lines, first:\n  ${text.split('\n').slice(0, 5).join('\n  ')}`);
+    else rmSync(join(runDir, f));
   }
+  if (readdirSync(runDir).length === 0) rmSync(runDir, { recursive: true });
 }
 
 main().then(
