@@ -156,6 +156,29 @@ function sqliteRow(row: Row): Row {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Deadlocks. A statement run on its own (autocommit) that the server picks as a deadlock victim
+// was rolled back whole and had no effect, so running it again is safe. On MariaDB this happens
+// under load between the lease heartbeat (UPDATE ... WHERE owner IN (...), which locks the owner
+// index first) and a pass's final status change (which locks the primary key first).
+
+const DEADLOCK_ATTEMPTS = 3;
+
+function isDeadlock(err: unknown): boolean {
+  const e = err as { errno?: number; code?: string } | null;
+  return e?.errno === 1213 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === '40P01';
+}
+
+async function retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isDeadlock(err) || attempt >= DEADLOCK_ATTEMPTS) throw err;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
 const pgSqlCache = new Map<string, string>();
@@ -187,11 +210,11 @@ class PgDriver implements SqlDriver {
   }
 
   async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.pool.query(pgSql(sql), params)).rows;
+    return retryDeadlock(async () => (await this.pool.query(pgSql(sql), params)).rows);
   }
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    return (await this.pool.query(pgSql(sql), params)).rowCount ?? 0;
+    return retryDeadlock(async () => (await this.pool.query(pgSql(sql), params)).rowCount ?? 0);
   }
 
   async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
@@ -249,11 +272,11 @@ class MysqlDriver implements SqlDriver {
   }
 
   async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return mysqlRows(await this.pool.query(sql, params));
+    return retryDeadlock(async () => mysqlRows(await this.pool.query(sql, params)));
   }
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    return (await this.pool.query(sql, params)).affectedRows ?? 0;
+    return retryDeadlock(async () => (await this.pool.query(sql, params)).affectedRows ?? 0);
   }
 
   async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {

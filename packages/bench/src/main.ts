@@ -1,0 +1,532 @@
+// `pnpm bench`: dtm's two-step saga benchmark against our coordinator on each store, or against
+// any dtm-compatible server (--target). See packages/bench/README.md.
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DbStats, diff, type Counters } from './dbstats.ts';
+import { percentile, runLoad, sleep } from './load.ts';
+import { freePort, startBranchService, startServer, waitReady, type Child } from './procs.ts';
+import { machineCpu, pidListeningOn, processCpu, processName, treeCpu, treeDelta } from './procstat.ts';
+import { printSummary, summarize, type ProfileSummary } from './profile-summary.ts';
+
+type Store = 'sqlite' | 'postgres' | 'mysql';
+
+const USAGE = `Usage: pnpm bench [options]
+  --store LIST         stores to run our coordinator on: sqlite,postgres,mysql (default all).
+                       With --target: the store the target uses (labels and database counters).
+  --target URL         measure this dtm-compatible server instead of starting ours
+  --target-db NAME     with --target on postgres: the target's database (for pg_stat_database)
+  --label TEXT         name of the server in the report (default dtx, or "target")
+  --duration T         measured window per run (default 30s; accepts 500ms, 30s, 2m)
+  --warmup T           load before the window, not measured (default 5s)
+  --concurrency LIST   concurrent clients, e.g. 10,50,100 (default 20, like dtm's ab -c 20)
+  --wait-result B      submit with wait_result (default true, as dtm's bench does)
+  --drain T            after the window, wait at most this long for sagas to finish (default 30s)
+  --sample N           gids queried at the end to check they reached succeed (default 50)
+  --json FILE          write every result as JSON
+  --profile DIR        run our coordinator under node --cpu-prof; summaries of the window
+  --repeat N           run each store and concurrency N times (a median row is added; default 1)
+  --wait-idle T        before each run, wait up to T for the machine to be idle (other processes
+                       under 0.2 cores for 3 s); default 0 (do not wait)
+  --keep-db            keep the benchmark databases (default: dropped after each run)
+  --branch-host H      address the branch service listens on and that sagas call (127.0.0.1)
+  --branch-port P      its port (default: any free port)
+  -h, --help`;
+
+function duration(s: string, name: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s.trim());
+  if (!m) throw new Error(`${name}: cannot read duration '${s}' (use e.g. 500ms, 30s, 2m)`);
+  const v = Number(m[1]);
+  return m[2] === 'ms' ? v : m[2] === 'm' ? v * 60_000 : v * 1000;
+}
+
+const { values: a } = parseArgs({
+  options: {
+    store: { type: 'string' },
+    target: { type: 'string' },
+    'target-db': { type: 'string' },
+    label: { type: 'string' },
+    duration: { type: 'string', default: '30s' },
+    warmup: { type: 'string', default: '5s' },
+    concurrency: { type: 'string', default: '20' },
+    'wait-result': { type: 'string', default: 'true' },
+    drain: { type: 'string', default: '30s' },
+    sample: { type: 'string', default: '50' },
+    json: { type: 'string' },
+    profile: { type: 'string' },
+    'keep-db': { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
+    'wait-idle': { type: 'string', default: '0' },
+    'branch-host': { type: 'string', default: '127.0.0.1' },
+    'branch-port': { type: 'string', default: '0' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  allowPositionals: true,
+});
+if (a.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const target = a.target?.replace(/\/+$/, '').replace(/\/api\/dtmsvr$/, '');
+const stores = (a.store ?? (target ? '' : 'sqlite,postgres,mysql'))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean) as Store[];
+for (const s of stores) {
+  if (!['sqlite', 'postgres', 'mysql'].includes(s)) throw new Error(`--store: unknown store '${s}'`);
+}
+if (target && stores.length > 1) throw new Error('--target measures one server: give at most one --store');
+const concurrencies = a.concurrency.split(',').map((c) => {
+  const n = Number(c);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--concurrency: '${c}' is not a positive integer`);
+  return n;
+});
+const durationMs = duration(a.duration, '--duration');
+const warmupMs = duration(a.warmup, '--warmup');
+const drainMs = duration(a.drain, '--drain');
+const waitResult = a['wait-result'] !== 'false';
+const sampleN = Number(a.sample);
+const repeat = Math.max(1, Number(a.repeat) || 1);
+const waitIdleMs = duration(a['wait-idle'], '--wait-idle');
+const label = a.label ?? (target ? 'target' : 'dtx');
+
+const PG_URL = process.env.DTX_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
+const MYSQL_URL = process.env.DTX_TEST_MYSQL_URL ?? 'mysql://root:dtxroot@127.0.0.1:53306/mysql';
+const adminUrl = (s: Store) => (s === 'postgres' ? PG_URL : MYSQL_URL);
+
+const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+const runDir = join(tmpdir(), `dtx-bench-${stamp}`);
+mkdirSync(runDir, { recursive: true });
+
+interface CpuSample {
+  t: number;
+  load: number;
+  branch: number;
+  coordinator: number;
+  db: Map<number, number>;
+  machine: { busy: number; total: number };
+}
+
+interface RunResult {
+  server: string;
+  store: string;
+  concurrency: number;
+  waitResult: boolean;
+  windowSeconds: number;
+  submitted: number;
+  submittedPerSec: number;
+  completed: number;
+  completedPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  errors: number;
+  errorKinds: Record<string, number>;
+  sample: { checked: number; statuses: Record<string, number> };
+  drain: { seconds: number; pending: number };
+  /** Cores used during the window (CPU seconds / wall seconds), per process group. */
+  cores: { loadGenerator: number; branchService: number; coordinator: number; database: number; machineBusy: number; other: number };
+  /** CPU milliseconds per completed saga in the window. */
+  cpuMsPerSaga: { coordinator: number; database: number; branchService: number; loadGenerator: number };
+  /** Database counters per saga over the whole run (warmup included), divided by sagas completed. */
+  dbPerSaga: Record<string, number> | null;
+  dbCounters: Counters | null;
+  branchCalls: Record<string, number>;
+  coordinatorPid: number | null;
+  databasePid: number | null;
+  profile?: ProfileSummary;
+}
+
+async function branchStats(origin: string): Promise<Record<string, number>> {
+  const res = await fetch(`${origin}/__stats`);
+  return (await res.json()) as Record<string, number>;
+}
+
+function round(v: number, d = 1): number {
+  const f = 10 ** d;
+  return Math.round(v * f) / f;
+}
+
+async function runOne(store: Store | '', concurrency: number, rep: number, busiOrigin: string, branch: Child): Promise<RunResult> {
+  const name = store || 'target';
+  const dbName = `dtx_bench_${stamp}_${name}_c${concurrency}_${rep}`;
+  let server: Child | null = null;
+  let origin = target;
+  let profDir: string | undefined;
+  if (!target) {
+    const port = await freePort();
+    const grpcPort = await freePort();
+    const env: Record<string, string> = {
+      HTTP_PORT: String(port),
+      GRPC_PORT: String(grpcPort),
+      LISTEN_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      STORE_DRIVER: store,
+    };
+    if (store === 'sqlite') {
+      env.STORE_DB = join(runDir, `${dbName}.sqlite`);
+    } else {
+      const u = new URL(adminUrl(store as Store));
+      Object.assign(env, {
+        STORE_HOST: u.hostname,
+        STORE_PORT: u.port || (store === 'postgres' ? '5432' : '3306'),
+        STORE_USER: decodeURIComponent(u.username),
+        STORE_PASSWORD: decodeURIComponent(u.password),
+        STORE_DB: dbName,
+      });
+    }
+    if (a.profile) {
+      profDir = join(a.profile, `${name}-c${concurrency}${repeat > 1 ? `-${rep}` : ''}`);
+      rmSync(profDir, { recursive: true, force: true });
+      mkdirSync(profDir, { recursive: true });
+    }
+    origin = `http://127.0.0.1:${port}`;
+    server = startServer({ env, logFile: join(runDir, `server-${name}-c${concurrency}-${rep}.log`), cpuProfDir: profDir });
+  }
+  const base = origin as string;
+  await waitReady(base, server);
+  const targetPort = Number(new URL(base).port || 80);
+  const coordPid = server ? server.pid : pidListeningOn(targetPort);
+  let stats: DbStats | null = null;
+  let dbPid: number | null = null;
+  let statsDb = dbName;
+  if (store === 'postgres' || store === 'mysql') {
+    stats = DbStats.open(store, adminUrl(store));
+    dbPid = pidListeningOn(Number(new URL(adminUrl(store)).port));
+    if (target) statsDb = a['target-db'] ?? 'dtm';
+  }
+  const dbBefore = stats ? await stats.sample(statsDb) : null;
+  const branchBefore = await branchStats(busiOrigin);
+
+  const sampleCpu = (): CpuSample => ({
+    t: performance.now(),
+    load: (() => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    })(),
+    branch: processCpu(branch.pid),
+    coordinator: coordPid ? processCpu(coordPid) : 0,
+    db: dbPid ? treeCpu(dbPid) : new Map(),
+    machine: machineCpu(),
+  });
+  let c0!: CpuSample;
+  let c1!: CpuSample;
+  let b0!: Record<string, number>;
+  let b1!: Record<string, number>;
+  let hr0 = 0n;
+  let hr1 = 0n;
+
+  console.error(`[${label}/${name} c=${concurrency}] warmup ${warmupMs / 1000}s, window ${durationMs / 1000}s ...`);
+  const load = await runLoad({
+    target: base,
+    busi: `${busiOrigin}/api/busi_bench`,
+    concurrency,
+    warmupMs,
+    durationMs,
+    waitResult,
+    gidPrefix: `bench-${stamp}-${name}-c${concurrency}-${rep}`,
+    onWindow: async (edge) => {
+      if (edge === 'start') {
+        hr0 = process.hrtime.bigint();
+        c0 = sampleCpu();
+        b0 = await branchStats(busiOrigin);
+      } else {
+        hr1 = process.hrtime.bigint();
+        c1 = sampleCpu();
+        b1 = await branchStats(busiOrigin);
+      }
+    },
+  });
+
+  // Drain: every successful submit's saga should reach TransIn (it does before the reply when
+  // waiting for the result).
+  const d0 = performance.now();
+  let bEnd = await branchStats(busiOrigin);
+  while (performance.now() - d0 < drainMs && bEnd.TransIn - branchBefore.TransIn < load.okTotal) {
+    await sleep(200);
+    bEnd = await branchStats(busiOrigin);
+  }
+  const drainSeconds = (performance.now() - d0) / 1000;
+  const pending = Math.max(0, load.okTotal - (bEnd.TransIn - branchBefore.TransIn));
+
+  // Final sample: query some gids of the window.
+  const statuses: Record<string, number> = {};
+  const gids = load.windowGids;
+  const step = Math.max(1, Math.floor(gids.length / Math.max(1, sampleN)));
+  let checked = 0;
+  for (let i = 0; i < gids.length && checked < sampleN; i += step, checked++) {
+    let status = 'query failed';
+    try {
+      const res = await fetch(`${base}/api/dtmsvr/query?gid=${encodeURIComponent(gids[i])}`);
+      const body = (await res.json()) as { transaction?: { status?: string } | null };
+      status = body.transaction?.status ?? 'not found';
+    } catch (err) {
+      status = `query failed: ${(err as Error).message}`;
+    }
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  }
+
+  // Stop our server (flushes its stats to PostgreSQL and writes the CPU profile).
+  if (server) {
+    await server.stop();
+  } else if (store === 'postgres') {
+    await sleep(11_000); // idle backends report their statistics within 10 s
+  }
+  const bFinal = await branchStats(busiOrigin);
+  let dbCounters: Counters | null = null;
+  let dbPerSaga: Record<string, number> | null = null;
+  const runSagas = bFinal.TransIn - branchBefore.TransIn;
+  if (stats && dbBefore) {
+    dbCounters = diff(dbBefore, await stats.sample(statsDb));
+    dbPerSaga = {};
+    for (const [k, v] of Object.entries(dbCounters)) dbPerSaga[k] = runSagas > 0 ? round(v / runSagas, 2) : NaN;
+    if (!target && !a['keep-db']) await stats.dropDatabase(dbName).catch(() => undefined);
+    await stats.close();
+  }
+  if (store === 'sqlite' && !a['keep-db']) {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(runDir, `${dbName}.sqlite${suffix}`), { force: true });
+  }
+
+  const win = (c1.t - c0.t) / 1000;
+  const completed = b1.TransIn - b0.TransIn;
+  const cpu = {
+    load: c1.load - c0.load,
+    branch: c1.branch - c0.branch,
+    coordinator: c1.coordinator - c0.coordinator,
+    db: treeDelta(c0.db, c1.db),
+    machine: c1.machine.busy - c0.machine.busy,
+  };
+  const perSaga = (sec: number) => (completed > 0 ? round((sec * 1000) / completed, 3) : NaN);
+  const lat = load.latencies;
+  const mean = lat.length ? lat.reduce((s, v) => s + v, 0) / lat.length : NaN;
+  const result: RunResult = {
+    server: label,
+    store: name,
+    concurrency,
+    waitResult,
+    windowSeconds: round(load.windowMs / 1000, 2),
+    submitted: load.ok,
+    submittedPerSec: round(load.ok / (load.windowMs / 1000)),
+    completed,
+    completedPerSec: round(completed / win),
+    latencyMs: {
+      p50: round(percentile(lat, 50), 2),
+      p90: round(percentile(lat, 90), 2),
+      p99: round(percentile(lat, 99), 2),
+      max: round(percentile(lat, 100), 2),
+      mean: round(mean, 2),
+    },
+    errors: load.errors,
+    errorKinds: load.errorKinds,
+    sample: { checked, statuses },
+    drain: { seconds: round(drainSeconds, 1), pending },
+    cores: {
+      loadGenerator: round(cpu.load / win, 2),
+      branchService: round(cpu.branch / win, 2),
+      coordinator: round(cpu.coordinator / win, 2),
+      database: round(cpu.db / win, 2),
+      machineBusy: round(cpu.machine / win, 2),
+      // Busy time of processes outside the run (and the kernel's own work): interference.
+      other: round((cpu.machine - cpu.load - cpu.branch - cpu.coordinator - cpu.db) / win, 2),
+    },
+    cpuMsPerSaga: {
+      coordinator: perSaga(cpu.coordinator),
+      database: perSaga(cpu.db),
+      branchService: perSaga(cpu.branch),
+      loadGenerator: perSaga(cpu.load),
+    },
+    dbPerSaga,
+    dbCounters,
+    branchCalls: Object.fromEntries(
+      ['TransOut', 'TransIn', 'TransOutCom', 'TransInCom', 'other'].map((k) => [k, bFinal[k] - branchBefore[k]]),
+    ),
+    coordinatorPid: coordPid,
+    databasePid: dbPid,
+  };
+  if (profDir) {
+    // The main thread's profile is the largest (tsx's module-loader thread writes one too).
+    const files = readdirSync(profDir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => join(profDir as string, f))
+      .sort((x, y) => statSync(y).size - statSync(x).size);
+    if (files.length) {
+      const file = files[0];
+      // V8 profile times and process.hrtime are both CLOCK_MONOTONIC, in microseconds here.
+      result.profile = summarize(file, { fromUs: Number(hr0 / 1000n), toUs: Number(hr1 / 1000n) });
+      writeFileSync(join(profDir, 'summary.json'), JSON.stringify(result.profile, null, 2));
+    }
+  }
+  return result;
+}
+
+/** Waits until processes other than ours leave the machine idle (under 0.2 cores for 3 s). */
+async function waitIdle(maxMs: number): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let quiet = 0;
+  let said = false;
+  while (Date.now() < deadline) {
+    const m0 = machineCpu();
+    const t0 = performance.now();
+    await sleep(1000);
+    const busy = (machineCpu().busy - m0.busy) / ((performance.now() - t0) / 1000);
+    quiet = busy < 0.2 ? quiet + 1 : 0;
+    if (quiet >= 3) return;
+    if (!said && busy >= 0.2) {
+      console.error(`waiting for the machine to be idle (${busy.toFixed(2)} cores busy) ...`);
+      said = true;
+    }
+  }
+  console.error(`machine still busy after ${maxMs / 1000}s; running anyway`);
+}
+
+function fmt(v: number, d = 1): string {
+  return Number.isFinite(v) ? v.toFixed(d) : '-';
+}
+
+function printTable(results: RunResult[]): void {
+  const head = [
+    'server', 'store', 'conc', 'submit/s', 'done/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'succeed',
+    'cores: load', 'branch', 'coord', 'db', 'other', 'machine', 'coord ms/saga', 'db ms/saga',
+  ];
+  const rows = results.map((r) => [
+    r.server,
+    r.store,
+    String(r.concurrency),
+    fmt(r.submittedPerSec),
+    fmt(r.completedPerSec),
+    fmt(r.latencyMs.p50, 2),
+    fmt(r.latencyMs.p90, 2),
+    fmt(r.latencyMs.p99, 2),
+    String(r.errors),
+    `${r.sample.statuses.succeed ?? 0}/${r.sample.checked}`,
+    fmt(r.cores.loadGenerator, 2),
+    fmt(r.cores.branchService, 2),
+    fmt(r.cores.coordinator, 2),
+    fmt(r.cores.database, 2),
+    fmt(r.cores.other, 2),
+    fmt(r.cores.machineBusy, 2),
+    fmt(r.cpuMsPerSaga.coordinator, 3),
+    fmt(r.cpuMsPerSaga.database, 3),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  for (const r of results) {
+    if (r.dbPerSaga) {
+      const keys =
+        r.store === 'postgres' || (r.dbCounters && 'xact_commit' in r.dbCounters)
+          ? ['xact_commit', 'tup_inserted', 'tup_updated', 'tup_fetched', 'wal_records', 'wal_bytes', 'wal_write', 'wal_sync']
+          : ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_begin', 'Com_commit', 'Handler_commit', 'Innodb_data_fsyncs', 'Innodb_deadlocks'];
+      console.log(
+        `  ${r.server}/${r.store} c=${r.concurrency} per saga: ${keys.map((k) => `${k}=${r.dbPerSaga?.[k] ?? '-'}`).join(' ')}`,
+      );
+    }
+    if (r.cores.other > 0.25) {
+      console.log(`  ${r.server}/${r.store} c=${r.concurrency}: WARNING ${r.cores.other} cores busy outside the run (other processes?)`);
+    }
+    const errs = Object.entries(r.errorKinds);
+    if (errs.length) console.log(`  ${r.server}/${r.store} c=${r.concurrency} errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
+    if (r.drain.pending) console.log(`  ${r.server}/${r.store} c=${r.concurrency}: ${r.drain.pending} sagas not finished after the drain`);
+    const other = Object.entries(r.sample.statuses).filter(([k]) => k !== 'succeed');
+    if (other.length) console.log(`  ${r.server}/${r.store} c=${r.concurrency} sample: ${JSON.stringify(r.sample.statuses)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? '',
+    memGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+  };
+  console.error(`run directory ${runDir}; machine ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB`);
+  const branch = await startBranchService(a['branch-host'], Number(a['branch-port']));
+  const busiOrigin = `http://${a['branch-host']}:${branch.port}`;
+  console.error(`branch service ${busiOrigin} (pid ${branch.pid})`);
+  const results: RunResult[] = [];
+  const settings: Record<string, Record<string, string>> = {};
+  const probes: Record<string, { p50: number; p99: number }> = {};
+  try {
+    for (const store of target ? [stores[0] ?? ''] : stores) {
+      if (store === 'postgres' || store === 'mysql') {
+        const s = DbStats.open(store, adminUrl(store));
+        try {
+          settings[store] = await s.settings();
+          probes[store] = await s.commitLatency();
+          console.error(`${store}: idle single-row commit p50 ${fmt(probes[store].p50, 3)} ms, p99 ${fmt(probes[store].p99, 3)} ms`);
+        } finally {
+          await s.close();
+        }
+      }
+      for (let rep = 0; rep < repeat; rep++) for (const c of concurrencies) {
+        if (waitIdleMs > 0) await waitIdle(waitIdleMs);
+        const r = await runOne(store as Store | '', c, rep, busiOrigin, branch);
+        results.push(r);
+        if (r.profile) printSummary(r.profile, (l) => console.error(l));
+        if (r.coordinatorPid && !target) {
+          // nothing: our server is stopped per run
+        } else if (r.coordinatorPid) {
+          console.error(`target pid ${r.coordinatorPid} (${processName(r.coordinatorPid)})`);
+        }
+      }
+    }
+  } finally {
+    await branch.stop();
+  }
+  console.log(
+    `\n${label}: ${durationMs / 1000}s window after ${warmupMs / 1000}s warmup, wait_result=${waitResult}, ` +
+      `${machine.cpus} cores, node ${machine.node}`,
+  );
+  printTable(results);
+  const medians: RunResult[] = [];
+  if (repeat > 1) {
+    const groups = new Map<string, RunResult[]>();
+    for (const r of results) {
+      const k = `${r.store}/${r.concurrency}`;
+      groups.set(k, [...(groups.get(k) ?? []), r]);
+    }
+    for (const g of groups.values()) {
+      const sorted = [...g].sort((x, y) => x.completedPerSec - y.completedPerSec);
+      medians.push(sorted[Math.floor((sorted.length - 1) / 2)]);
+    }
+    console.log(`\nmedian run (by done/s) of ${repeat}:`);
+    printTable(medians);
+  }
+  if (a.json) {
+    writeFileSync(
+      a.json,
+      JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          machine,
+          options: { target: target ?? null, label, stores, concurrencies, durationMs, warmupMs, waitResult },
+          databaseSettings: settings,
+          idleCommitLatencyMs: probes,
+          results,
+          medians: repeat > 1 ? medians : undefined,
+        },
+        null,
+        2,
+      ),
+    );
+    console.error(`wrote ${a.json}`);
+  }
+  // Our servers' logs (warnings and errors only) stay in the run directory; show any content.
+  for (const f of readdirSync(runDir).filter((n) => n.endsWith('.log'))) {
+    const text = readFileSync(join(runDir, f), 'utf8').trim();
+    if (text) console.error(`${join(runDir, f)}: ${text.split('\n').length} lines, first:\n  ${text.split('\n').slice(0, 5).join('\n  ')}`);
+    else rmSync(join(runDir, f));
+  }
+  if (readdirSync(runDir).length === 0) rmSync(runDir, { recursive: true });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    console.error(`bench failed: ${err.stack ?? err.message}`);
+    console.error(`logs in ${runDir}`);
+    process.exit(1);
+  },
+);
