@@ -1,6 +1,7 @@
 // The dashboard as an operator uses it, in a real browser, against the real coordinator with real
 // branch services: finding transactions, seeing why one is stuck, retrying and aborting it,
-// roles, and the audit trail. Screenshots of the main pages go to docs/screenshots/.
+// roles, and the audit trail. Screenshots of the main pages go to test-results/screenshots/, or to
+// docs/screenshots/ (the README's) with DTX_UPDATE_SCREENSHOTS=1.
 import { expect, test, type Page } from '@playwright/test';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,8 @@ import { BranchServer, eventually } from '../../../tests/support/branches.ts';
 import { DtmHttp } from '../../../tests/support/coordinator.ts';
 
 const WEB = () => process.env.DTX_E2E_WEB!;
-const SHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'docs', 'screenshots');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const SHOTS = process.env.DTX_UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
 // from global setup: stays the same when a failed test restarts the worker
 const run = process.env.DTX_E2E_RUN!;
 
