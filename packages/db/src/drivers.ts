@@ -181,12 +181,18 @@ async function retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-const pgSqlCache = new Map<string, string>();
-function pgSql(sql: string): string {
+// Statements are sent as named prepared statements: PostgreSQL then parses and plans each one
+// once per connection instead of at every call (half of its CPU per saga, measured). The engine
+// issues a bounded set of statement texts; past MAX_NAMED, new texts go unnamed.
+const MAX_NAMED = 500;
+const pgSqlCache = new Map<string, { text: string; name?: string }>();
+function pgSql(sql: string): { text: string; name?: string } {
   let out = pgSqlCache.get(sql);
   if (out === undefined) {
     let i = 0;
-    out = sql.replace(/\?/g, () => `$${++i}`);
+    const text = sql.replace(/\?/g, () => `$${++i}`);
+    const dml = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i.test(text) && !text.includes(';');
+    out = { text, name: dml && pgSqlCache.size < MAX_NAMED ? `dtx_${pgSqlCache.size + 1}` : undefined };
     pgSqlCache.set(sql, out);
   }
   return out;
@@ -210,18 +216,18 @@ class PgDriver implements SqlDriver {
   }
 
   async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return retryDeadlock(async () => (await this.pool.query(pgSql(sql), params)).rows);
+    return retryDeadlock(async () => (await this.pool.query({ ...pgSql(sql), values: params })).rows);
   }
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    return retryDeadlock(async () => (await this.pool.query(pgSql(sql), params)).rowCount ?? 0);
+    return retryDeadlock(async () => (await this.pool.query({ ...pgSql(sql), values: params })).rowCount ?? 0);
   }
 
   async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const conn: SqlConn = {
-      query: async (sql, params = []) => (await client.query(pgSql(sql), params)).rows,
-      run: async (sql, params = []) => (await client.query(pgSql(sql), params)).rowCount ?? 0,
+      query: async (sql, params = []) => (await client.query({ ...pgSql(sql), values: params })).rows,
+      run: async (sql, params = []) => (await client.query({ ...pgSql(sql), values: params })).rowCount ?? 0,
     };
     try {
       await client.query('BEGIN');

@@ -21,6 +21,17 @@ import {
 
 const UNFINISHED = `('prepared','submitted','aborting')`;
 
+// Explicit column lists rather than `*`: PostgreSQL statements are prepared once per connection,
+// and a prepared `SELECT *` breaks when a newer instance's migration adds a column.
+const GLOBAL_COLUMNS =
+  'id, gid, trans_type, status, query_prepared, protocol, create_time, update_time, finish_time, rollback_time, ' +
+  'options, custom_data, next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, ' +
+  'retry_count, last_error';
+const BRANCH_COLUMNS = 'id, gid, url, bin_data, branch_id, op, status, finish_time, rollback_time, create_time, update_time';
+const KV_COLUMNS = 'id, cat, k, v, version, create_time, update_time';
+const ATTEMPT_COLUMNS =
+  'id, gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, outcome, response, error, owner';
+
 const GLOBAL_INSERT_COLUMNS =
   'gid, trans_type, status, query_prepared, protocol, create_time, update_time, options, custom_data, ' +
   'next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, retry_count, last_error';
@@ -199,12 +210,12 @@ export class SqlStore implements Store {
   }
 
   async findGlobal(gid: string): Promise<GlobalRow | null> {
-    const rows = await this.driver.query('SELECT * FROM trans_global WHERE gid = ?', [gid]);
+    const rows = await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE gid = ?`, [gid]);
     return rows.length ? toGlobal(rows[0]) : null;
   }
 
   async findBranches(gid: string): Promise<BranchRow[]> {
-    return (await this.driver.query('SELECT * FROM trans_branch_op WHERE gid = ? ORDER BY id', [gid])).map(toBranch);
+    return (await this.driver.query(`SELECT ${BRANCH_COLUMNS} FROM trans_branch_op WHERE gid = ? ORDER BY id`, [gid])).map(toBranch);
   }
 
   async changeStatus(gid: string, from: string, to: string, now: Date, change: StatusChange = {}): Promise<boolean> {
@@ -300,10 +311,10 @@ export class SqlStore implements Store {
     const params = [token, leaseExpire, gid, now];
     if (this.dialect === 'mysql') {
       if ((await this.driver.run(sql, params)) === 0) return null;
-      const rows = await this.driver.query('SELECT * FROM trans_global WHERE gid = ? AND owner = ?', [gid, token]);
+      const rows = await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE gid = ? AND owner = ?`, [gid, token]);
       return rows.length ? toGlobal(rows[0]) : null;
     }
-    const rows = await this.driver.query(`${sql} RETURNING *`, params);
+    const rows = await this.driver.query(`${sql} RETURNING ${GLOBAL_COLUMNS}`, params);
     return rows.length ? toGlobal(rows[0]) : null;
   }
 
@@ -352,12 +363,12 @@ export class SqlStore implements Store {
         [...setParams, ...dueParams, limit],
       );
       if (n === 0) return [];
-      return (await this.driver.query('SELECT * FROM trans_global WHERE owner = ?', [token])).map(toGlobal);
+      return (await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE owner = ?`, [token])).map(toGlobal);
     }
     const skipLocked = this.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     const rows = await this.driver.query(
       `UPDATE trans_global ${set} WHERE id IN ` +
-        `(SELECT id FROM trans_global WHERE ${due} ORDER BY next_cron_time LIMIT ?${skipLocked}) RETURNING *`,
+        `(SELECT id FROM trans_global WHERE ${due} ORDER BY next_cron_time LIMIT ?${skipLocked}) RETURNING ${GLOBAL_COLUMNS}`,
       [...setParams, ...dueParams, limit],
     );
     return rows.map(toGlobal);
@@ -439,7 +450,7 @@ export class SqlStore implements Store {
       params.push(q.createTimeEnd);
     }
     params.push(q.limit);
-    const sql = `SELECT * FROM trans_global${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const sql = `SELECT ${GLOBAL_COLUMNS} FROM trans_global${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     return (await this.driver.query(sql, params)).map(toGlobal);
   }
 
@@ -476,13 +487,13 @@ export class SqlStore implements Store {
       where.push('k = ?');
       params.push(k);
     }
-    const sql = `SELECT * FROM kv${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
+    const sql = `SELECT ${KV_COLUMNS} FROM kv${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`;
     return (await this.driver.query(sql, params)).map(toKv);
   }
 
   async kvScan(cat: string, position: number | undefined, limit: number): Promise<KvRow[]> {
     const params: unknown[] = [cat];
-    let sql = 'SELECT * FROM kv WHERE cat = ?';
+    let sql = `SELECT ${KV_COLUMNS} FROM kv WHERE cat = ?`;
     if (position !== undefined) {
       sql += ' AND id < ?';
       params.push(position);
@@ -508,7 +519,7 @@ export class SqlStore implements Store {
   }
 
   async findAttempts(gid: string, limit: number): Promise<AttemptRow[]> {
-    return (await this.driver.query('SELECT * FROM branch_attempt WHERE gid = ? ORDER BY id LIMIT ?', [gid, limit])).map(
+    return (await this.driver.query(`SELECT ${ATTEMPT_COLUMNS} FROM branch_attempt WHERE gid = ? ORDER BY id LIMIT ?`, [gid, limit])).map(
       toAttempt,
     );
   }
