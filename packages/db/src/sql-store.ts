@@ -5,6 +5,7 @@ import type { Row, SqlConn, SqlDriver } from './drivers.ts';
 import {
   StoreError,
   type AttemptRow,
+  type BranchResult,
   type BranchRow,
   type Dialect,
   type GlobalQuery,
@@ -267,24 +268,45 @@ export class SqlStore implements Store {
         ` AND b.op IN (${change.noneSucceeded.map(() => '?').join(', ')}))`;
       params.push(gid, ...change.noneSucceeded);
     }
-    return (await this.driver.run(`UPDATE trans_global SET ${sets.join(', ')} WHERE ${where}`, params)) > 0;
+    const update = `UPDATE trans_global SET ${sets.join(', ')} WHERE ${where}`;
+    return (await this.withBranches(gid, change.branches ?? [], now, update, params)) > 0;
   }
 
-  async setBranchStatus(
-    gid: string,
-    branchId: string,
-    op: string,
-    status: string,
-    now: Date,
-    globalStatus: string,
-  ): Promise<boolean> {
-    const n = await this.driver.run(
-      'UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? ' +
-        `WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared' ` +
-        'AND EXISTS (SELECT 1 FROM trans_global WHERE gid = ? AND status = ?)',
-      [status, now, now, gid, branchId, op, gid, globalStatus],
-    );
-    return n > 0;
+  async recordBranches(gid: string, branches: BranchResult[], now: Date, globalStatus: string, owner: string): Promise<boolean> {
+    // A no-op update of the global tells, in the same transaction, whether it is still ours.
+    const check = 'UPDATE trans_global SET owner = owner WHERE gid = ? AND status = ? AND owner = ?';
+    return (await this.withBranches(gid, branches, now, check, [gid, globalStatus, owner])) > 0;
+  }
+
+  /**
+   * Writes branch results and then runs `update` (a statement on trans_global), in one database
+   * transaction; returns the rows `update` matched. On PostgreSQL this is a single statement
+   * (the branch update as a data-modifying CTE): one round trip, one commit.
+   */
+  private async withBranches(gid: string, branches: BranchResult[], now: Date, update: string, params: unknown[]): Promise<number> {
+    if (branches.length === 0) return this.driver.run(update, params);
+    if (this.dialect === 'postgres') {
+      const values = branches.map(() => '(?::varchar, ?::varchar, ?::varchar)').join(', ');
+      const sql =
+        'WITH b AS (UPDATE trans_branch_op SET status = v.status, finish_time = ?, update_time = ? ' +
+        `FROM (VALUES ${values}) AS v(branch_id, op, status) ` +
+        `WHERE trans_branch_op.gid = ? AND trans_branch_op.branch_id = v.branch_id AND trans_branch_op.op = v.op ` +
+        `AND trans_branch_op.status = 'prepared' RETURNING 1) ${update}`;
+      const bParams: unknown[] = [now, now];
+      for (const b of branches) bParams.push(b.branchId, b.op, b.status);
+      bParams.push(gid);
+      return this.driver.run(sql, [...bParams, ...params]);
+    }
+    return this.driver.tx(async (c) => {
+      for (const b of branches) {
+        await c.run(
+          'UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? ' +
+            `WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared'`,
+          [b.status, now, now, gid, b.branchId, b.op],
+        );
+      }
+      return c.run(update, params);
+    });
   }
 
   async registerBranches(gid: string, branches: NewBranch[], now: Date): Promise<'ok' | 'not-prepared'> {
@@ -349,7 +371,7 @@ export class SqlStore implements Store {
       params.push(end.lastError);
     }
     params.push(gid, token);
-    await this.driver.run(`UPDATE trans_global SET ${sets.join(', ')} WHERE gid = ? AND owner = ?`, params);
+    await this.withBranches(gid, end.branches ?? [], now, `UPDATE trans_global SET ${sets.join(', ')} WHERE gid = ? AND owner = ?`, params);
   }
 
   async claimDue(token: string, now: Date, leaseExpire: Date, nextCronTime: Date, limit: number): Promise<GlobalRow[]> {

@@ -100,7 +100,19 @@ export interface NewBranch {
   status: string;
 }
 
+/** A branch operation's settled status, written together with a global change (see Store). */
+export interface BranchResult {
+  branchId: string;
+  op: string;
+  status: string;
+}
+
 export interface StatusChange {
+  /**
+   * Branch results to record in the same database transaction, whatever the outcome of the
+   * compare-and-set (they are facts: the calls happened). Only prepared branches change.
+   */
+  branches?: BranchResult[];
   rollbackReason?: string;
   result?: string;
   /** Only change the row while this lease token holds it. */
@@ -145,6 +157,8 @@ export interface PassEnd {
   errors: number;
   /** Text of the last failed call, '' to keep the stored one. */
   lastError: string;
+  /** Branch results not written yet, recorded in the same database transaction. */
+  branches?: BranchResult[];
 }
 
 export interface GlobalQuery {
@@ -181,11 +195,11 @@ export interface Store {
    */
   changeStatus(gid: string, from: string, to: string, now: Date, change?: StatusChange): Promise<boolean>;
   /**
-   * Marks a prepared branch operation done, only while the global still has `globalStatus`
-   * (dtm locks the global row with that status around the same write). False when the global
-   * moved on (an operator aborted or stopped it) or the branch was not prepared any more.
+   * Records branch results (only prepared branches change), and tells in the same database
+   * transaction whether the global still has `globalStatus` under the lease `owner` (false:
+   * an operator aborted or stopped it, or the lease was lost; the pass must stop).
    */
-  setBranchStatus(gid: string, branchId: string, op: string, status: string, now: Date, globalStatus: string): Promise<boolean>;
+  recordBranches(gid: string, branches: BranchResult[], now: Date, globalStatus: string, owner: string): Promise<boolean>;
   /**
    * Inserts registered branches while the global is `prepared` (the check and the insert are
    * one database transaction). 'not-prepared' when no prepared global has that gid; throws

@@ -386,6 +386,13 @@ export class Engine {
       this.log.error({ gid: trans.gid, err: message }, 'pass aborted');
     }
     this.env.metrics?.pass(trans.transType, err === null, (this.clock.now().getTime() - trans.createTime.getTime()) / 1000);
+    const unwritten = pass.unwrittenResults();
+    if (isFinished(pass.status) && unwritten.length > 0) {
+      // Calls that answered after the final status change: still facts worth recording.
+      await this.store.recordBranches(trans.gid, unwritten, this.clock.now(), pass.status, '').catch((e: Error) => {
+        this.log.warn({ gid: trans.gid, err: e.message }, 'could not record late branch results');
+      });
+    }
     if (!isFinished(pass.status)) {
       const s = pass.schedule;
       try {
@@ -398,6 +405,7 @@ export class Engine {
             nextCronInterval: s.touched ? s.interval : null,
             errors: pass.errors,
             lastError: pass.lastError,
+            branches: unwritten,
           },
           this.clock.now(),
         );

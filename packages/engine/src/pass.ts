@@ -2,7 +2,7 @@
 // (saga/, msg.ts, tcc.ts, ...) decide what to call; a Pass carries the calls out, records each
 // attempt and branch result, keeps the retry schedule, and changes the global status with a
 // compare-and-set fenced by the pass's lease.
-import type { BranchRow, GlobalRow, Store } from '@dtx/db';
+import type { BranchResult, BranchRow, GlobalRow, Store } from '@dtx/db';
 import type { BranchCall, BranchTransport, CallResult } from './calls/types.ts';
 import { DtmError, internal, ongoing, STORAGE_NOT_FOUND } from './errors.ts';
 import { decodeExtHeaders } from './options.ts';
@@ -97,6 +97,18 @@ export interface ExecResult {
   failureMessage?: string;
 }
 
+/**
+ * Branch results are written with the pass's next write to the global (its status change, or the
+ * release of its lease), in one database transaction: a two-step saga then costs two commits
+ * instead of four. A pass that runs longer writes them sooner: before each branch call once the
+ * pass is this old, and while a branch call has been running this long. So a slow pass notices an
+ * operator's abort between its steps, and a crash during a slow call does not lose the results
+ * before it. A crash loses at most the results of the last BRANCH_FLUSH_MS: those branches are
+ * called again (branches are idempotent, as dtm requires; dtm's UpdateBranchSync=0 makes the same
+ * trade).
+ */
+export const BRANCH_FLUSH_MS = 250;
+
 const RESULT_SPEC_PREFIX =
   'your http/grpc result should be specified as in:\nhttp://d.dtm.pub/practice/arch.html#proto\nunkown result will be retried: ';
 
@@ -105,6 +117,13 @@ export class Pass {
   errors = 0;
   lastError = '';
   private readonly base: number;
+  /** Branch results not written yet, oldest first. */
+  private pending: { result: BranchResult }[] = [];
+  /** Writes of pending results run one at a time. */
+  private writing: Promise<unknown> = Promise.resolve();
+  private readonly startedAt = Date.now();
+  /** Set when a background write found that the global moved on. */
+  private stale = false;
 
   constructor(
     readonly env: PassEnv,
@@ -145,16 +164,56 @@ export class Pass {
    * (another actor changed it, or the lease was lost) aborts the pass like dtm's panic does.
    */
   async changeStatus(to: string, rollbackReason?: string): Promise<void> {
-    const ok = await this.env.store.changeStatus(this.trans.gid, this.trans.status, to, this.now(), {
-      rollbackReason,
-      owner: this.token || undefined,
-      release: isFinished(to) && this.token !== '',
-      errors: isFinished(to) ? this.errors : undefined,
-      lastError: isFinished(to) ? this.lastError : undefined,
-    });
+    const ok = await this.withPending((branches) =>
+      this.env.store.changeStatus(this.trans.gid, this.trans.status, to, this.now(), {
+        branches,
+        rollbackReason,
+        owner: this.token || undefined,
+        release: isFinished(to) && this.token !== '',
+        errors: isFinished(to) ? this.errors : undefined,
+        lastError: isFinished(to) ? this.lastError : undefined,
+      }),
+    );
     if (!ok) throw internal(STORAGE_NOT_FOUND, true);
     this.trans.status = to;
     if (rollbackReason) this.trans.rollbackReason = rollbackReason;
+  }
+
+  /**
+   * Runs a store write that records the pending branch results; they count as written once it
+   * resolves (whatever else it reports), and stay pending if it throws.
+   */
+  private withPending<T>(write: (branches: BranchResult[]) => Promise<T>): Promise<T> {
+    const run = this.writing.then(async () => {
+      const batch = this.pending.slice();
+      const out = await write(batch.map((p) => p.result));
+      this.pending.splice(0, batch.length);
+      return out;
+    });
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Branch results not written yet (the engine writes them when it releases the lease). */
+  unwrittenResults(): BranchResult[] {
+    return this.pending.map((p) => p.result);
+  }
+
+  /** Writes the pending results; false when the global moved on (the pass is stale). */
+  private flush(): Promise<boolean> {
+    return this.withPending((branches) =>
+      branches.length === 0
+        ? Promise.resolve(true)
+        : this.env.store.recordBranches(this.trans.gid, branches, this.now(), this.trans.status, this.token),
+    );
+  }
+
+  /** In a pass that has run a while, writes pending results; stops the pass if the global moved on. */
+  private async flushStale(): Promise<void> {
+    if (this.stale) throw internal(STORAGE_NOT_FOUND, true);
+    if (this.pending.length === 0 || Date.now() - this.startedAt < BRANCH_FLUSH_MS) return;
+    // An operator aborted or stopped the transaction, or the lease was lost: this pass is stale.
+    if (!(await this.flush())) throw internal(STORAGE_NOT_FOUND, true);
   }
 
   touch(kind: TouchKind, delaySeconds = 0): void {
@@ -186,7 +245,20 @@ export class Pass {
 
   /** dtm's execBranch: call, settle the branch row, touch the schedule. */
   async exec(branch: BranchRow): Promise<ExecResult> {
-    const result = await this.callUrl(branch.url, branch.branchId, branch.op, branch.binData);
+    await this.flushStale();
+    // While a slow call runs, write what the pass has learnt so far.
+    const timer = setTimeout(() => {
+      this.flush().then(
+        (ok) => (this.stale ||= !ok),
+        () => undefined, // a failed write leaves the results pending for the next one
+      );
+    }, BRANCH_FLUSH_MS);
+    let result: CallResult;
+    try {
+      result = await this.callUrl(branch.url, branch.branchId, branch.op, branch.binData);
+    } finally {
+      clearTimeout(timer);
+    }
     let out: ExecResult;
     if (result.outcome === 'success') {
       out = { status: Status.Succeed, err: null };
@@ -202,11 +274,7 @@ export class Pass {
     }
     this.env.metrics?.branch(this.trans.transType, branch.branchId, branch.op, out.status === Status.Succeed);
     if (out.status) {
-      const ok = await this.env.store.setBranchStatus(
-        branch.gid, branch.branchId, branch.op, out.status, this.now(), this.trans.status,
-      );
-      // The global moved on (an operator aborted or stopped it): this pass is stale.
-      if (!ok) throw internal(STORAGE_NOT_FOUND, true);
+      this.pending.push({ result: { branchId: branch.branchId, op: branch.op, status: out.status } });
       branch.status = out.status;
     }
     if (out.err === null) {
