@@ -40,15 +40,24 @@ export function connect(opts: ConnectOptions): SqlDriver {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SQLite: one synchronous connection. Statements run immediately; a transaction holds a queue so
-// that statements of other async tasks wait instead of landing inside it.
+// SQLite: one synchronous connection, with group commit. Writes (`run`, `tx`) issued during one
+// event-loop turn are executed together in one transaction, each inside a savepoint of its own so
+// that a failing one is rolled back alone; every caller is answered after the COMMIT, so
+// durability is unchanged. The commit is SQLite's largest cost per write (a WAL append), and a
+// busy coordinator issues many small writes at once. Reads run at once, but never while a batch
+// is open (one connection: they would see, or land inside, its uncommitted writes).
+
+type Work = { fn: (conn: SqlConn) => Promise<unknown> | unknown; resolve: (v: any) => void; reject: (e: unknown) => void };
 
 class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly cache = new Map<string, Database.Statement>();
-  private txChain: Promise<unknown> = Promise.resolve();
-  private inTx = 0;
+  private queue: Work[] = [];
+  private scheduled = false;
+  /** The batch being executed (reads wait for it). */
+  private running: Promise<void> | null = null;
+  private readonly conn: SqlConn;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -56,6 +65,10 @@ class SqliteDriver implements SqlDriver {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+    this.conn = {
+      query: async (sql, params = []) => this.execQuery(sql, params),
+      run: async (sql, params = []) => this.execRun(sql, params),
+    };
   }
 
   private stmt(sql: string): Database.Statement {
@@ -79,20 +92,17 @@ class SqliteDriver implements SqlDriver {
     return this.stmt(sql).run(...params.map(sqliteParam)).changes;
   }
 
-  // A statement outside a transaction must not run while one is open or queued: it would become
-  // part of it (one connection). Waiting for the queue to drain keeps it outside.
-  private async idle(): Promise<void> {
-    while (this.inTx > 0) await this.txChain.catch(() => undefined);
-  }
-
   async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    if (this.inTx > 0) await this.idle();
+    while (this.running) await this.running;
     return this.execQuery(sql, params);
   }
 
-  async run(sql: string, params: unknown[] = []): Promise<number> {
-    if (this.inTx > 0) await this.idle();
-    return this.execRun(sql, params);
+  run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.enqueue((c) => c.run(sql, params)) as Promise<number>;
+  }
+
+  tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+    return this.enqueue(fn) as Promise<T>;
   }
 
   /** Raw SQL script (migrations). */
@@ -100,35 +110,59 @@ class SqliteDriver implements SqlDriver {
     this.db.exec(sql);
   }
 
-  async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
-    const conn: SqlConn = {
-      query: async (sql, params = []) => this.execQuery(sql, params),
-      run: async (sql, params = []) => this.execRun(sql, params),
-    };
-    const previous = this.txChain;
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    this.txChain = previous.then(() => mine);
-    this.inTx++;
-    await previous.catch(() => undefined);
+  private enqueue(fn: Work['fn']): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ fn, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.running) await this.running;
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    let done!: () => void;
+    this.running = new Promise<void>((r) => (done = r));
+    const results: { ok: boolean; value: unknown }[] = [];
     try {
       this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const result = await fn(conn);
-        this.db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
+      for (const w of batch) {
+        this.db.exec('SAVEPOINT w');
+        try {
+          const value = await w.fn(this.conn);
+          this.db.exec('RELEASE w');
+          results.push({ ok: true, value });
+        } catch (err) {
+          this.db.exec('ROLLBACK TO w');
+          this.db.exec('RELEASE w');
+          results.push({ ok: false, value: err });
+        }
       }
+      this.db.exec('COMMIT');
+      batch.forEach((w, i) => (results[i].ok ? w.resolve(results[i].value) : w.reject(results[i].value)));
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const w of batch) w.reject(err);
     } finally {
-      this.inTx--;
-      release();
+      this.running = null;
+      done();
+      if (this.queue.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.drain());
+      }
     }
   }
 
   async close(): Promise<void> {
-    await this.txChain.catch(() => undefined);
+    while (this.running || this.queue.length > 0) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setImmediate(r));
+    }
     this.db.close();
   }
 }

@@ -76,6 +76,28 @@ describe.each(testStores())('store on %s', (storeName) => {
     expect((await db.store.findBranches(g)).map((x) => x.branchId)).toEqual(['01']);
   });
 
+  it('writes issued together succeed or fail alone (SQLite runs them in one group commit)', async () => {
+    const [g1, g2, g3] = [gid(), gid(), gid()];
+    await db.store.insertTrans(global(g1, { status: 'prepared', transType: 'tcc' }), [], new Date());
+    const b = (id: string) => ({ gid: g1, url: 'http://x/c', binData: null, branchId: id, op: 'confirm', status: 'prepared' });
+    const results = await Promise.allSettled([
+      db.store.registerBranches(g1, [b('01')], new Date()),
+      db.store.registerBranches(g1, [b('01')], new Date()),
+      db.store.insertTrans(global(g2), [], new Date()),
+      db.store.insertTrans(global(g2), [], new Date()),
+      db.store.registerBranches(g1, [b('02')], new Date()),
+      db.store.insertTrans(global(g3), [], new Date()),
+    ]);
+    const [r1, r2, i1, i2, r3, i3] = results;
+    expect([r1, r2].filter((r) => r.status === 'fulfilled' && r.value === 'ok')).toHaveLength(1);
+    expect([r1, r2].filter((r) => r.status === 'rejected' && r.reason instanceof StoreError)).toHaveLength(1);
+    expect([i1, i2].map((r) => (r as PromiseFulfilledResult<boolean>).value).sort()).toEqual([false, true]);
+    expect(r3).toMatchObject({ status: 'fulfilled', value: 'ok' });
+    expect(i3).toMatchObject({ status: 'fulfilled', value: true });
+    expect((await db.store.findBranches(g1)).map((x) => x.branchId).sort()).toEqual(['01', '02']);
+    expect(await db.store.findGlobal(g3)).not.toBeNull();
+  });
+
   it('changeStatus is a compare-and-set on the status and, when given, the lease owner', async () => {
     const g = gid();
     await db.store.insertTrans(global(g, { owner: 'me:1', leaseExpire: later(10_000) }), [], new Date());
