@@ -8,6 +8,7 @@
 // Prints one line `{"port":N}` on stdout once listening. GET /__stats answers the counters.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 
 const { values } = parseArgs({
   options: { port: { type: 'string', default: '0' }, host: { type: 'string', default: '127.0.0.1' } },
@@ -49,13 +50,40 @@ server.headersTimeout = 130_000;
 server.requestTimeout = 0;
 server.maxRequestsPerSocket = 0;
 
+// The same four branches as gRPC methods of `busi.Busi` (the gRPC workload), answering OK with an
+// empty message whatever the request bytes: the coordinator never decodes payloads.
+const identity = (b: Buffer) => b;
+const grpcServer = new grpc.Server();
+const methods = ['TransOut', 'TransIn', 'TransOutCom', 'TransInCom'] as const;
+grpcServer.addService(
+  Object.fromEntries(
+    methods.map((m) => [
+      m,
+      { path: `/busi.Busi/${m}`, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+    ]),
+  ) as grpc.ServiceDefinition,
+  Object.fromEntries(
+    methods.map((m) => [
+      m,
+      (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
+        counts[m]++;
+        cb(null, Buffer.alloc(0));
+      },
+    ]),
+  ),
+);
+
 server.listen(Number(values.port), values.host, () => {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  process.stdout.write(`${JSON.stringify({ port, pid: process.pid })}\n`);
+  grpcServer.bindAsync(`${values.host}:0`, grpc.ServerCredentials.createInsecure(), (err, grpcPort) => {
+    if (err) throw err;
+    process.stdout.write(`${JSON.stringify({ port, grpcPort, pid: process.pid })}\n`);
+  });
 });
 
 const stop = () => {
+  grpcServer.forceShutdown();
   server.close();
   server.closeAllConnections();
   process.exit(0);

@@ -1,6 +1,10 @@
 // The load generator: N concurrent clients, each submitting dtm's bench saga (TransOut then
 // TransIn, each with its compensation, payload `{}`) in a closed loop, as dtm's
 // helper/bench/svr/http.go does through dtmcli (`saga.WaitResult = true` by default).
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { Pool } from 'undici';
 
 export interface LoadOptions {
@@ -13,6 +17,11 @@ export interface LoadOptions {
   durationMs: number;
   waitResult: boolean;
   gidPrefix: string;
+  /** http: POST /api/dtmsvr/submit with branch URLs; grpc: dtmgimp.Dtm/Submit with gRPC branches. */
+  protocol: 'http' | 'grpc';
+  /** gRPC: the coordinator's gRPC address and the branch service's, host:port. */
+  grpcTarget?: string;
+  busiGrpc?: string;
   /** Called at the start and the end of the measured window. */
   onWindow?: (edge: 'start' | 'end') => void | Promise<void>;
 }
@@ -52,6 +61,53 @@ export function sagaBody(gid: string, busi: string, seq: number, waitResult: boo
   });
 }
 
+const PROTO_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', 'apps', 'server', 'proto');
+
+/** The same saga as a gRPC DtmRequest (what dtmgrpc.NewSagaGrpc(...).Add(...).Submit() sends). */
+function grpcSaga(gid: string, busi: string, waitResult: boolean): Record<string, unknown> {
+  return {
+    Gid: gid,
+    TransType: 'saga',
+    TransOptions: { WaitResult: waitResult },
+    Steps: JSON.stringify([
+      { action: `${busi}/busi.Busi/TransOut`, compensate: `${busi}/busi.Busi/TransOutCom` },
+      { action: `${busi}/busi.Busi/TransIn`, compensate: `${busi}/busi.Busi/TransInCom` },
+    ]),
+    // protobuf of a small request message ({Amount: 30}); branches never decode it
+    BinPayloads: [Buffer.from([0x08, 0x1e]), Buffer.from([0x08, 0x1e])],
+  };
+}
+
+type Submit = (gid: string, n: number) => Promise<{ good: boolean; kind: string }>;
+
+function httpSubmitter(o: LoadOptions, pool: Pool): Submit {
+  return async (gid, n) => {
+    const res = await pool.request({
+      path: '/api/dtmsvr/submit',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: sagaBody(gid, o.busi, n, o.waitResult),
+    });
+    const text = await res.body.text();
+    const good = res.statusCode === 200 && !text.includes('FAILURE');
+    // Numbers (connection ids, gids) vary per error: group by the message's shape.
+    return { good, kind: good ? '' : `http ${res.statusCode}: ${text.slice(0, 160).replace(/\d+/g, 'N')}` };
+  };
+}
+
+function grpcSubmitter(o: LoadOptions): { submit: Submit; close: () => void } {
+  const def = protoLoader.loadSync('dtmgimp.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, defaults: true });
+  const Dtm = (grpc.loadPackageDefinition(def) as unknown as { dtmgimp: { Dtm: grpc.ServiceClientConstructor } }).dtmgimp.Dtm;
+  const client = new Dtm(o.grpcTarget as string, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>;
+  const submit: Submit = (gid) =>
+    new Promise((resolve) => {
+      client.Submit(grpcSaga(gid, o.busiGrpc as string, o.waitResult), { deadline: Date.now() + 60_000 }, (err: grpc.ServiceError | null) =>
+        resolve(err ? { good: false, kind: `grpc ${grpc.status[err.code]}: ${err.details.slice(0, 160).replace(/\d+/g, 'N')}` } : { good: true, kind: '' }),
+      );
+    });
+  return { submit, close: () => client.close() };
+}
+
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const pool = new Pool(o.target, {
     connections: o.concurrency,
@@ -73,25 +129,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
   };
 
+  const g = o.protocol === 'grpc' ? grpcSubmitter(o) : null;
+  const submit = g ? g.submit : httpSubmitter(o, pool);
+
   const client = async () => {
     while (phase !== 'stop') {
       const n = seq++;
       const gid = `${o.gidPrefix}-${n}`;
-      const body = sagaBody(gid, o.busi, n, o.waitResult);
       const t0 = performance.now();
       let good = false;
       let kind = '';
       try {
-        const res = await pool.request({
-          path: '/api/dtmsvr/submit',
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
-        const text = await res.body.text();
-        good = res.statusCode === 200 && !text.includes('FAILURE');
-        // Numbers (connection ids, gids) vary per error: group by the message's shape.
-        if (!good) kind = `http ${res.statusCode}: ${text.slice(0, 160).replace(/\d+/g, 'N')}`;
+        ({ good, kind } = await submit(gid, n));
       } catch (err) {
         const e = err as Error & { code?: string };
         kind = e.code ?? e.message;
@@ -129,6 +178,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const windowMs = performance.now() - w0;
   await o.onWindow?.('end');
   await Promise.all(clients);
+  g?.close();
   await pool.close();
   const latencies = lat.slice(0, nLat).sort();
   return { ok, errors, errorKinds, latencies, windowMs, issued: seq, okTotal, windowGids };

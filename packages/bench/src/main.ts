@@ -17,6 +17,9 @@ const USAGE = `Usage: pnpm bench [options]
                        With --target: the store the target uses (labels and database counters).
   --target URL         measure this dtm-compatible server instead of starting ours
   --target-db NAME     with --target on postgres: the target's database (for pg_stat_database)
+  --grpc-target H:P    with --target and --protocol grpc: the target's gRPC address
+  --protocol LIST      http (POST /api/dtmsvr/submit, HTTP branches) and/or grpc
+                       (dtmgimp.Dtm/Submit, gRPC branches); default http
   --label TEXT         name of the server in the report (default dtx, or "target")
   --duration T         measured window per run (default 30s; accepts 500ms, 30s, 2m)
   --warmup T           load before the window, not measured (default 5s)
@@ -46,6 +49,8 @@ const { values: a } = parseArgs({
     store: { type: 'string' },
     target: { type: 'string' },
     'target-db': { type: 'string' },
+    'grpc-target': { type: 'string' },
+    protocol: { type: 'string', default: 'http' },
     label: { type: 'string' },
     duration: { type: 'string', default: '30s' },
     warmup: { type: 'string', default: '5s' },
@@ -83,6 +88,9 @@ const concurrencies = a.concurrency.split(',').map((c) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--concurrency: '${c}' is not a positive integer`);
   return n;
 });
+const protocols = a.protocol.split(',').map((p) => p.trim()).filter(Boolean) as ('http' | 'grpc')[];
+for (const p of protocols) if (p !== 'http' && p !== 'grpc') throw new Error(`--protocol: unknown protocol '${p}'`);
+if (target && protocols.includes('grpc') && !a['grpc-target']) throw new Error('--protocol grpc with --target needs --grpc-target host:port');
 const durationMs = duration(a.duration, '--duration');
 const warmupMs = duration(a.warmup, '--warmup');
 const drainMs = duration(a.drain, '--drain');
@@ -112,6 +120,7 @@ interface CpuSample {
 interface RunResult {
   server: string;
   store: string;
+  protocol: 'http' | 'grpc';
   concurrency: number;
   waitResult: boolean;
   windowSeconds: number;
@@ -147,15 +156,24 @@ function round(v: number, d = 1): number {
   return Math.round(v * f) / f;
 }
 
-async function runOne(store: Store | '', concurrency: number, rep: number, busiOrigin: string, branch: Child): Promise<RunResult> {
+async function runOne(
+  store: Store | '',
+  protocol: 'http' | 'grpc',
+  concurrency: number,
+  rep: number,
+  busiOrigin: string,
+  branch: Child & { grpcPort: number },
+): Promise<RunResult> {
   const name = store || 'target';
-  const dbName = `dtx_bench_${stamp}_${name}_c${concurrency}_${rep}`;
+  const dbName = `dtx_bench_${stamp}_${name}_${protocol}_c${concurrency}_${rep}`;
   let server: Child | null = null;
   let origin = target;
+  let grpcTarget = a['grpc-target'];
   let profDir: string | undefined;
   if (!target) {
     const port = await freePort();
     const grpcPort = await freePort();
+    grpcTarget = `127.0.0.1:${grpcPort}`;
     const env: Record<string, string> = {
       HTTP_PORT: String(port),
       GRPC_PORT: String(grpcPort),
@@ -216,15 +234,18 @@ async function runOne(store: Store | '', concurrency: number, rep: number, busiO
   let hr0 = 0n;
   let hr1 = 0n;
 
-  console.error(`[${label}/${name} c=${concurrency}] warmup ${warmupMs / 1000}s, window ${durationMs / 1000}s ...`);
+  console.error(`[${label}/${name}/${protocol} c=${concurrency}] warmup ${warmupMs / 1000}s, window ${durationMs / 1000}s ...`);
   const load = await runLoad({
     target: base,
     busi: `${busiOrigin}/api/busi_bench`,
+    protocol,
+    grpcTarget,
+    busiGrpc: `${a['branch-host']}:${branch.grpcPort}`,
     concurrency,
     warmupMs,
     durationMs,
     waitResult,
-    gidPrefix: `bench-${stamp}-${name}-c${concurrency}-${rep}`,
+    gidPrefix: `bench-${stamp}-${name}-${protocol}-c${concurrency}-${rep}`,
     onWindow: async (edge) => {
       if (edge === 'start') {
         hr0 = process.hrtime.bigint();
@@ -302,6 +323,7 @@ async function runOne(store: Store | '', concurrency: number, rep: number, busiO
   const result: RunResult = {
     server: label,
     store: name,
+    protocol,
     concurrency,
     waitResult,
     windowSeconds: round(load.windowMs / 1000, 2),
@@ -385,12 +407,13 @@ function fmt(v: number, d = 1): string {
 
 function printTable(results: RunResult[]): void {
   const head = [
-    'server', 'store', 'conc', 'submit/s', 'done/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'succeed',
+    'server', 'store', 'proto', 'conc', 'submit/s', 'done/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'succeed',
     'cores: load', 'branch', 'coord', 'db', 'other', 'machine', 'coord ms/saga', 'db ms/saga',
   ];
   const rows = results.map((r) => [
     r.server,
     r.store,
+    r.protocol,
     String(r.concurrency),
     fmt(r.submittedPerSec),
     fmt(r.completedPerSec),
@@ -409,9 +432,9 @@ function printTable(results: RunResult[]): void {
     fmt(r.cpuMsPerSaga.database, 3),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   console.log(line(head));
-  console.log(`|${widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  console.log(`|${widths.map((w, i) => (i < 3 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   for (const r of results) {
     if (r.dbPerSaga) {
@@ -420,17 +443,17 @@ function printTable(results: RunResult[]): void {
           ? ['xact_commit', 'tup_inserted', 'tup_updated', 'tup_fetched', 'wal_records', 'wal_bytes', 'wal_write', 'wal_sync']
           : ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_begin', 'Com_commit', 'Handler_commit', 'Innodb_data_fsyncs', 'Innodb_deadlocks'];
       console.log(
-        `  ${r.server}/${r.store} c=${r.concurrency} per saga: ${keys.map((k) => `${k}=${r.dbPerSaga?.[k] ?? '-'}`).join(' ')}`,
+        `  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency} per saga: ${keys.map((k) => `${k}=${r.dbPerSaga?.[k] ?? '-'}`).join(' ')}`,
       );
     }
     if (r.cores.other > 0.25) {
-      console.log(`  ${r.server}/${r.store} c=${r.concurrency}: WARNING ${r.cores.other} cores busy outside the run (other processes?)`);
+      console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency}: WARNING ${r.cores.other} cores busy outside the run (other processes?)`);
     }
     const errs = Object.entries(r.errorKinds);
-    if (errs.length) console.log(`  ${r.server}/${r.store} c=${r.concurrency} errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
-    if (r.drain.pending) console.log(`  ${r.server}/${r.store} c=${r.concurrency}: ${r.drain.pending} sagas not finished after the drain`);
+    if (errs.length) console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency} errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
+    if (r.drain.pending) console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency}: ${r.drain.pending} sagas not finished after the drain`);
     const other = Object.entries(r.sample.statuses).filter(([k]) => k !== 'succeed');
-    if (other.length) console.log(`  ${r.server}/${r.store} c=${r.concurrency} sample: ${JSON.stringify(r.sample.statuses)}`);
+    if (other.length) console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency} sample: ${JSON.stringify(r.sample.statuses)}`);
   }
 }
 
@@ -460,9 +483,9 @@ async function main(): Promise<void> {
           await s.close();
         }
       }
-      for (let rep = 0; rep < repeat; rep++) for (const c of concurrencies) {
+      for (let rep = 0; rep < repeat; rep++) for (const protocol of protocols) for (const c of concurrencies) {
         if (waitIdleMs > 0) await waitIdle(waitIdleMs);
-        const r = await runOne(store as Store | '', c, rep, busiOrigin, branch);
+        const r = await runOne(store as Store | '', protocol, c, rep, busiOrigin, branch);
         results.push(r);
         if (r.profile) printSummary(r.profile, (l) => console.error(l));
         if (r.coordinatorPid && !target) {
@@ -484,7 +507,7 @@ async function main(): Promise<void> {
   if (repeat > 1) {
     const groups = new Map<string, RunResult[]>();
     for (const r of results) {
-      const k = `${r.store}/${r.concurrency}`;
+      const k = `${r.store}/${r.protocol}/${r.concurrency}`;
       groups.set(k, [...(groups.get(k) ?? []), r]);
     }
     for (const g of groups.values()) {
@@ -501,7 +524,7 @@ async function main(): Promise<void> {
         {
           date: new Date().toISOString(),
           machine,
-          options: { target: target ?? null, label, stores, concurrencies, durationMs, warmupMs, waitResult },
+          options: { target: target ?? null, label, stores, protocols, concurrencies, durationMs, warmupMs, waitResult },
           databaseSettings: settings,
           idleCommitLatencyMs: probes,
           results,

@@ -46,7 +46,7 @@ function wrap(proc: ChildProcess): Child {
 }
 
 /** Starts the branch service in its own process; resolves once it listens. */
-export async function startBranchService(host: string, port: number): Promise<Child & { port: number }> {
+export async function startBranchService(host: string, port: number): Promise<Child & { port: number; grpcPort: number }> {
   const proc = spawn(
     process.execPath,
     ['--import', 'tsx', join(benchDir, 'src', 'branch-server.ts'), '--host', host, '--port', String(port)],
@@ -61,8 +61,8 @@ export async function startBranchService(host: string, port: number): Promise<Ch
     }),
   ]);
   rl.close();
-  const info = JSON.parse(first) as { port: number };
-  return { ...child, port: info.port };
+  const info = JSON.parse(first) as { port: number; grpcPort: number };
+  return { ...child, port: info.port, grpcPort: info.grpcPort };
 }
 
 export interface ServerOptions {
