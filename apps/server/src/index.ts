@@ -6,3 +6,4 @@ export { VERSION } from './version.ts';
 export { loadDtmProto, grpcStatusOf } from './grpc/server.ts';
 export { splitBranchUrl } from './grpc/target.ts';
 export { LEASE_TTL_SECONDS } from './discovery/etcd.ts';
+export { exitOnSignals } from './shutdown.ts';

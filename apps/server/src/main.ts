@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { startCoordinator } from './app.ts';
 import { ConfigError, loadConfig, redacted } from '@dtx/config';
 import { createLogger } from './log.ts';
+import { exitOnSignals } from './shutdown.ts';
 import { VERSION } from './version.ts';
 
 function usage(): never {
@@ -48,21 +49,7 @@ async function main(): Promise<void> {
   const log = createLogger(config);
   log.info({ config: redacted(config) }, 'configuration');
   const coordinator = await startCoordinator(config, { logger: log });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    coordinator.close().then(
-      () => process.exit(0),
-      (err: Error) => {
-        log.error({ err: err.message }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  exitOnSignals(log, () => coordinator.close());
 }
 
 main().catch((err: Error) => {

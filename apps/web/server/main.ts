@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import next from 'next';
 import { ConfigError, loadConfig, redacted, type Config } from '@dtx/config';
-import { createLogger, startCoordinator, type Coordinator } from '@dtx/server';
+import { createLogger, exitOnSignals, startCoordinator, type Coordinator } from '@dtx/server';
 import { createDashboard } from '@dtx/api';
 import { ensureBuild, WEB_DIR } from './build.ts';
 import { distDirFor } from './dist-dir.ts';
@@ -69,26 +69,12 @@ async function main(): Promise<void> {
   process.stdout.write(`dashboard: ${url}\n`);
   if (coordinator) process.stdout.write(`coordinator: http://${shown}:${coordinator.httpPort}/api/dtmsvr\n`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    (async () => {
-      await web.close();
-      await app.close().catch(() => undefined);
-      await dashboard.close();
-      await coordinator?.close();
-    })().then(
-      () => process.exit(0),
-      (err: Error) => {
-        log.error({ err: err.message }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  exitOnSignals(log, async () => {
+    await web.close();
+    await app.close().catch(() => undefined);
+    await dashboard.close();
+    await coordinator?.close();
+  });
 }
 
 main().catch((err: Error) => {
