@@ -46,6 +46,8 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   const log = opts.logger;
   const s = config.Store;
   const db = await openWithRetry(storeConfigOf(config), log);
+  if (db.migration?.adopted) log.warn({ db: s.Db }, "adopted dtm's schema in this database: dtx manages it from now on");
+  if (db.migration?.applied.length) log.info({ applied: db.migration.applied }, 'schema migrations applied');
   const topics = new Topics(db.store, log);
   await topics.start(config.ConfigUpdateInterval);
   const metrics = new Metrics(VERSION);

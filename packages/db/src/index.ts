@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { connect, type SqlDriver } from './drivers.ts';
-import { migrate } from './migrate.ts';
+import { migrate, type MigrateResult } from './migrate.ts';
 import { createPrisma, type PrismaClient } from './prisma.ts';
 import { SqlStore } from './sql-store.ts';
 import type { Dialect } from './types.ts';
@@ -11,7 +11,7 @@ import type { Dialect } from './types.ts';
 export * from './types.ts';
 export { SqlStore, toGlobal, toBranch } from './sql-store.ts';
 export { connect, type SqlDriver, type SqlConn } from './drivers.ts';
-export { migrate, loadMigrations, splitStatements } from './migrate.ts';
+export { migrate, loadMigrations, splitStatements, type MigrateResult } from './migrate.ts';
 export { createPrisma, type PrismaClient } from './prisma.ts';
 
 export interface StoreConfig {
@@ -61,6 +61,8 @@ export interface Database {
   store: SqlStore;
   driver: SqlDriver;
   config: StoreConfig;
+  /** What the start-up migration did (undefined when migrations were not run). */
+  migration?: MigrateResult;
   /** Lazily created Prisma client over the same database. */
   prisma(): Promise<PrismaClient>;
   close(): Promise<void>;
@@ -81,8 +83,9 @@ export async function openDatabase(config: StoreConfig, opts: OpenOptions = {}):
     poolSize: config.maxOpenConns,
     schema: config.schema,
   });
+  let migration: MigrateResult | undefined;
   try {
-    if (opts.migrate !== false) await migrate(driver);
+    if (opts.migrate !== false) migration = await migrate(driver);
   } catch (err) {
     await driver.close().catch(() => undefined);
     throw err;
@@ -92,6 +95,7 @@ export async function openDatabase(config: StoreConfig, opts: OpenOptions = {}):
     store: new SqlStore(driver),
     driver,
     config,
+    migration,
     prisma: () =>
       (prisma ??= createPrisma({ dialect: config.driver, url: storeUrl(config), schema: config.schema })),
     close: async () => {

@@ -54,10 +54,29 @@ const BOOKKEEPING: Record<Dialect, string> = {
 
 export interface MigrateResult {
   applied: string[];
+  /** True when an existing dtm schema was adopted (instead of 0001_init). */
+  adopted?: boolean;
+}
+
+const FIRST = '0001_init';
+
+/**
+ * dtm's own schema (trans_global, trans_branch_op, kv) in a database we never migrated: a team
+ * replacing dtm's server with dtx and keeping its configuration. Adopting it keeps every row,
+ * unfinished transactions included.
+ */
+async function hasDtmSchema(c: SqlConn, dialect: Dialect): Promise<boolean> {
+  if (dialect === 'sqlite') return false; // dtm has no SQLite store
+  const sql =
+    dialect === 'postgres'
+      ? `SELECT 1 AS ok FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'trans_global'`
+      : `SELECT 1 AS ok FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'trans_global'`;
+  return (await c.query(sql)).length > 0;
 }
 
 export async function migrate(driver: SqlDriver, migrations = loadMigrations(driver.dialect)): Promise<MigrateResult> {
   const applied: string[] = [];
+  let adopted = false;
   const run = async (c: SqlConn) => {
     await c.run(BOOKKEEPING[driver.dialect]);
     const done = new Map(
@@ -65,6 +84,17 @@ export async function migrate(driver: SqlDriver, migrations = loadMigrations(dri
         (r) => [String(r.migration_name), String(r.checksum)],
       ),
     );
+    const first = migrations.find((m) => m.name === FIRST);
+    if (done.size === 0 && first && (await hasDtmSchema(c, driver.dialect))) {
+      const statements = splitStatements(readFileSync(join(MIGRATIONS_DIR, 'adopt', `${driver.dialect}.sql`), 'utf8'));
+      for (const st of statements) await c.run(st);
+      await c.run(
+        'INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, started_at, applied_steps_count) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [randomUUID(), first.checksum, new Date(), first.name, 'adopted an existing dtm schema', new Date(), statements.length],
+      );
+      done.set(first.name, first.checksum);
+      adopted = true;
+    }
     for (const m of migrations) {
       const known = done.get(m.name);
       if (known !== undefined) {
@@ -108,5 +138,5 @@ export async function migrate(driver: SqlDriver, migrations = loadMigrations(dri
       });
       break;
   }
-  return { applied };
+  return { applied, adopted };
 }
