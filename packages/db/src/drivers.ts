@@ -105,11 +105,6 @@ class SqliteDriver implements SqlDriver {
     return this.enqueue(fn) as Promise<T>;
   }
 
-  /** Raw SQL script (migrations). */
-  exec(sql: string): void {
-    this.db.exec(sql);
-  }
-
   private enqueue(fn: Work['fn']): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.queue.push({ fn, resolve, reject });

@@ -396,15 +396,6 @@ export class SqlStore implements Store {
     return rows.map(toGlobal);
   }
 
-  async nextDueTime(): Promise<Date | null> {
-    const rows = await this.driver.query(
-      `SELECT MIN(next_cron_time) AS t FROM trans_global WHERE status IN ${UNFINISHED}`,
-    );
-    const t = rows[0]?.t;
-    if (t === null || t === undefined) return null;
-    return t instanceof Date ? t : new Date(typeof t === 'number' ? t : String(t));
-  }
-
   async resetCronTime(after: Date, limit: number, now: Date): Promise<number> {
     const cond = `next_cron_time > ? AND status IN ${UNFINISHED}`;
     if (this.dialect === 'mysql') {

@@ -218,8 +218,6 @@ export interface Store {
    * for the lease `token`: sets owner, lease_expire and next_cron_time = `nextCronTime`.
    */
   claimDue(token: string, now: Date, leaseExpire: Date, nextCronTime: Date, limit: number): Promise<GlobalRow[]>;
-  /** Earliest next_cron_time among unfinished globals (for the scheduler's sleep). */
-  nextDueTime(): Promise<Date | null>;
 
   /** resetCronTime: unfinished rows scheduled after `after` become due now. */
   resetCronTime(after: Date, limit: number, now: Date): Promise<number>;

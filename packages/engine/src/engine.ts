@@ -167,6 +167,7 @@ export class Engine {
       branches = await this.store.findBranches(req.gid);
     }
     // The first pass runs on the request (its options, a create time of now), like dtm.
+    const base = baseInterval(req.options, this.env.timing);
     const trans: PassTrans = {
       gid: req.gid,
       transType: req.transType,
@@ -178,8 +179,8 @@ export class Engine {
       createTime: now,
       options: req.options,
       extHeaders: req.extHeaders,
-      nextCronInterval: baseInterval(req.options, this.env.timing),
-      nextCronTime: new Date(now.getTime() + baseInterval(req.options, this.env.timing) * 1000),
+      nextCronInterval: base,
+      nextCronTime: new Date(now.getTime() + base * 1000),
     };
     await this.runAndReport(trans, branches, leaseToken, req.options.waitResult, true);
   }

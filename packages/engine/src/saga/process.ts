@@ -63,6 +63,14 @@ async function sagaPass(p: Pass, inflight: Map<number, Promise<Done>>): Promise<
   };
 
   // Forward: actions.
+  const count = (done: Done): void => {
+    if (state.status[done.pos] === Status.Failed) {
+      aFailed++;
+      failureMessage ||= done.result?.failureMessage ?? '';
+    } else if (state.status[done.pos] === Status.Succeed) {
+      aSucceed++;
+    }
+  };
   const accountAction = async (done: Done): Promise<void> => {
     const stillPrepared = state.status[done.pos] === Status.Prepared;
     if (o.retryLimit > 0 && stillPrepared && p.status === Status.Submitted) {
@@ -74,12 +82,7 @@ async function sagaPass(p: Pass, inflight: Map<number, Promise<Done>>): Promise<
       await p.changeStatus(Status.Aborting, `RetryCount is greater than RetryLimit, RetryLimit: ${o.retryLimit}`);
       return;
     }
-    if (state.status[done.pos] === Status.Failed) {
-      aFailed++;
-      failureMessage = done.result?.failureMessage ?? failureMessage;
-    } else if (state.status[done.pos] === Status.Succeed) {
-      aSucceed++;
-    }
+    count(done);
   };
   while (p.status === Status.Submitted && !p.isTimedOut() && aFailed === 0) {
     for (const pos of pickActions(state)) start(pos);
@@ -87,15 +90,7 @@ async function sagaPass(p: Pass, inflight: Map<number, Promise<Done>>): Promise<
     await accountAction(await next());
   }
   // Let actions still running answer before anything is compensated.
-  while (inflight.size > 0) {
-    const done = await next();
-    if (state.status[done.pos] === Status.Failed) {
-      aFailed++;
-      failureMessage ||= done.result?.failureMessage ?? '';
-    } else if (state.status[done.pos] === Status.Succeed) {
-      aSucceed++;
-    }
-  }
+  while (inflight.size > 0) count(await next());
 
   if (p.status === Status.Submitted && aFailed === 0 && aToStart === aSucceed) {
     await p.changeStatus(Status.Succeed);
