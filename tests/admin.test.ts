@@ -2,7 +2,7 @@
 // their effect on branches and statuses, and their races with running passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin } from '@dtx/engine';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { freshStore, testStores } from './support/stores.ts';

@@ -2,7 +2,7 @@
 // finishes the transactions dtm left unfinished, resolves its topics, and works as usual after.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, storeUrl, type StoreConfig } from '@dtx/db';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { DTM_SCHEMA } from './support/dtm-schema.ts';

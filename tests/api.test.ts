@@ -1,7 +1,7 @@
 // The HTTP API surface: every route's reply shape and status code, and bad input: each gets a
 // clear error, nothing is written, and the server keeps serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { freshStore, testStores } from './support/stores.ts';

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LEASE_TTL_SECONDS, type Coordinator } from '@dtx/server';
+import { LEASE_TTL_SECONDS, type Coordinator } from '@dtx/coordinator';
 import { eventually } from './support/branches.ts';
 import { DtmHttp, freePort, startChild, startInProcess } from './support/coordinator.ts';
 import { DtmGrpc, GrpcBranchServer } from './support/grpc.ts';

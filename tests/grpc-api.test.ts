@@ -2,7 +2,7 @@
 // codes for engine errors, and bad input answered with a status and a message, nothing written,
 // the server still serving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { eventually } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { DtmGrpc, GrpcBranchServer, grpc } from './support/grpc.ts';

@@ -2,7 +2,7 @@
 // deadline) and how its status code is read: OK = success, Aborted = FAILURE (unless the message
 // is exactly ONGOING), FailedPrecondition = ONGOING, anything else = retry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { eventually } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { DtmGrpc, GrpcBranchServer, grpc } from './support/grpc.ts';

@@ -3,7 +3,8 @@
 // with a 1-second lease (the server's RetryInterval minimum of 10 s would make this slow).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '@dtx/db';
-import { CallRouter, defaultOptions, Engine, HttpTransport } from '@dtx/engine';
+import { CallRouter, HttpTransport } from '@dtx/coordinator';
+import { defaultOptions, Engine } from '@dtx/engine';
 import { BranchServer, eventually } from './support/branches.ts';
 import { freshStore, testStores } from './support/stores.ts';
 

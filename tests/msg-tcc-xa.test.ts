@@ -2,7 +2,7 @@
 // every store. The client side (prepare, Try calls, registerBranch, submit/abort) is played by the
 // test the way the SDKs do it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { freshStore, testStores } from './support/stores.ts';

@@ -1,7 +1,7 @@
 // The saga scenarios of dtm's quick start and their variations, against the real coordinator
 // and real HTTP branch services, on every store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { freshStore, testStores } from './support/stores.ts';

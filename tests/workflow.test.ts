@@ -1,7 +1,7 @@
 // The server side of workflow transactions: progress storage for replay, submit of the final
 // status, and the resume callback of a workflow its client abandoned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { freshStore, testStores } from './support/stores.ts';

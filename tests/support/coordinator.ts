@@ -5,7 +5,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StoreConfig } from '@dtx/db';
-import { defaultConfig, startCoordinator, type Config, type Coordinator } from '@dtx/server';
+import { defaultConfig, type Config } from '@dtx/config';
+import { startCoordinator, type Coordinator } from '@dtx/coordinator';
 import { silentLogger } from '@dtx/engine';
 import { storeEnv } from './stores.ts';
 

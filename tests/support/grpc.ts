@@ -2,7 +2,7 @@
 // gRPC branch service that accepts any message on the methods it is given, records each call
 // (method, metadata, raw request bytes) and answers with the status code a test chooses.
 import * as grpc from '@grpc/grpc-js';
-import { loadDtmProto } from '@dtx/server';
+import { loadDtmProto } from '@dtx/coordinator';
 
 export interface GrpcReply {
   code?: grpc.status;

@@ -1,10 +1,8 @@
 // The coordinator process: `dtx-server [-c conf.yml] [-d] [-v]`, configured like dtm.
 import { parseArgs } from 'node:util';
-import { startCoordinator } from './app.ts';
 import { ConfigError, loadConfig, redacted } from '@dtx/config';
-import { createLogger } from './log.ts';
-import { exitOnSignals } from './shutdown.ts';
-import { VERSION } from './version.ts';
+import { startCoordinator } from '@dtx/coordinator';
+import { createLogger, exitOnSignals, VERSION } from '@dtx/runtime';
 
 function usage(): never {
   console.log(`Usage: dtx-server [options]

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { envName, loadConfig } from '@dtx/server';
+import { envName, loadConfig } from '@dtx/config';
 import { ROOT } from '../../../tests/support/coordinator.ts';
 
 function yaml(text: string): string {

@@ -5,7 +5,8 @@
 import { parseArgs } from 'node:util';
 import next from 'next';
 import { ConfigError, loadConfig, redacted, type Config } from '@dtx/config';
-import { createLogger, exitOnSignals, startCoordinator, type Coordinator } from '@dtx/server';
+import { startCoordinator, type Coordinator } from '@dtx/coordinator';
+import { createLogger, exitOnSignals } from '@dtx/runtime';
 import { createDashboard } from '@dtx/api';
 import { ensureBuild, WEB_DIR } from './build.ts';
 import { distDirFor } from './dist-dir.ts';

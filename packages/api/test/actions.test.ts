@@ -3,7 +3,7 @@
 // races with the engine, and the same actions over the HTTP API for scripts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@dtx/engine';
-import type { Coordinator } from '@dtx/server';
+import type { Coordinator } from '@dtx/coordinator';
 import { createCaller, createContext, createDashboard, handleRest, hashPassword, SESSION_COOKIE, type ApiDeps, type SessionUser } from '@dtx/api';
 import { BranchServer, eventually } from '../../../tests/support/branches.ts';
 import { DtmHttp, startInProcess, testConfig } from '../../../tests/support/coordinator.ts';

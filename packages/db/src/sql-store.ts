@@ -3,8 +3,10 @@
 // query builder. Every state change is conditional on the state it expects.
 import type { Row, SqlConn, SqlDriver } from './drivers.ts';
 import {
-  StoreError,
+  DuplicateBranchError,
   type AttemptRow,
+  type BranchStatus,
+  type GlobalStatus,
   type BranchResult,
   type BranchRow,
   type Dialect,
@@ -90,7 +92,8 @@ export function toGlobal(r: Row): GlobalRow {
     id: num(r.id),
     gid: str(r.gid),
     transType: str(r.trans_type),
-    status: str(r.status),
+    // The column holds only the port's statuses: every write of it goes through the port.
+    status: str(r.status) as GlobalStatus,
     queryPrepared: str(r.query_prepared),
     protocol: str(r.protocol),
     createTime: time(r.create_time),
@@ -119,7 +122,7 @@ export function toBranch(r: Row): BranchRow {
     binData: buf(r.bin_data),
     branchId: str(r.branch_id),
     op: str(r.op),
-    status: str(r.status),
+    status: str(r.status) as BranchStatus,
     finishTime: time(r.finish_time),
     rollbackTime: time(r.rollback_time),
     createTime: time(r.create_time),
@@ -320,7 +323,7 @@ export class SqlStore implements Store {
       });
     } catch (err) {
       if (isDuplicateKey(err)) {
-        throw new StoreError((err as Error).message, 'duplicate-branch');
+        throw new DuplicateBranchError(gid, (err as Error).message, { cause: err });
       }
       throw err;
     }

@@ -47,7 +47,7 @@ describe.each(testStores())('store on %s', (storeName) => {
   it('every Prisma model can be queried on the migrated database (schema and SQL agree)', async () => {
     const prisma = await db.prisma();
     const g = gid();
-    await db.store.insertTrans(global(g), [{ gid: g, url: 'http://x/a', binData: Buffer.from('{}'), branchId: '01', op: 'action', status: 'prepared' }], new Date());
+    await db.store.insertTrans(global(g), [{ gid: g, url: 'http://x/a', binData: Buffer.from('{}'), branchId: '01', op: 'action', status: 'prepared' as const }], new Date());
     await db.store.insertAttempts([{ gid: g, branchId: '01', op: 'action', url: 'http://x/a', protocol: 'http', startedAt: new Date(), durationMs: 5, httpStatus: 200, grpcCode: null, outcome: 'success', response: 'ok', error: '', owner: 'o' }]);
     await db.driver.run("INSERT INTO kv (cat, k, v, version, create_time, update_time) VALUES ('topics', 'k1', '[]', 1, ?, ?)", [new Date(), new Date()]);
     const tg = await prisma.transGlobal.findFirst({ where: { gid: g } });
@@ -69,9 +69,9 @@ describe.each(testStores())('store on %s', (storeName) => {
 
   it('insertTrans writes nothing when the gid exists', async () => {
     const g = gid();
-    const b = { gid: g, url: '', binData: null, branchId: '01', op: 'action', status: 'prepared' };
+    const b = { gid: g, url: '', binData: null, branchId: '01', op: 'action', status: 'prepared' as const };
     expect(await db.store.insertTrans(global(g), [b], new Date())).toBe(true);
-    expect(await db.store.insertTrans(global(g, { status: 'prepared' }), [{ ...b, branchId: '02' }], new Date())).toBe(false);
+    expect(await db.store.insertTrans(global(g, { status: 'prepared' as const }), [{ ...b, branchId: '02' }], new Date())).toBe(false);
     expect((await db.store.findGlobal(g))?.status).toBe('submitted');
     expect((await db.store.findBranches(g)).map((x) => x.branchId)).toEqual(['01']);
   });
@@ -79,7 +79,7 @@ describe.each(testStores())('store on %s', (storeName) => {
   it('writes issued together succeed or fail alone (SQLite runs them in one group commit)', async () => {
     const [g1, g2, g3] = [gid(), gid(), gid()];
     await db.store.insertTrans(global(g1, { status: 'prepared', transType: 'tcc' }), [], new Date());
-    const b = (id: string) => ({ gid: g1, url: 'http://x/c', binData: null, branchId: id, op: 'confirm', status: 'prepared' });
+    const b = (id: string) => ({ gid: g1, url: 'http://x/c', binData: null, branchId: id, op: 'confirm', status: 'prepared' as const });
     const results = await Promise.allSettled([
       db.store.registerBranches(g1, [b('01')], new Date()),
       db.store.registerBranches(g1, [b('01')], new Date()),
@@ -112,7 +112,7 @@ describe.each(testStores())('store on %s', (storeName) => {
 
   it('registerBranches needs a prepared global and refuses duplicates', async () => {
     const g = gid();
-    const b = { gid: g, url: 'http://x/c', binData: Buffer.from('d'), branchId: '01', op: 'confirm', status: 'prepared' };
+    const b = { gid: g, url: 'http://x/c', binData: Buffer.from('d'), branchId: '01', op: 'confirm', status: 'prepared' as const };
     expect(await db.store.registerBranches(g, [b], new Date())).toBe('not-prepared');
     await db.store.insertTrans(global(g, { status: 'prepared', transType: 'tcc' }), [], new Date());
     expect(await db.store.registerBranches(g, [b], new Date())).toBe('ok');

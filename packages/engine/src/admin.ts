@@ -2,28 +2,48 @@
 // is a single conditional update, so it is race-free against running passes (on any instance)
 // and against other operators; the scheduler then carries the transaction forward.
 //
-// Abort with rollback is new beyond dtm. Its state machine:
-//
-//   saga     submitted -> aborting   compensations of every step that ran (or may have run) run in
-//                                    reverse order. A pass running at that moment is fenced: its
-//                                    next branch result or status change fails, it stops, and the
-//                                    compensating pass starts once its lease is released.
-//   saga     prepared  -> failed     never executed (a saga is normally submitted directly).
-//   tcc, xa  prepared  -> aborting   cancels / rollbacks of every registered branch (like dtm's
-//                                    abort); later registrations are refused.
-//   tcc, xa  submitted -> aborting   only while no pass is running and no confirm / commit has
-//                                    succeeded: cancelling a confirmed branch would be wrong.
-//   msg      prepared  -> failed     nothing was called (like dtm's abort).
-//   msg      submitted               refused: message actions have no compensation.
-//   workflow                         refused: the client SDK drives workflows (use force stop).
-//   aborting                         already rolling back: accepted, nothing changes.
-//   succeed, failed                  refused.
-import type { GlobalRow, Store } from '@dtx/db';
+// Abort with rollback is new beyond dtm. What it does to each type in each status is the type's
+// `operatorAbort` (types/*.ts); the rules common to all are here: aborting is already rolling
+// back (accepted, nothing changes), succeed and failed are refused. A saga pass running at that
+// moment is fenced: its next branch result or status change fails, it stops, and the
+// compensating pass starts once its lease is released. `allowedActions` tells the dashboard,
+// before it asks, which actions apply and what they will do.
+import { checkGid } from './checks.ts';
 import { systemClock, type Clock } from './pass.ts';
-import { checkGid } from './request.ts';
-import { isFinished, Op, Status } from './types.ts';
+import { assertTransition, isFinished, Status, type GlobalStatus } from './status.ts';
+import type { GlobalRow, Store } from './store/port.ts';
+import { findTransType } from './types/registry.ts';
 
 export type AdminAction = 'retry' | 'abort' | 'force-stop';
+
+/** Whether an action applies to a transaction now, and what it will do (or why not). */
+export interface ActionAvailability {
+  allowed: boolean;
+  /** What the action will do, when allowed; why it cannot, when not. */
+  text: string;
+}
+
+const RETRY_TEXT =
+  'Makes it due now: the coordinator (any instance) runs its next step within TransCronInterval instead of waiting for the back-off. Branches are called again as in any retry, so they must be idempotent.';
+const FORCE_STOP_TEXT =
+  'Marks it failed without calling any branch. Nothing is compensated or cancelled: data in the branch services may stay inconsistent. Use only when you will repair it by hand.';
+
+/** The actions an operator may take on a transaction in this state, for the dashboard. */
+export function allowedActions(t: { status: GlobalStatus; transType: string }): Record<AdminAction, ActionAvailability> {
+  if (isFinished(t.status)) {
+    const no = { allowed: false, text: `already ${t.status}` };
+    return { retry: no, abort: no, 'force-stop': no };
+  }
+  let abort: ActionAvailability;
+  const type = findTransType(t.transType);
+  if (t.status === Status.Aborting) abort = { allowed: false, text: 'already rolling back' };
+  else if (!type) abort = { allowed: false, text: `unknown transaction type ${t.transType}` };
+  else {
+    const rule = type.operatorAbort(t.status);
+    abort = 'refuse' in rule ? { allowed: false, text: rule.refuse } : { allowed: true, text: type.explainAbort(t.status) };
+  }
+  return { retry: { allowed: true, text: RETRY_TEXT }, abort, 'force-stop': { allowed: true, text: FORCE_STOP_TEXT } };
+}
 
 export interface AdminResult {
   gid: string;
@@ -75,7 +95,8 @@ export class Admin {
     if (!('id' in g)) return g;
     const now = this.clock.now();
     const why = `aborted by ${actor}${reason ? `: ${reason}` : ''}`.slice(0, REASON_LIMIT);
-    const move = async (to: string, extra: { leaseFree?: boolean; noneSucceeded?: string[] } = {}): Promise<AdminResult> => {
+    const move = async (to: GlobalStatus, extra: { leaseFree?: boolean; noneSucceeded?: string[] } = {}): Promise<AdminResult> => {
+      assertTransition(g.status, to);
       const ok = await this.store.changeStatus(gid, g.status, to, now, {
         rollbackReason: why,
         due: to === Status.Aborting,
@@ -103,19 +124,11 @@ export class Admin {
 
     if (isFinished(g.status)) return { gid, ok: false, message: `already ${g.status}`, from: g.status };
     if (g.status === Status.Aborting) return { gid, ok: true, message: 'already rolling back', from: g.status, to: g.status };
-    switch (g.transType) {
-      case 'saga':
-        return move(g.status === Status.Prepared ? Status.Failed : Status.Aborting);
-      case 'tcc':
-      case 'xa':
-        if (g.status === Status.Prepared) return move(Status.Aborting);
-        return move(Status.Aborting, { leaseFree: true, noneSucceeded: [g.transType === 'tcc' ? Op.Confirm : Op.Commit] });
-      case 'msg':
-        if (g.status === Status.Prepared) return move(Status.Failed);
-        return { gid, ok: false, message: 'a submitted message cannot be rolled back: its actions have no compensation', from: g.status };
-      default:
-        return { gid, ok: false, message: `${g.transType} transactions are driven by their client; use force stop`, from: g.status };
-    }
+    const type = findTransType(g.transType);
+    if (!type) return { gid, ok: false, message: `unknown transaction type ${g.transType}; use force stop`, from: g.status };
+    const rule = type.operatorAbort(g.status);
+    if ('refuse' in rule) return { gid, ok: false, message: rule.refuse, from: g.status };
+    return move(rule.to, { leaseFree: rule.leaseFree, noneSucceeded: rule.noneSucceeded });
   }
 
   /** dtm's forceStop: unfinished -> failed without calling any branch. */
@@ -124,6 +137,7 @@ export class Admin {
     if (!('id' in g)) return g;
     if (isFinished(g.status)) return { gid, ok: false, message: `already ${g.status}`, from: g.status };
     const why = `force stopped by ${actor}${reason ? `: ${reason}` : ''}`.slice(0, REASON_LIMIT);
+    assertTransition(g.status, Status.Failed);
     const ok = await this.store.changeStatus(gid, g.status, Status.Failed, this.clock.now(), { rollbackReason: why });
     if (ok) return { gid, ok: true, message: 'failed; no branch was called', from: g.status, to: Status.Failed };
     const after = await this.store.findGlobal(gid);

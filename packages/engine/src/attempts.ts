@@ -1,7 +1,7 @@
 // The branch attempt log is written in batches off the hot path: one multi-row INSERT per flush
 // instead of one statement per branch call. It is diagnostic data; a crash loses at most the
 // last flush interval of attempts (the transactions themselves are not affected).
-import type { NewAttempt, Store } from '@dtx/db';
+import type { NewAttempt, Store } from './store/port.ts';
 import type { BranchCall, CallResult } from './calls/types.ts';
 import type { AttemptSink } from './pass.ts';
 import type { Logger } from './logger.ts';

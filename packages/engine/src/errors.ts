@@ -49,5 +49,45 @@ export function errorKind(err: unknown): ErrorKind {
   return err instanceof DtmError ? err.kind : 'error';
 }
 
-/** Raised inside a pass when a compare-and-set on the global status lost (dtm: storage.ErrNotFound). */
+/** dtm's storage.ErrNotFound text, which its clients see when a compare-and-set lost. */
 export const STORAGE_NOT_FOUND = 'storage: NotFound';
+
+/**
+ * A compare-and-set on a global's status lost: another actor (a pass on some instance, an
+ * operator, the client) changed it first, or the row is gone. dtm panics with
+ * storage.ErrNotFound here; the transports answer what dtm answers (HTTP 500, gRPC Internal).
+ */
+export class CasLostError extends DtmError {
+  constructor(
+    readonly gid: string,
+    /** The status the caller expected the global to have. */
+    readonly expected: string,
+    /** The status it tried to set. */
+    readonly wanted: string,
+  ) {
+    super(STORAGE_NOT_FOUND, 'error', true);
+    this.name = 'CasLostError';
+  }
+}
+
+/**
+ * A pass found that it no longer holds its global: the status moved on (an operator's abort or
+ * force stop) or its lease was taken over. It must stop before its next branch call.
+ */
+export class StaleLeaseError extends DtmError {
+  constructor(
+    readonly gid: string,
+    readonly token: string,
+  ) {
+    super(STORAGE_NOT_FOUND, 'error', true);
+    this.name = 'StaleLeaseError';
+  }
+}
+
+/** A gid that the operation needs does not exist (dtm's "no TransGlobal with gid" panics). */
+export class TransNotFoundError extends DtmError {
+  constructor(readonly gid: string) {
+    super(`no TransGlobal with gid: ${gid} found`, 'error', true);
+    this.name = 'TransNotFoundError';
+  }
+}

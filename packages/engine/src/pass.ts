@@ -2,13 +2,11 @@
 // (saga/, msg.ts, tcc.ts, ...) decide what to call; a Pass carries the calls out, records each
 // attempt and branch result, keeps the retry schedule, and changes the global status with a
 // compare-and-set fenced by the pass's lease.
-import type { BranchResult, BranchRow, GlobalRow, Store } from '@dtx/db';
 import type { BranchCall, BranchTransport, CallResult } from './calls/types.ts';
-import { DtmError, internal, ongoing, STORAGE_NOT_FOUND } from './errors.ts';
+import { CasLostError, DtmError, ongoing, StaleLeaseError } from './errors.ts';
 import { decodeExtHeaders } from './options.ts';
 import {
   baseInterval,
-  isTimedOut,
   retryCountOf,
   shouldResetAfterSuccess,
   touch,
@@ -16,8 +14,15 @@ import {
   type ServerTiming,
   type TouchKind,
 } from './schedule.ts';
-import { isFinished, Op, Status, type TransOptions } from './types.ts';
+import { assertBranchTransition, assertTransition, isFinished, Status, type GlobalStatus } from './status.ts';
+import type { BranchResult, BranchRow, GlobalRow, Store } from './store/port.ts';
+import type { TransTypeModule } from './types/module.ts';
+import type { TransOptions } from './types.ts';
 
+/**
+ * Where the engine reads time. Tests pass a clock they move by hand (test support's ManualClock),
+ * so back-off, timeouts and lease expiry are checked without sleeping.
+ */
 export interface Clock {
   now(): Date;
 }
@@ -58,7 +63,7 @@ export interface PassEnv {
 export interface PassTrans {
   gid: string;
   transType: string;
-  status: string;
+  status: GlobalStatus;
   protocol: string;
   queryPrepared: string;
   customData: string;
@@ -89,8 +94,8 @@ export function passTransFromRow(row: GlobalRow, options: TransOptions): PassTra
 
 /** What a processor gets back from executing one branch (dtm's execBranch). */
 export interface ExecResult {
-  /** New branch status when the call settled it (succeed, or failed for a saga action). */
-  status: 'succeed' | 'failed' | null;
+  /** New branch status when the call settled it (succeed, or failed where the type says so). */
+  status: typeof Status.Succeed | typeof Status.Failed | null;
   /** Error of the call: ONGOING, or a FAILURE/error to retry (null when settled). */
   err: DtmError | null;
   /** Saga action FAILURE: `url:<URL> return failed: <answer> FAILURE` */
@@ -121,7 +126,7 @@ export class Pass {
   private pending: { result: BranchResult }[] = [];
   /** Writes of pending results run one at a time. */
   private writing: Promise<unknown> = Promise.resolve();
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   /** Set when a background write found that the global moved on. */
   private stale = false;
 
@@ -131,7 +136,10 @@ export class Pass {
     readonly branches: BranchRow[],
     /** Lease token the pass holds ('' for none: status changes are then not fenced). */
     readonly token: string,
+    /** The transaction's type: what it decides is asked of its module. */
+    readonly type: TransTypeModule,
   ) {
+    this.startedAt = env.clock.now().getTime();
     this.base = baseInterval(trans.options, env.timing);
     this.schedule = {
       interval: trans.nextCronInterval || this.base,
@@ -145,12 +153,13 @@ export class Pass {
     return this.env.clock.now();
   }
 
-  get status(): string {
+  get status(): GlobalStatus {
     return this.trans.status;
   }
 
   isTimedOut(): boolean {
-    return isTimedOut(this.trans.transType, this.trans.options, this.env.timing, this.trans.createTime, this.now());
+    const limit = this.type.timeoutLimit(this.trans.options, this.env.timing);
+    return limit > 0 && this.now().getTime() - this.trans.createTime.getTime() >= limit * 1000;
   }
 
   /** dtm's needProcess: unfinished work exists now. */
@@ -163,9 +172,11 @@ export class Pass {
    * Compare-and-set of the global status from what this pass believes it is. Losing the race
    * (another actor changed it, or the lease was lost) aborts the pass like dtm's panic does.
    */
-  async changeStatus(to: string, rollbackReason?: string): Promise<void> {
+  async changeStatus(to: GlobalStatus, rollbackReason?: string): Promise<void> {
+    const from = this.trans.status;
+    assertTransition(from, to);
     const ok = await this.withPending((branches) =>
-      this.env.store.changeStatus(this.trans.gid, this.trans.status, to, this.now(), {
+      this.env.store.changeStatus(this.trans.gid, from, to, this.now(), {
         branches,
         rollbackReason,
         owner: this.token || undefined,
@@ -174,7 +185,7 @@ export class Pass {
         lastError: isFinished(to) ? this.lastError : undefined,
       }),
     );
-    if (!ok) throw internal(STORAGE_NOT_FOUND, true);
+    if (!ok) throw new CasLostError(this.trans.gid, from, to);
     this.trans.status = to;
     if (rollbackReason) this.trans.rollbackReason = rollbackReason;
   }
@@ -210,10 +221,10 @@ export class Pass {
 
   /** In a pass that has run a while, writes pending results; stops the pass if the global moved on. */
   private async flushStale(): Promise<void> {
-    if (this.stale) throw internal(STORAGE_NOT_FOUND, true);
-    if (this.pending.length === 0 || Date.now() - this.startedAt < BRANCH_FLUSH_MS) return;
+    if (this.stale) throw new StaleLeaseError(this.trans.gid, this.token);
+    if (this.pending.length === 0 || this.now().getTime() - this.startedAt < BRANCH_FLUSH_MS) return;
     // An operator aborted or stopped the transaction, or the lease was lost: this pass is stale.
-    if (!(await this.flush())) throw internal(STORAGE_NOT_FOUND, true);
+    if (!(await this.flush())) throw new StaleLeaseError(this.trans.gid, this.token);
   }
 
   touch(kind: TouchKind, delaySeconds = 0): void {
@@ -231,6 +242,7 @@ export class Pass {
       payload: payload ?? Buffer.alloc(0),
       protocol: this.trans.protocol,
       headers: { ...this.trans.extHeaders, ...o.branchHeaders },
+      post: this.type.postWithoutPayload === true || (payload !== null && payload.length > 0),
       timeoutMs: (o.requestTimeout || this.env.timing.requestTimeout) * 1000,
     };
   }
@@ -262,7 +274,7 @@ export class Pass {
     let out: ExecResult;
     if (result.outcome === 'success') {
       out = { status: Status.Succeed, err: null };
-    } else if (result.outcome === 'failure' && this.trans.transType === 'saga' && branch.op === Op.Action) {
+    } else if (result.outcome === 'failure' && this.type.failureSettles(branch.op)) {
       out = { status: Status.Failed, err: null, failureMessage: `url:${branch.url} return failed: ${result.message}` };
     } else if (result.outcome === 'ongoing') {
       out = { status: null, err: ongoing() };
@@ -274,6 +286,7 @@ export class Pass {
     }
     this.env.metrics?.branch(this.trans.transType, branch.branchId, branch.op, out.status === Status.Succeed);
     if (out.status) {
+      assertBranchTransition(branch.status, out.status);
       this.pending.push({ result: { branchId: branch.branchId, op: branch.op, status: out.status } });
       branch.status = out.status;
     }

@@ -1,5 +1,5 @@
-// Retry timing (dtm's scheduling rules), as pure functions over plain values so that back-off and
-// timeouts are tested without sleeping.
+// Retry timing (dtm's scheduling rules), as pure functions over plain values so that back-off is
+// tested without sleeping. Each type's timeout is its module's timeoutLimit (types/).
 import type { TransOptions } from './types.ts';
 
 export interface ServerTiming {
@@ -50,17 +50,4 @@ export function shouldResetAfterSuccess(s: Schedule, o: TransOptions, server: Se
 export function retryCountOf(interval: number, base: number): number {
   if (base <= 0 || interval <= base) return 0;
   return Math.floor(Math.log2(interval / base));
-}
-
-/** Timeout limit in seconds (0 = never) for a transaction type. */
-export function timeoutLimit(transType: string, o: TransOptions, server: ServerTiming): number {
-  if (transType === 'workflow') return 0;
-  if (o.timeoutToFail === 0 && transType !== 'saga') return server.timeoutToFail;
-  return o.timeoutToFail;
-}
-
-export function isTimedOut(transType: string, o: TransOptions, server: ServerTiming, createTime: Date, now: Date): boolean {
-  const limit = timeoutLimit(transType, o, server);
-  if (limit <= 0) return false;
-  return now.getTime() - createTime.getTime() >= limit * 1000;
 }

@@ -5,11 +5,11 @@
 // Differences from dtm (both only make topics fresher): a change made through this instance is
 // visible to it at once (dtm waits for the next refresh), and a refresh replaces the whole map,
 // so a deleted topic stops resolving within ConfigUpdateInterval (dtm keeps it until restart).
-import type { KvRow, Store } from '@dtx/db';
+import type { KvRow, Store } from './store/port.ts';
 import { internal, STORAGE_NOT_FOUND } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
-import type { TopicResolver } from './request.ts';
+import type { TopicResolver } from './types/module.ts';
 
 export const TOPICS_CATEGORY = 'topics';
 

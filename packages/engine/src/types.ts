@@ -1,20 +1,7 @@
 // Vocabulary shared by the engine and its callers: statuses, ops, options and the shape of a
 // transaction request once a transport has decoded it (HTTP JSON body, gRPC DtmRequest, ...).
 
-export const Status = {
-  Prepared: 'prepared',
-  Submitted: 'submitted',
-  Aborting: 'aborting',
-  Succeed: 'succeed',
-  Failed: 'failed',
-} as const;
-export type Status = (typeof Status)[keyof typeof Status];
-
-export const UNFINISHED: readonly string[] = [Status.Prepared, Status.Submitted, Status.Aborting];
-export const isFinished = (s: string) => s === Status.Succeed || s === Status.Failed;
-
-export const TRANS_TYPES = ['saga', 'msg', 'tcc', 'xa', 'workflow'] as const;
-export type TransType = (typeof TRANS_TYPES)[number];
+// Statuses and their legal moves: status.ts. Transaction types: types/registry.ts.
 
 export const Op = {
   Action: 'action',

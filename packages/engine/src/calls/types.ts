@@ -12,6 +12,8 @@ export interface BranchCall {
   payload: Buffer;
   /** The transaction's protocol: http, grpc or json-rpc. */
   protocol: string;
+  /** HTTP: POST the payload (else GET): when there is one, and always for some types (xa). */
+  post: boolean;
   /** Legacy ext_data headers first, then branch_headers (later entries win). */
   headers: Record<string, string>;
   timeoutMs: number;

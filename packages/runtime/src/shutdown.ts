@@ -1,8 +1,13 @@
 // Graceful shutdown on SIGTERM / SIGINT, shared by the coordinator and the dashboard processes.
-import type { Logger } from '@dtx/engine';
+
+/** The part of a logger shutdown needs (pino's Logger and the engine's Logger both fit). */
+export interface ShutdownLogger {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
 
 /** Runs `close` once on the first SIGTERM or SIGINT, then exits (1 if closing failed). */
-export function exitOnSignals(log: Logger, close: () => Promise<void>): void {
+export function exitOnSignals(log: ShutdownLogger, close: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

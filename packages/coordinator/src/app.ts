@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { openDatabase, type Database } from '@dtx/db';
-import { CallRouter, Engine, HttpTransport, Topics, type Logger } from '@dtx/engine';
+import { Engine, Topics, type Logger } from '@dtx/engine';
+import { VERSION } from '@dtx/runtime';
+import { HttpTransport } from './calls/http.ts';
+import { CallRouter } from './calls/router.ts';
 import type { FastifyInstance } from 'fastify';
 import { storeConfigOf, type Config } from '@dtx/config';
 import { EtcdRegistrar, EtcdResolver } from './discovery/etcd.ts';
@@ -14,7 +17,6 @@ import { GrpcTransport } from './grpc/transport.ts';
 import { buildHttpServer } from './http/server.ts';
 import { TimeFormat } from './http/render.ts';
 import { Metrics } from './metrics.ts';
-import { VERSION } from './version.ts';
 
 /** How often an instance refreshes its row in coordinator_node. */
 export const HEARTBEAT_MS = 5000;

@@ -3,7 +3,7 @@
 // Branches are stored per step as (compensate, action), so position 2*s is step s's compensation
 // and 2*s+1 its action. `orders[s]` lists the steps whose actions must have succeeded before step
 // s may start; compensation runs the other way round.
-import { Status } from '../types.ts';
+import { Status } from '../status.ts';
 
 export interface SagaCustom {
   concurrent: boolean;

@@ -1,6 +1,6 @@
 // Splitting gRPC branch URLs into dial target and method, per driver (gozero-driver.md §3.1).
 import { describe, expect, it } from 'vitest';
-import { splitBranchUrl } from '@dtx/server';
+import { splitBranchUrl } from '@dtx/coordinator';
 
 describe('gRPC branch URL splitting', () => {
   it.each([

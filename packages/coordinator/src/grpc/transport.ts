@@ -4,7 +4,9 @@
 // address, shared by every transaction; resolved targets (etcd://, discov://, direct:///) pick
 // an address round-robin among the live ones.
 import * as grpc from '@grpc/grpc-js';
-import { classifyGrpc, dockerRewrite, GrpcCode, type BranchCall, type BranchTransport, type CallResult, type Logger } from '@dtx/engine';
+import type { BranchCall, BranchTransport, CallResult, Logger } from '@dtx/engine';
+import { classifyGrpc, GrpcCode } from '../calls/classify.ts';
+import { dockerRewrite } from '../calls/http.ts';
 import type { EtcdResolver } from '../discovery/etcd.ts';
 import { parseSchemeTarget, splitBranchUrl, TargetError, type Driver } from './target.ts';
 

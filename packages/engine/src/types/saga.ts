@@ -1,14 +1,56 @@
-// One saga pass (transactions.md §4.1): run eligible actions, and once the saga is aborting,
-// compensate what may have run in reverse (dependency) order. Ordering decisions come from
-// plan.ts; this file only carries them out.
+// Saga (docs/protocol/transactions.md §4.1): every rule of the type in one place. A pass runs
+// eligible actions and, once the saga is aborting, compensates what may have run in reverse
+// (dependency) order. Ordering decisions come from saga-plan.ts (pure); this file carries them out.
 //
 // Deliberate difference from dtm: when an action fails while others are still running, dtm starts
 // compensating those in-flight actions at once. We first wait for them to answer (each call is
 // bounded by its request timeout), so a compensation never overtakes its own action.
+import { checkBranchUrl, checkCustomData, checkPayloads, pad2 } from '../checks.ts';
 import type { DtmError } from '../errors.ts';
 import type { ExecResult, Pass } from '../pass.ts';
-import { Op, Status } from '../types.ts';
-import { newSagaState, parseSagaCustom, pickActions, pickCompensations, prepareToCompensate } from './plan.ts';
+import { Status } from '../status.ts';
+import type { NewBranch } from '../store/port.ts';
+import { Op, type TransRequest } from '../types.ts';
+import type { TransTypeModule } from './module.ts';
+import { newSagaState, parseSagaCustom, pickActions, pickCompensations, prepareToCompensate } from './saga-plan.ts';
+
+export const saga: TransTypeModule = {
+  name: 'saga',
+  submit: 'run',
+  abortRollsBack: false,
+
+  checkRequest(req: TransRequest): void {
+    checkPayloads(req);
+    checkCustomData(parseSagaCustom, req.customData);
+    req.steps.forEach((step, i) => {
+      checkBranchUrl(`steps[${i}].action`, step.action ?? '', req.protocol);
+      checkBranchUrl(`steps[${i}].compensate`, step.compensate ?? '', req.protocol);
+    });
+  },
+
+  /** Two rows per step, (compensate, action): position 2*s is step s's compensation. */
+  generateBranches(req: TransRequest): NewBranch[] {
+    const out: NewBranch[] = [];
+    req.steps.forEach((step, i) => {
+      for (const op of [Op.Compensate, Op.Action]) {
+        out.push({ gid: req.gid, url: step[op] ?? '', binData: req.payloads[i] ?? null, branchId: pad2(i + 1), op, status: Status.Prepared });
+      }
+    });
+    return out;
+  },
+
+  process: processSaga,
+  /** A saga has no default timeout: only its own timeout_to_fail. */
+  timeoutLimit: (o) => o.timeoutToFail,
+  /** A FAILURE answer to an action fails the step (and so the saga); anything else is retried. */
+  failureSettles: (op) => op === Op.Action,
+
+  operatorAbort: (status) => ({ to: status === Status.Prepared ? Status.Failed : Status.Aborting }),
+  explainAbort: (status) =>
+    status === Status.Prepared
+      ? 'It never ran: it becomes failed at once.'
+      : 'It goes to aborting: the step in flight (if any) finishes, then every step that ran (or may have run) is compensated in reverse order, and it ends failed.',
+};
 
 interface Done {
   pos: number;
@@ -16,7 +58,7 @@ interface Done {
   error?: unknown;
 }
 
-export async function processSaga(p: Pass): Promise<DtmError | null> {
+async function processSaga(p: Pass): Promise<DtmError | null> {
   const inflight = new Map<number, Promise<Done>>();
   try {
     return await sagaPass(p, inflight);

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { classifyHttp } from './classify.ts';
-import type { BranchCall, BranchTransport, CallResult } from './types.ts';
+import type { BranchCall, BranchTransport, CallResult } from '@dtx/engine';
 
 /** Response bytes read from a branch at most; the rest is discarded. */
 const MAX_RESPONSE_BYTES = 1 << 20;
@@ -72,7 +72,7 @@ export class HttpTransport implements BranchTransport {
 
   private async callHttp(call: BranchCall): Promise<CallResult> {
     const startedAt = new Date();
-    const post = call.payload.length > 0 || call.transType === 'xa';
+    const post = call.post;
     try {
       const res = await request(this.target(branchUrl(call)), {
         method: post ? 'POST' : 'GET',

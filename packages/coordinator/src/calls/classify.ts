@@ -1,6 +1,6 @@
 // How dtm reads a branch's answer (branch-calls.md §4, grpc-api.md §6.4). Pure functions.
-import { withSuffix } from '../errors.ts';
-import type { Outcome } from './types.ts';
+import { withSuffix } from '@dtx/engine';
+import type { Outcome } from '@dtx/engine';
 
 export interface Classified {
   outcome: Outcome;

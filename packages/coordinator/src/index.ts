@@ -1,0 +1,11 @@
+// `@dtx/coordinator`: one coordinator instance (storage, engine, HTTP/JSON-RPC/gRPC APIs, branch
+// transports, discovery, metrics), started by apps/server's entry point, by the dashboard's
+// `--with-coordinator` mode and by tests.
+export { startCoordinator, type Coordinator, type StartOptions } from './app.ts';
+export { errorReply } from './http/server.ts';
+export { loadDtmProto, grpcStatusOf } from './grpc/server.ts';
+export { splitBranchUrl } from './grpc/target.ts';
+export { LEASE_TTL_SECONDS } from './discovery/etcd.ts';
+export { HttpTransport, branchUrl, dockerRewrite, goQueryEscape } from './calls/http.ts';
+export { CallRouter } from './calls/router.ts';
+export { classifyHttp, classifyGrpc, GrpcCode } from './calls/classify.ts';

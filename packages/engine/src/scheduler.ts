@@ -1,0 +1,103 @@
+// The scheduler: claims due transactions (unfinished, next_cron_time passed, lease free or
+// expired) and runs their passes, at most `concurrency` at once. Idle, it polls every
+// TransCronInterval (less a random part, so that instances spread out, as dtm does); `poke`
+// wakes it at once when something became due here.
+import { decodeOptions } from './options.ts';
+import type { LeaseKeeper } from './leases.ts';
+import type { Logger } from './logger.ts';
+import { passTransFromRow, type Clock } from './pass.ts';
+import type { PassRunner } from './runner.ts';
+import type { BranchRow, GlobalRow, Store } from './store/port.ts';
+
+export interface SchedulerOptions {
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  leases: LeaseKeeper;
+  runner: PassRunner;
+  /** Conf.RetryInterval (s): a claimed row is due again this much later if its pass dies. */
+  retryInterval: number;
+  /** Conf.TransCronInterval (s) */
+  transCronInterval: number;
+  /** Most passes the scheduler runs at once. */
+  concurrency: number;
+}
+
+export class Scheduler {
+  private running = false;
+  private loopDone: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private active = 0;
+
+  constructor(private readonly o: SchedulerOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Wakes the scheduler now (something became due). */
+  poke(): void {
+    this.wake?.();
+  }
+
+  /** Stops claiming; running passes go on (the engine drains them). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.poke();
+    await this.loopDone;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      let claimed = 0;
+      const room = this.o.concurrency - this.active;
+      if (room > 0) {
+        try {
+          claimed = await this.claimAndRun(room);
+        } catch (e) {
+          this.o.log.error({ err: (e as Error).message }, 'claiming due transactions failed');
+        }
+      }
+      if (!this.running) break;
+      if (claimed > 0 && claimed === room) continue;
+      const idle = Math.max(0.05, this.o.transCronInterval - Math.random()) * 1000;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, room > 0 ? idle : 1000);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+
+  /** Claims up to `limit` due transactions and starts their passes. Returns how many. */
+  async claimAndRun(limit: number): Promise<number> {
+    const { store, clock, leases } = this.o;
+    const token = leases.newToken();
+    const now = clock.now();
+    const rows = await store.claimDue(token, now, leases.leaseUntil(), new Date(now.getTime() + this.o.retryInterval * 1000), limit);
+    for (const row of rows) {
+      this.active++;
+      void this.runClaimed(row, token).finally(() => {
+        this.active--;
+        this.poke();
+      });
+    }
+    return rows.length;
+  }
+
+  private async runClaimed(row: GlobalRow, token: string): Promise<void> {
+    let branches: BranchRow[];
+    try {
+      branches = await this.o.store.findBranches(row.gid);
+    } catch (e) {
+      this.o.log.error({ gid: row.gid, err: (e as Error).message }, 'could not load branches');
+      return;
+    }
+    await this.o.runner.run(passTransFromRow(row, decodeOptions(row.options)), branches, token);
+  }
+}

@@ -1,0 +1,264 @@
+// The store port: every operation the engine needs from storage, with the conditions that make it
+// safe when several coordinator instances share one database. The engine owns this interface
+// (types only: importing it loads no driver); packages/db implements it in sql-store.ts (one
+// class, three dialects), and nothing above that package sees SQL.
+import type { BranchStatus, GlobalStatus } from '../status.ts';
+
+export type Dialect = 'sqlite' | 'postgres' | 'mysql';
+
+/** A global transaction row (dtm's trans_global plus our lease and diagnostics columns). */
+export interface GlobalRow {
+  id: number;
+  gid: string;
+  transType: string;
+  status: GlobalStatus;
+  queryPrepared: string;
+  protocol: string;
+  createTime: Date | null;
+  updateTime: Date | null;
+  finishTime: Date | null;
+  rollbackTime: Date | null;
+  options: string;
+  customData: string;
+  nextCronInterval: number | null;
+  nextCronTime: Date | null;
+  owner: string;
+  extData: string;
+  result: string;
+  rollbackReason: string;
+  leaseExpire: Date | null;
+  retryCount: number;
+  lastError: string;
+}
+
+/** One operation of one branch (dtm's trans_branch_op). */
+export interface BranchRow {
+  id: number;
+  gid: string;
+  url: string;
+  binData: Buffer | null;
+  branchId: string;
+  op: string;
+  status: BranchStatus;
+  finishTime: Date | null;
+  rollbackTime: Date | null;
+  createTime: Date | null;
+  updateTime: Date | null;
+}
+
+export interface KvRow {
+  id: number;
+  cat: string;
+  k: string;
+  v: string | null;
+  version: number;
+  createTime: Date | null;
+  updateTime: Date | null;
+}
+
+/** One call the coordinator made to a branch. */
+export interface AttemptRow {
+  id: number;
+  gid: string;
+  branchId: string;
+  op: string;
+  url: string;
+  protocol: string;
+  startedAt: Date;
+  durationMs: number;
+  httpStatus: number | null;
+  grpcCode: number | null;
+  outcome: string;
+  response: string;
+  error: string;
+  owner: string;
+}
+
+export type NewAttempt = Omit<AttemptRow, 'id'>;
+
+export interface NewGlobal {
+  gid: string;
+  transType: string;
+  status: GlobalStatus;
+  queryPrepared: string;
+  protocol: string;
+  options: string;
+  customData: string;
+  extData: string;
+  rollbackReason: string;
+  nextCronInterval: number;
+  nextCronTime: Date;
+  /** Lease token of the pass that will process the new row right away ('' for none). */
+  owner: string;
+  leaseExpire: Date | null;
+}
+
+export interface NewBranch {
+  gid: string;
+  url: string;
+  binData: Buffer | null;
+  branchId: string;
+  op: string;
+  status: BranchStatus;
+}
+
+/** A branch operation's settled status, written together with a global change (see Store). */
+export interface BranchResult {
+  branchId: string;
+  op: string;
+  status: BranchStatus;
+}
+
+export interface StatusChange {
+  /**
+   * Branch results to record in the same database transaction, whatever the outcome of the
+   * compare-and-set (they are facts: the calls happened). Only prepared branches change.
+   */
+  branches?: BranchResult[];
+  rollbackReason?: string;
+  result?: string;
+  /** Only change the row while this lease token holds it. */
+  owner?: string;
+  /** Clear the lease in the same statement (the pass is over). */
+  release?: boolean;
+  /** Failed branch calls of the pass (added to retry_count). */
+  errors?: number;
+  /** Last failed call of the pass. */
+  lastError?: string;
+  /** Also make the row due now (operator actions: the scheduler picks it up at once). */
+  due?: boolean;
+  /** Only while no pass holds the row (its lease is free or expired at this time). */
+  leaseFreeAt?: Date;
+  /** Only while none of the global's branch operations with these ops has succeeded. */
+  noneSucceeded?: string[];
+}
+
+/** A coordinator instance, as its heartbeat records it. */
+export interface NodeRow {
+  instanceId: string;
+  address: string;
+  version: string;
+  hostname: string;
+  pid: number;
+  store: string;
+  startedAt: Date;
+  heartbeatAt: Date;
+  inFlight: number;
+}
+
+export interface PassEnd {
+  /**
+   * Status the pass believes the global has: the schedule is written only if it still has it
+   * (an operator's abort made the row due now, and a stale pass must not push it back).
+   */
+  status: GlobalStatus;
+  /** New schedule; null leaves next_cron_time / next_cron_interval as they are. */
+  nextCronTime: Date | null;
+  nextCronInterval: number | null;
+  /** Failed branch calls made by the pass (added to retry_count). */
+  errors: number;
+  /** Text of the last failed call, '' to keep the stored one. */
+  lastError: string;
+  /** Branch results not written yet, recorded in the same database transaction. */
+  branches?: BranchResult[];
+}
+
+export interface GlobalQuery {
+  /** Only rows with id < position (cursor of the previous page). */
+  position?: number;
+  limit: number;
+  status?: string;
+  transType?: string;
+  createTimeStart?: Date;
+  createTimeEnd?: Date;
+}
+
+/** A storage operation refused what it was asked (not a connection or SQL failure). */
+export class StoreError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** registerBranches: (gid, branch_id, op) is registered already. Keeps the database's message. */
+export class DuplicateBranchError extends StoreError {
+  constructor(
+    readonly gid: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'DuplicateBranchError';
+  }
+}
+
+export interface Store {
+  readonly dialect: Dialect;
+
+  /**
+   * Inserts a global with its branches in one database transaction. Returns false, writing
+   * nothing, when the gid already exists.
+   */
+  insertTrans(global: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean>;
+  findGlobal(gid: string): Promise<GlobalRow | null>;
+  findBranches(gid: string): Promise<BranchRow[]>;
+  /**
+   * Compare-and-set of the status: changes `from` to `to` (setting update_time, and finish_time
+   * for succeed, rollback_time for failed). Returns false when the row is not in `from` (or,
+   * with `owner`, not held by that lease).
+   */
+  changeStatus(gid: string, from: GlobalStatus, to: GlobalStatus, now: Date, change?: StatusChange): Promise<boolean>;
+  /**
+   * Records branch results (only prepared branches change), and tells in the same database
+   * transaction whether the global still has `globalStatus` under the lease `owner` (false:
+   * an operator aborted or stopped it, or the lease was lost; the pass must stop).
+   */
+  recordBranches(gid: string, branches: BranchResult[], now: Date, globalStatus: GlobalStatus, owner: string): Promise<boolean>;
+  /**
+   * Inserts registered branches while the global is `prepared` (the check and the insert are
+   * one database transaction). 'not-prepared' when no prepared global has that gid; throws
+   * DuplicateBranchError when (gid, branch_id, op) exists.
+   */
+  registerBranches(gid: string, branches: NewBranch[], now: Date): Promise<'ok' | 'not-prepared'>;
+
+  /** Takes the lease of one unfinished global whose lease is free or expired. */
+  acquireLease(gid: string, token: string, now: Date, leaseExpire: Date): Promise<GlobalRow | null>;
+  /** Extends the leases held under these tokens. */
+  renewLeases(tokens: string[], leaseExpire: Date): Promise<number>;
+  /** Releases a lease, recording the schedule and diagnostics of the pass that held it. */
+  endPass(gid: string, token: string, end: PassEnd, now: Date): Promise<void>;
+  /**
+   * Claims up to `limit` due globals (unfinished, next_cron_time <= now, lease free or expired)
+   * for the lease `token`: sets owner, lease_expire and next_cron_time = `nextCronTime`.
+   */
+  claimDue(token: string, now: Date, leaseExpire: Date, nextCronTime: Date, limit: number): Promise<GlobalRow[]>;
+
+  /** resetCronTime: unfinished rows scheduled after `after` become due now. */
+  resetCronTime(after: Date, limit: number, now: Date): Promise<number>;
+  /** resetNextCronTime: the row (any status) becomes due now. False when the gid is unknown. */
+  resetNextCronTime(gid: string, now: Date): Promise<boolean>;
+  /** An unfinished row that no pass holds becomes due now. False otherwise. */
+  makeDue(gid: string, now: Date): Promise<boolean>;
+
+  /** Records (insert or refresh) a coordinator instance's heartbeat. */
+  heartbeat(node: NodeRow): Promise<void>;
+  removeNode(instanceId: string): Promise<void>;
+
+  scanGlobals(query: GlobalQuery): Promise<GlobalRow[]>;
+
+  /** KV entries (topics are category `topics`). `false` when (cat, k) exists. */
+  kvCreate(cat: string, k: string, v: string, now: Date): Promise<boolean>;
+  /** Optimistic update: only while the stored version is `version` (then version + 1). */
+  kvUpdate(cat: string, k: string, v: string, version: number, now: Date): Promise<boolean>;
+  kvDelete(cat: string, k: string): Promise<boolean>;
+  /** Entries filtered by cat and/or key (empty = any), in id order. */
+  kvFind(cat: string, k: string): Promise<KvRow[]>;
+  /** Entries of a category with id < position, newest first. */
+  kvScan(cat: string, position: number | undefined, limit: number): Promise<KvRow[]>;
+  insertAttempts(rows: NewAttempt[]): Promise<void>;
+  findAttempts(gid: string, limit: number): Promise<AttemptRow[]>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

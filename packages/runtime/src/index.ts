@@ -1,0 +1,3 @@
+export { createLogger } from './log.ts';
+export { exitOnSignals, type ShutdownLogger } from './shutdown.ts';
+export { VERSION } from './version.ts';
