@@ -104,3 +104,6 @@ export async function openDatabase(config: StoreConfig, opts: OpenOptions = {}):
     },
   };
 }
+
+// The dashboard's aggregate reads that Prisma cannot express (everything else it reads through Prisma).
+export { countPerMinute, type PerMinuteColumn } from './dashboard/per-minute.ts';

@@ -1,34 +1,14 @@
 // The overview: transactions per minute by outcome, how many are stuck and unfinished, and how
-// long transactions take to finish (p50/p99). Per-minute counts are grouped in SQL (one row per
-// minute and outcome, via the create/finish/rollback time indexes); durations are a sample of the
-// newest finished transactions.
+// long transactions take to finish (p50/p99). Per-minute counts are grouped in SQL by
+// countPerMinute of @dtx/db (one row per minute and outcome, via the create/finish/rollback time
+// indexes); durations are a sample of the newest finished transactions.
 import { z } from 'zod';
-import type { SqlDriver } from '@dtx/db';
+import { countPerMinute } from '@dtx/db';
 import { stuckWhere, UNFINISHED } from '../filters.ts';
 import { router, viewerProcedure } from '../trpc.ts';
 import type { ApiDeps } from '../deps.ts';
 
 const SAMPLE = 5000;
-
-function minuteExpr(driver: SqlDriver, column: string): string {
-  switch (driver.dialect) {
-    case 'sqlite':
-      return `(${column} / 60000)`; // stored as epoch milliseconds
-    case 'postgres':
-      return `floor(extract(epoch from ${column}) / 60)::bigint`;
-    case 'mysql':
-      return `floor(unix_timestamp(${column}) / 60)`;
-  }
-}
-
-// finish_time is set only when a transaction succeeds and rollback_time only when it fails, so
-// the time column alone says the outcome: no status condition that could lure a planner onto the
-// (status, id) index and a scan of every succeeded row.
-async function perMinute(driver: SqlDriver, column: string, since: Date): Promise<Map<number, number>> {
-  const m = minuteExpr(driver, column);
-  const rows = await driver.query(`SELECT ${m} AS minute, COUNT(*) AS n FROM trans_global WHERE ${column} >= ? GROUP BY ${m}`, [since]);
-  return new Map(rows.map((r) => [Number(r.minute), Number(r.n)]));
-}
 
 export function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
@@ -41,9 +21,9 @@ export async function overview(deps: ApiDeps, minutes: number) {
   const since = new Date(Math.floor(now.getTime() / 60_000 - minutes + 1) * 60_000);
   const driver = deps.db.driver;
   const [created, succeeded, failed, stuck, unfinished, finished] = await Promise.all([
-    perMinute(driver, 'create_time', since),
-    perMinute(driver, 'finish_time', since),
-    perMinute(driver, 'rollback_time', since),
+    countPerMinute(driver, 'create_time', since),
+    countPerMinute(driver, 'finish_time', since),
+    countPerMinute(driver, 'rollback_time', since),
     deps.prisma.transGlobal.count({ where: stuckWhere(deps.settings.stuck, now) }),
     deps.prisma.transGlobal.count({ where: { status: { in: [...UNFINISHED] } } }),
     deps.prisma.transGlobal.findMany({
