@@ -2,6 +2,7 @@
 // transaction with its branches and the attempt timeline.
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
+import { allowedActions, type GlobalStatus } from '@dtx/engine';
 import { filterSchema, STATUSES, stuckWhere, thresholdsOf, UNFINISHED, whereOf, type Filter, type TransWhere } from '../filters.ts';
 import type { ApiDeps } from '../deps.ts';
 import { router, viewerProcedure } from '../trpc.ts';
@@ -194,6 +195,8 @@ export async function getTransaction(deps: ApiDeps, gid: string) {
       extData: g.extData,
       running: !!g.leaseExpire && g.leaseExpire.getTime() > now,
       leaseExpire: ms(g.leaseExpire),
+      /** Which operator actions apply now and what each will do (the engine's rules). */
+      actions: allowedActions({ status: g.status as GlobalStatus, transType: g.transType }),
     },
     branches: branches.map((b) => ({
       id: String(b.id),

@@ -5,9 +5,9 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Banner, Button, Dialog, Field, inputClass } from '@/components/ui';
 import { errorMessage, useTRPC } from '@/lib/trpc';
-import { ACTION_LABEL, explain, type Action } from './explain';
+import { ACTION_LABEL, type Action } from './explain';
 
-export function ActionDialog({ action, trans, onClose }: { action: Action; trans: { gid: string; status: string; transType: string }; onClose: () => void }) {
+export function ActionDialog({ action, trans, onClose }: { action: Action; trans: { gid: string; status: string; transType: string; actions: Record<Action, { allowed: boolean; text: string }> }; onClose: () => void }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const [reason, setReason] = useState('');
@@ -46,7 +46,7 @@ export function ActionDialog({ action, trans, onClose }: { action: Action; trans
         )
       }
     >
-      <p data-testid="action-explanation">{explain(action, trans)}</p>
+      <p data-testid="action-explanation">{trans.actions[action].text}</p>
       <p className="text-xs text-slate-500">
         Now: <b>{trans.status}</b> ({trans.transType}). Recorded in the audit log with your name and reason.
       </p>

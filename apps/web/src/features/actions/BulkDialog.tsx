@@ -7,7 +7,7 @@ import { useRef, useState } from 'react';
 import type { Filter } from '@dtx/api/filters';
 import { Banner, Button, Dialog, Field, inputClass, Spinner } from '@/components/ui';
 import { errorMessage, useTRPC, useTRPCClient } from '@/lib/trpc';
-import { ACTION_LABEL, explain } from './explain';
+import { ACTION_LABEL, explainBulk } from './explain';
 
 type Target = { gids: string[] } | { filter: Filter };
 interface Outcome {
@@ -75,7 +75,7 @@ export function BulkDialog({ action, target, onClose }: { action: 'retry' | 'abo
         )
       }
     >
-      <p>{explain(action, null)}</p>
+      <p>{explainBulk(action)}</p>
       {preview.isLoading && <Spinner label="Counting…" />}
       {preview.error && <Banner>{errorMessage(preview.error)}</Banner>}
       {preview.data && (

@@ -7,7 +7,7 @@ import Link from 'next/link';
 import { useState, type ReactNode } from 'react';
 import { Banner, Button, Card, PageTitle, Spinner, StatusBadge } from '@/components/ui';
 import { ActionDialog } from '@/features/actions/ActionDialog';
-import { ACTION_LABEL, refusal, type Action } from '@/features/actions/explain';
+import { ACTION_LABEL, type Action } from '@/features/actions/explain';
 import { useCan, useMe } from '@/features/auth/useMe';
 import { fmtDuration, fmtRelative, fmtTime } from '@/lib/format';
 import { errorMessage, useTRPC } from '@/lib/trpc';
@@ -58,7 +58,8 @@ export function DetailPage({ gid }: { gid: string }) {
             </Button>
             {canAct &&
               (['retry', 'abort', 'force-stop'] as Action[]).map((a) => {
-                const why = refusal(a, t);
+                const { allowed, text } = t.actions[a];
+                const why = allowed ? null : text;
                 return (
                   <Button key={a} kind={a === 'retry' ? 'primary' : a === 'abort' ? 'warning' : 'danger'} disabled={!!why} title={why ?? undefined} onClick={() => setAction(a)}>
                     {ACTION_LABEL[a]}
