@@ -6,6 +6,9 @@ import type { PrismaClient } from '@dtx/db';
 import type { Dialect } from '@dtx/db';
 import type { StuckThresholds } from './deps.ts';
 
+// The browser imports this file (checkboxes, URL parsing), so it cannot import the engine: the
+// vocabulary is spelled out here and test/vocabulary.test.ts holds it equal to the engine's
+// (status.ts, types/registry.ts).
 export const STATUSES = ['prepared', 'submitted', 'aborting', 'succeed', 'failed'] as const;
 export const UNFINISHED = ['prepared', 'submitted', 'aborting'] as const;
 export const TRANS_TYPES = ['saga', 'tcc', 'msg', 'xa', 'workflow'] as const;
