@@ -203,9 +203,9 @@ export class Engine {
     await this.attempts.flush();
   }
 
-  /** Transactions this instance is processing right now. */
+  /** Transactions this instance is processing right now (claimed ones included). */
   inFlight(): number {
-    return this.runner.size;
+    return this.runner.size + this.scheduler.starting;
   }
 
   /** Waits until the attempt log is written (tests, shutdown). */

@@ -28,6 +28,8 @@ export class Scheduler {
   private loopDone: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private active = 0;
+  /** Claimed rows whose pass has not started yet (their branches are loading). */
+  private loading = 0;
 
   constructor(private readonly o: SchedulerOptions) {}
 
@@ -90,13 +92,21 @@ export class Scheduler {
     return rows.length;
   }
 
+  /** Claimed transactions whose pass has not started yet. */
+  get starting(): number {
+    return this.loading;
+  }
+
   private async runClaimed(row: GlobalRow, token: string): Promise<void> {
     let branches: BranchRow[];
+    this.loading++;
     try {
       branches = await this.o.store.findBranches(row.gid);
     } catch (e) {
       this.o.log.error({ gid: row.gid, err: (e as Error).message }, 'could not load branches');
       return;
+    } finally {
+      this.loading--;
     }
     await this.o.runner.run(passTransFromRow(row, decodeOptions(row.options)), branches, token);
   }
