@@ -2,11 +2,11 @@
 // MySQL/MariaDB), creates it if needed, applies pending migrations and returns the store port.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { StoreConfig } from '@dtx/config';
 import { connect, type SqlDriver } from './drivers.ts';
 import { migrate, type MigrateResult } from './migrate.ts';
 import { createPrisma, type PrismaClient } from './prisma.ts';
 import { SqlStore } from './sql-store.ts';
-import type { Dialect } from './types.ts';
 
 export * from './types.ts';
 export { SqlStore, toGlobal, toBranch } from './sql-store.ts';
@@ -14,18 +14,8 @@ export { connect, type SqlDriver, type SqlConn } from './drivers.ts';
 export { migrate, loadMigrations, splitStatements, type MigrateResult } from './migrate.ts';
 export { createPrisma, type PrismaClient } from './prisma.ts';
 
-export interface StoreConfig {
-  driver: Dialect;
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** Database name; for sqlite, the database file. */
-  db: string;
-  /** PostgreSQL schema (search_path). */
-  schema: string;
-  maxOpenConns: number;
-}
+// Defined with the configuration, which sits below this package; re-exported under the old name.
+export type { StoreConfig } from '@dtx/config';
 
 /** The URL (or file path for SQLite) a store config points at. */
 export function storeUrl(c: StoreConfig, db = c.db): string {

@@ -1,0 +1,283 @@
+// The one description of the server configuration (dtm's keys, config.md, plus a few of ours): each
+// key's type, default, normalisation, validation rule and documentation. The Config type,
+// defaultConfig(), the loader's checks and the keys table of docs/configuration.md all come from
+// here, so they cannot drift apart.
+import { z } from 'zod';
+
+/** `Store.MaxOpenConns` -> `STORE_MAX_OPEN_CONNS` (dtm's rule). */
+export function envName(path: string[]): string {
+  return path
+    .map((seg) => seg.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2'))
+    .join('_')
+    .toUpperCase();
+}
+
+/** What docs/configuration.md says about a key. */
+export interface KeyDoc {
+  /** Markdown, one line. */
+  description: string;
+  /** Markdown shown as the default when the built-in value alone would mislead (e.g. '' = off). */
+  shownDefault?: string;
+  /** Accepted for compatibility with dtm's configuration files and ignored; description says why. */
+  ignored?: boolean;
+  /** Masked in the configuration logged at start-up. */
+  secret?: boolean;
+}
+
+export const keyDocs = z.registry<KeyDoc>();
+
+/**
+ * A rule returns its complaint about a value, or nothing. The complaint follows the key and its
+ * environment variable, which the loader prepends: "should not be less than 10" becomes
+ * "RetryInterval (RETRY_INTERVAL) should not be less than 10".
+ */
+type Rule<T> = (v: T) => string | undefined;
+/** A rule on a group of keys: the key it blames and the complaint. */
+type GroupRule<T> = (v: T) => [key: string & keyof T, complaint: string] | undefined;
+
+function check<T>(rule: Rule<T>) {
+  return (v: T, ctx: z.RefinementCtx<T>) => {
+    const complaint = rule(v);
+    if (complaint !== undefined) ctx.addIssue({ code: 'custom', message: complaint, input: v });
+  };
+}
+
+function groupCheck<T>(rule: GroupRule<T>) {
+  return (v: T, ctx: z.RefinementCtx<T>) => {
+    const r = rule(v);
+    if (r) ctx.addIssue({ code: 'custom', path: [r[0]], message: r[1], input: v });
+  };
+}
+
+interface Leaf<T> extends KeyDoc {
+  /** Applied before the rule; the configuration holds the normalised value. */
+  normalize?: (v: T) => T;
+  rule?: Rule<T>;
+}
+
+function int(def: number, doc: Leaf<number>) {
+  const s = z.number().int();
+  return (doc.rule ? s.superRefine(check(doc.rule)) : s).default(def).register(keyDocs, docOf(doc));
+}
+
+function str(def: string, doc: Leaf<string>) {
+  let s = z.string();
+  if (doc.normalize) s = s.overwrite(doc.normalize);
+  if (doc.rule) s = s.superRefine(check(doc.rule));
+  return s.default(def).register(keyDocs, docOf(doc));
+}
+
+function docOf({ description, shownDefault, ignored, secret }: KeyDoc): KeyDoc {
+  return { description, shownDefault, ignored, secret };
+}
+
+const ignored = (why: string): KeyDoc => ({ description: why, ignored: true });
+const atLeast = (min: number, complaint = `must be at least ${min}`): Rule<number> => (v) => (v < min ? complaint : undefined);
+const portNumber: Rule<number> = (v) => (v < 0 || v > 65535 ? 'must be a port number' : undefined);
+const notNegative: Rule<number> = (v) => (v < 0 ? 'must not be negative' : undefined);
+const minLength = (n: number): Rule<string> => (v) => (v && v.length < n ? `must be at least ${n} characters` : undefined);
+
+/** The stores we implement, as the db package names them. */
+export const STORE_DRIVERS = ['sqlite', 'mysql', 'postgres'] as const;
+export type StoreDriver = (typeof STORE_DRIVERS)[number];
+
+const DRIVER_ALIASES: Record<string, StoreDriver> = { sqlite: 'sqlite', sqlite3: 'sqlite', mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
+
+/** dtm's micro-service drivers we implement (gozero-driver.md). */
+export const MICRO_SERVICE_DRIVERS = ['default', 'dtm-driver-gozero'];
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
+
+const microService = z
+  .object({
+    Driver: str('default', {
+      description:
+        '`default` (gRPC branch URLs are `host:port/pkg.Svc/Method`) or `dtm-driver-gozero` (also `etcd://`, `discov://`, `direct:///` URLs, and registration in etcd)',
+      rule: (v) => (MICRO_SERVICE_DRIVERS.includes(v) ? undefined : `'${v}' is not supported: use default or dtm-driver-gozero`),
+    }),
+    Target: str('', {
+      description:
+        'go-zero driver: where to register this server, `etcd://host:2379[,host2:2379]/dtmservice` (or `discov://`; `?user=&password=` for etcd credentials). Empty: not registered',
+    }),
+    EndPoint: str('', {
+      description: 'go-zero driver: the address published in etcd, i.e. what clients dial',
+      shownDefault: 'this host name and `GrpcPort`',
+    }),
+  })
+  .superRefine(
+    groupCheck((ms) => {
+      if (ms.Driver !== 'dtm-driver-gozero' || !ms.Target) return undefined;
+      // dtm fails start-up on an unknown scheme too; consul and nacos registries are not offered.
+      const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)\/([^?#]+)/.exec(ms.Target);
+      if (!m) return ['Target', `must look like etcd://host:2379/service, got '${ms.Target}'`];
+      if (!['etcd', 'discov'].includes(m[1].toLowerCase())) return ['Target', `: unsupported scheme '${m[1]}' (etcd or discov)`];
+      if (m[2] === '') return ['Target', 'names no etcd host'];
+      return undefined;
+    }),
+  );
+
+const log = z.object({
+  Outputs: str('stderr', { description: 'comma-separated: `stderr`, `stdout` or file paths' }),
+  RotationEnable: int(0, ignored('no log rotation')),
+  RotationConfigJSON: str('{}', ignored('no log rotation')),
+});
+
+const dashboard = z.object({
+  Port: int(36788, { description: 'port of the dashboard (`pnpm start`, `pnpm start:web`)', rule: portNumber }),
+  Host: str('', { description: 'address the dashboard listens on', shownDefault: '(`ListenHost`)' }),
+  BasePath: str('', {
+    description:
+      'path prefix behind a reverse proxy, e.g. `/dtx` (the proxy forwards `/dtx/*` unchanged); a change rebuilds the web app on the next start',
+    shownDefault: '(root)',
+    // '/dtx/' and 'dtx' both mean '/dtx'
+    normalize: (v) => {
+      const base = v.trim().replace(/\/+$/, '');
+      return base && !base.startsWith('/') ? `/${base}` : base;
+    },
+    rule: (v) => (v && !/^(\/[A-Za-z0-9._~-]+)+$/.test(v) ? `must be a path like /dtx, got '${v}'` : undefined),
+  }),
+  SessionSecret: str('', {
+    description:
+      'key signing session cookies, 32+ characters; by default a random key kept in the `kv` table, shared by every dashboard on the database',
+    shownDefault: '(generated)',
+    rule: minLength(32),
+    secret: true,
+  }),
+  SessionHours: int(12, { description: 'lifetime of a login, in hours', rule: atLeast(1) }),
+  AdminPassword: str('', {
+    description: 'password of the `admin` user created when there are no users (8+ characters); by default random and printed once',
+    shownDefault: '(random)',
+    rule: minLength(8),
+    secret: true,
+  }),
+  StuckOverdueSeconds: int(60, { description: 'Stuck view: unfinished and due for longer than this many seconds', rule: notNegative }),
+  StuckRetryCount: int(5, { description: 'Stuck view: unfinished with more failed branch calls than this', rule: notNegative }),
+  StuckAgeSeconds: int(3600, { description: 'Stuck view: unfinished and older than this many seconds', rule: notNegative }),
+  RefreshSeconds: int(5, { description: 'how often (s) the dashboard\'s lists and charts refresh themselves', rule: atLeast(1) }),
+});
+
+const store = z
+  .object({
+    Driver: str('sqlite', {
+      description: '`sqlite`, `postgres` or `mysql` (MariaDB too); `sqlite3`, `postgresql` and `mariadb` are accepted as aliases',
+      normalize: (v) => DRIVER_ALIASES[v.toLowerCase()] ?? v,
+      rule: (v) =>
+        (STORE_DRIVERS as readonly string[]).includes(v) ? undefined : `'${v}' is not supported: use sqlite (default), mysql or postgres`,
+    }),
+    Host: str('', { description: 'database host (postgres, mysql; required for them)' }),
+    Port: int(0, { description: 'database port', shownDefault: '5432 / 3306' }),
+    User: str('', { description: 'database user (postgres, mysql; required for them)' }),
+    Password: str('', { description: 'database password', secret: true }),
+    Db: str('', { description: 'database name; for sqlite the database file', shownDefault: '`dtm`; sqlite: `data/dtm.sqlite`' }),
+    Schema: str('public', { description: 'PostgreSQL schema' }),
+    MaxOpenConns: int(500, {
+      description: 'connection pool size, capped at 100 per coordinator and 10 for a dashboard started alone',
+      rule: atLeast(1),
+    }),
+    MaxIdleConns: int(500, ignored('pool tuning beyond `MaxOpenConns` is not configurable')),
+    ConnMaxLifeTime: int(5, ignored('pool tuning beyond `MaxOpenConns` is not configurable')),
+    DataExpire: int(604800, ignored("expiry in dtm's redis and boltdb stores, not offered")),
+    FinishedDataExpire: int(86400, ignored("expiry in dtm's redis and boltdb stores, not offered")),
+    RedisPrefix: str('{a}', ignored("dtm's redis store is not offered")),
+  })
+  .overwrite((s) => {
+    // The database and port follow the driver when not given.
+    if (!s.Db) s.Db = s.Driver === 'sqlite' ? 'data/dtm.sqlite' : 'dtm';
+    if (s.Driver !== 'sqlite' && s.Port === 0) s.Port = s.Driver === 'postgres' ? 5432 : 3306;
+    return s;
+  })
+  .superRefine(
+    groupCheck((s) => {
+      if (s.Driver === 'sqlite') return undefined;
+      if (!s.Host) return ['Host', 'is required for mysql and postgres'];
+      if (s.Port <= 0 || s.Port > 65535) return ['Port', 'is not a valid port'];
+      if (!s.User) return ['User', 'is required for mysql and postgres'];
+      if (s.Driver === 'postgres' && !s.Schema) return ['Schema', 'must not be empty'];
+      return undefined;
+    }),
+  );
+
+export const configSchema = z
+  .object({
+    TransCronInterval: int(3, { description: 'how often (s) an idle scheduler looks for due transactions', rule: atLeast(1, 'must be positive') }),
+    TimeoutToFail: int(35, { description: 'default timeout (s) of tcc, xa and prepared msg; at least `RetryInterval`' }),
+    RetryInterval: int(10, {
+      description: 'base retry interval (s), and the length of a transaction lease; at least 10',
+      rule: atLeast(10, 'should not be less than 10'),
+    }),
+    RequestTimeout: int(3, {
+      description: "timeout (s) of each branch call (a transaction's `request_timeout` overrides it)",
+      rule: atLeast(1, 'must be positive'),
+    }),
+    HttpPort: int(36789, { description: 'HTTP API port (JSON-RPC too, at `/api/json-rpc`); 0 picks a free port', rule: portNumber }),
+    GrpcPort: int(36790, { description: 'gRPC API port (`dtmgimp.Dtm` and server reflection); 0 picks a free port', rule: portNumber }),
+    JsonRpcPort: int(36791, ignored('JSON-RPC is served on `HttpPort`, at `/api/json-rpc`')),
+    ListenHost: str('0.0.0.0', { description: 'address the HTTP and gRPC servers listen on (ours)' }),
+    MicroService: microService,
+    UpdateBranchSync: int(1, ignored("branch results are always written in batches, with the transaction's next write")),
+    UpdateBranchAsyncGoroutineNum: int(1, ignored('see `UpdateBranchSync`')),
+    LogLevel: str('info', {
+      description: '`debug`, `info`, `warn`, `error` (`-d` on the command line means `debug`)',
+      normalize: (v) => v.toLowerCase(),
+      rule: (v) => (LOG_LEVELS.includes(v) ? undefined : `must be debug, info, warn or error, got '${v}'`),
+    }),
+    Log: log,
+    TimeZoneOffset: str('', {
+      description: 'hours (e.g. `+8`, `0`) used when rendering times in API replies',
+      shownDefault: '(process zone)',
+      rule: (v) => (v !== '' && !/^[+-]?\d{1,2}$/.test(v.trim()) ? `must be hours like +8 or -5, got '${v}'` : undefined),
+    }),
+    ConfigUpdateInterval: int(3, {
+      description: 'how often (s) each coordinator reloads the topics (`topic://` subscribers) from the database; below 1 means 1',
+    }),
+    AlertRetryLimit: int(3, { description: 'retry count from which the alert webhook fires' }),
+    AlertWebHook: str('', {
+      description: 'URL receiving `{"gid","status","branch","error","retry_count"}` POSTs when a branch keeps failing',
+      shownDefault: '(off)',
+      rule: (v) => (v && !/^https?:\/\//.test(v) ? 'must be an http(s) URL' : undefined),
+    }),
+    AdminBasePath: str('', ignored("path of dtm's admin UI; the dashboard uses `Dashboard.BasePath`")),
+    GrpcServiceConfig: str('{"loadBalancingConfig": [{"round_robin":{}}]}', ignored('gRPC calls always round-robin')),
+    MaxBodyBytes: int(4 * 1024 * 1024, {
+      description: 'largest request body accepted, larger ones get 413; also the largest gRPC message (ours)',
+      rule: atLeast(1024),
+    }),
+    CronConcurrency: int(64, { description: 'most transactions one instance processes at once from its scheduler (ours)', rule: atLeast(1) }),
+    Dashboard: dashboard,
+    Store: store,
+  })
+  .superRefine(
+    groupCheck((c) => (c.TimeoutToFail < c.RetryInterval ? ['TimeoutToFail', 'should not be less than RetryInterval'] : undefined)),
+  );
+
+export type Config = z.output<typeof configSchema>;
+
+/** One key of the configuration, as the loader and the documentation see it. */
+export interface KeyInfo {
+  path: string[];
+  env: string;
+  defaultValue: string | number;
+  doc: KeyDoc;
+}
+
+/** Every key, in the order of the schema. */
+export function configKeys(schema: z.ZodObject = configSchema, path: string[] = []): KeyInfo[] {
+  return Object.entries(schema.shape).flatMap(([key, s]): KeyInfo[] => {
+    const p = [...path, key];
+    if (s instanceof z.ZodObject) return configKeys(s, p);
+    const doc = keyDocs.get(s);
+    if (!(s instanceof z.ZodDefault) || !doc) throw new Error(`configuration key ${p.join('.')} has no default or no documentation`);
+    return [{ path: p, env: envName(p), defaultValue: s.def.defaultValue as string | number, doc }];
+  });
+}
+
+/** The built-in values of every key (before normalisation: Store.Db is '' here). */
+export function defaultConfig(): Config {
+  const c: Record<string, unknown> = {};
+  for (const k of configKeys()) {
+    let node = c;
+    for (const seg of k.path.slice(0, -1)) node = (node[seg] ??= {}) as Record<string, unknown>;
+    node[k.path[k.path.length - 1]] = k.defaultValue;
+  }
+  return c as Config;
+}
