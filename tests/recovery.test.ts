@@ -1,7 +1,7 @@
 // Crash recovery: a coordinator killed with SIGKILL in the middle of a saga leaves a lease that
 // expires; the restarted coordinator picks the saga up and drives it to the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BranchServer } from './support/branches.ts';
+import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startChild, type ChildCoordinator } from './support/coordinator.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
@@ -46,9 +46,12 @@ describe.each(testStores())('crash recovery on %s', (storeName) => {
     });
     expect(r.status).toBe(200);
     await arrived;
-    // Half a second into the slow call: the coordinator has written what the pass learnt so far
-    // (TransOut succeeded), so only the interrupted call is repeated after the restart.
-    await new Promise((r) => setTimeout(r, 600));
+    // During the slow call the coordinator writes what the pass learnt so far (TransOut
+    // succeeded): once that is stored, only the interrupted call is repeated after the restart.
+    await eventually(async () => {
+      const q = await dtm1.query(gid);
+      return q.branches.find((b) => b.op === 'action' && b.branch_id === '01')?.status === 'succeed';
+    }, 10_000, 20);
     await first.kill('SIGKILL');
 
     const second = await startChild(store);
