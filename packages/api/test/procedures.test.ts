@@ -26,7 +26,7 @@ function row(gid: string, extra: Partial<NewGlobal> = {}): NewGlobal {
     nextCronInterval: 10,
     nextCronTime: new Date(NOW + 10 * MIN),
     owner: '',
-    leaseExpire: null,
+    leaseMs: 0,
     ...extra,
   };
 }

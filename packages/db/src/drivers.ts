@@ -13,9 +13,18 @@ export interface SqlConn {
   run(sql: string, params?: unknown[]): Promise<number>;
 }
 
+export interface TxOptions {
+  /** Isolation of this transaction (PostgreSQL, MySQL); the server's default otherwise. */
+  isolation?: 'read committed';
+}
+
 export interface SqlDriver extends SqlConn {
   readonly dialect: Dialect;
-  tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in a database transaction. A deadlock or lock-wait timeout rolls it back whole and
+   * runs `fn` again (a few times): `fn` must do nothing but SQL through `conn`.
+   */
+  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts?: TxOptions): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -102,6 +111,7 @@ class SqliteDriver implements SqlDriver {
   }
 
   tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+    // One connection, one writer at a time: no deadlocks, and serializable anyway.
     return this.enqueue(fn) as Promise<T>;
   }
 
@@ -185,16 +195,24 @@ function sqliteRow(row: Row): Row {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Deadlocks. A statement run on its own (autocommit) that the server picks as a deadlock victim
-// was rolled back whole and had no effect, so running it again is safe. On MariaDB this happens
-// under load between the lease heartbeat (UPDATE ... WHERE owner IN (...), which locks the owner
-// index first) and a pass's final status change (which locks the primary key first).
+// Deadlocks and lock-wait timeouts. A statement run on its own (autocommit), or a transaction,
+// that the server picks as a deadlock victim was rolled back whole and had no effect, so running
+// it again is safe; so is one whose lock wait timed out (the transaction is rolled back here
+// before the retry). On MariaDB this happens under load between the lease heartbeat
+// (UPDATE ... WHERE owner IN (...), which locks the owner index first) and a pass's final status
+// change (which locks the primary key first), and between inserts and claims. No caller should
+// ever see one: a few attempts, with a short random pause so the two sides do not meet again.
 
-const DEADLOCK_ATTEMPTS = 3;
+const DEADLOCK_ATTEMPTS = 5;
 
 function isDeadlock(err: unknown): boolean {
   const e = err as { errno?: number; code?: string } | null;
-  return e?.errno === 1213 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === '40P01';
+  return (
+    e?.errno === 1213 || e?.code === 'ER_LOCK_DEADLOCK' || // MySQL deadlock
+    e?.errno === 1205 || e?.code === 'ER_LOCK_WAIT_TIMEOUT' || // MySQL lock wait timeout
+    e?.code === '40P01' || // PostgreSQL deadlock_detected
+    e?.code === '40001' // PostgreSQL serialization_failure
+  );
 }
 
 async function retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
@@ -203,6 +221,7 @@ async function retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
       return await fn();
     } catch (err) {
       if (!isDeadlock(err) || attempt >= DEADLOCK_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
     }
   }
 }
@@ -252,14 +271,18 @@ class PgDriver implements SqlDriver {
     return retryDeadlock(async () => (await this.pool.query({ ...pgSql(sql), values: params })).rowCount ?? 0);
   }
 
-  async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    return retryDeadlock(() => this.txOnce(fn, opts));
+  }
+
+  private async txOnce<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {
     const client = await this.pool.connect();
     const conn: SqlConn = {
       query: async (sql, params = []) => (await client.query({ ...pgSql(sql), values: params })).rows,
       run: async (sql, params = []) => (await client.query({ ...pgSql(sql), values: params })).rowCount ?? 0,
     };
     try {
-      await client.query('BEGIN');
+      await client.query(opts.isolation ? `BEGIN ISOLATION LEVEL ${opts.isolation.toUpperCase()}` : 'BEGIN');
       const result = await fn(conn);
       await client.query('COMMIT');
       client.release();
@@ -314,13 +337,19 @@ class MysqlDriver implements SqlDriver {
     return retryDeadlock(async () => (await this.pool.query(sql, params)).affectedRows ?? 0);
   }
 
-  async tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {
+    return retryDeadlock(() => this.txOnce(fn, opts));
+  }
+
+  private async txOnce<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {
     const c = await this.pool.getConnection();
     const conn: SqlConn = {
       query: async (sql, params = []) => mysqlRows(await c.query(sql, params)),
       run: async (sql, params = []) => (await c.query(sql, params)).affectedRows ?? 0,
     };
     try {
+      // SET TRANSACTION applies to the next transaction of this connection only.
+      if (opts.isolation) await c.query(`SET TRANSACTION ISOLATION LEVEL ${opts.isolation.toUpperCase()}`);
       await c.beginTransaction();
       const result = await fn(conn);
       await c.commit();

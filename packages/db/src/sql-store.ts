@@ -7,6 +7,7 @@ import {
   type AttemptRow,
   type BranchStatus,
   type GlobalStatus,
+  type RenewedLease,
   type BranchResult,
   type BranchRow,
   type Dialect,
@@ -44,9 +45,24 @@ const BRANCH_INSERT_COLUMNS = 'gid, url, bin_data, branch_id, op, status, create
 function globalValues(g: NewGlobal, now: Date): unknown[] {
   return [
     g.gid, g.transType, g.status, g.queryPrepared, g.protocol, now, now, g.options, g.customData,
-    g.nextCronInterval, g.nextCronTime, g.owner, g.extData, '', g.rollbackReason, g.leaseExpire, 0, '',
+    g.nextCronInterval, g.nextCronTime, g.owner, g.extData, '', g.rollbackReason, g.owner ? g.leaseMs : 0, 0, '',
   ];
 }
+
+// Lease times are the database's (see the port): lease_expire is set and compared with the
+// database's clock, in the form each dialect stores it (SQLite: epoch milliseconds).
+const DB_NOW: Record<Dialect, string> = {
+  postgres: 'clock_timestamp()',
+  mysql: 'UTC_TIMESTAMP(3)',
+  sqlite: "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+};
+
+/** lease_expire `?` milliseconds from now by the database's clock; NULL for 0. */
+const LEASE_UNTIL: Record<Dialect, string> = {
+  postgres: `${DB_NOW.postgres} + NULLIF(?::int, 0) * interval '1 millisecond'`,
+  mysql: `${DB_NOW.mysql} + INTERVAL NULLIF(?, 0) * 1000 MICROSECOND`,
+  sqlite: `${DB_NOW.sqlite} + NULLIF(?, 0)`,
+};
 
 function placeholders(n: number): string {
   return `(${new Array(n).fill('?').join(', ')})`;
@@ -56,6 +72,12 @@ function branchValues(branches: NewBranch[], now: Date): unknown[] {
   const out: unknown[] = [];
   for (const b of branches) out.push(b.gid, b.url, b.binData, b.branchId, b.op, b.status, now, now);
   return out;
+}
+
+/** The server does not know the syntax (e.g. SKIP LOCKED before MariaDB 10.6 / MySQL 8). */
+function isSyntaxError(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number };
+  return e?.errno === 1064 || e?.code === 'ER_PARSE_ERROR';
 }
 
 function isDuplicateKey(err: unknown): boolean {
@@ -169,7 +191,8 @@ export class SqlStore implements Store {
   }
 
   async insertTrans(g: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean> {
-    const insertGlobal = `INSERT INTO trans_global (${GLOBAL_INSERT_COLUMNS}) VALUES ${placeholders(18)}`;
+    const values = `(${[...Array(15).fill('?'), LEASE_UNTIL[this.dialect], '?', '?'].join(', ')})`;
+    const insertGlobal = `INSERT INTO trans_global (${GLOBAL_INSERT_COLUMNS}) VALUES ${values}`;
     if (this.dialect === 'postgres') {
       // One round trip: the branches are inserted only if the global was.
       if (branches.length === 0) {
@@ -260,10 +283,7 @@ export class SqlStore implements Store {
       where += ' AND owner = ?';
       params.push(change.owner);
     }
-    if (change.leaseFreeAt) {
-      where += ' AND (lease_expire IS NULL OR lease_expire <= ?)';
-      params.push(change.leaseFreeAt);
-    }
+    if (change.leaseFree) where += ` AND (lease_expire IS NULL OR lease_expire <= ${DB_NOW[this.dialect]})`;
     if (change.noneSucceeded?.length) {
       // MySQL cannot read the updated table in a subquery; trans_branch_op is another table.
       where +=
@@ -329,11 +349,11 @@ export class SqlStore implements Store {
     }
   }
 
-  async acquireLease(gid: string, token: string, now: Date, leaseExpire: Date): Promise<GlobalRow | null> {
+  async acquireLease(gid: string, token: string, leaseMs: number): Promise<GlobalRow | null> {
     const sql =
-      `UPDATE trans_global SET owner = ?, lease_expire = ? WHERE gid = ? AND status IN ${UNFINISHED} ` +
-      `AND (lease_expire IS NULL OR lease_expire <= ?)`;
-    const params = [token, leaseExpire, gid, now];
+      `UPDATE trans_global SET owner = ?, lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE gid = ? AND status IN ${UNFINISHED} ` +
+      `AND (lease_expire IS NULL OR lease_expire <= ${DB_NOW[this.dialect]})`;
+    const params = [token, leaseMs, gid];
     if (this.dialect === 'mysql') {
       if ((await this.driver.run(sql, params)) === 0) return null;
       const rows = await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE gid = ? AND owner = ?`, [gid, token]);
@@ -343,16 +363,26 @@ export class SqlStore implements Store {
     return rows.length ? toGlobal(rows[0]) : null;
   }
 
-  async renewLeases(tokens: string[], leaseExpire: Date): Promise<number> {
-    let n = 0;
+  async renewLeases(tokens: string[], leaseMs: number): Promise<RenewedLease[]> {
+    const out: RenewedLease[] = [];
     for (let i = 0; i < tokens.length; i += 200) {
       const chunk = tokens.slice(i, i + 200);
-      n += await this.driver.run(
-        `UPDATE trans_global SET lease_expire = ? WHERE owner IN (${chunk.map(() => '?').join(', ')})`,
-        [leaseExpire, ...chunk],
-      );
+      const update = `UPDATE trans_global SET lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE owner IN (${chunk.map(() => '?').join(', ')})`;
+      const params = [leaseMs, ...chunk];
+      let rows: Row[];
+      if (this.dialect === 'mysql') {
+        // No UPDATE ... RETURNING: the rows the update matched stay locked by it until commit, so
+        // a read in the same transaction sees exactly those.
+        rows = await this.driver.tx(async (c) => {
+          if ((await c.run(update, params)) === 0) return [];
+          return c.query(`SELECT gid, owner FROM trans_global WHERE owner IN (${chunk.map(() => '?').join(', ')})`, chunk);
+        });
+      } else {
+        rows = await this.driver.query(`${update} RETURNING gid, owner`, params);
+      }
+      for (const r of rows) out.push({ gid: str(r.gid), owner: str(r.owner) });
     }
-    return n;
+    return out;
   }
 
   async endPass(gid: string, token: string, end: PassEnd, now: Date): Promise<void> {
@@ -377,26 +407,56 @@ export class SqlStore implements Store {
     await this.withBranches(gid, end.branches ?? [], now, `UPDATE trans_global SET ${sets.join(', ')} WHERE gid = ? AND owner = ?`, params);
   }
 
-  async claimDue(token: string, now: Date, leaseExpire: Date, nextCronTime: Date, limit: number): Promise<GlobalRow[]> {
-    const set = 'SET owner = ?, lease_expire = ?, next_cron_time = ?, update_time = ?';
-    const due = `status IN ${UNFINISHED} AND next_cron_time <= ? AND (lease_expire IS NULL OR lease_expire <= ?)`;
-    const setParams = [token, leaseExpire, nextCronTime, now];
-    const dueParams = [now, now];
-    if (this.dialect === 'mysql') {
-      const n = await this.driver.run(
-        `UPDATE trans_global ${set} WHERE ${due} ORDER BY next_cron_time LIMIT ?`,
-        [...setParams, ...dueParams, limit],
-      );
-      if (n === 0) return [];
-      return (await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE owner = ?`, [token])).map(toGlobal);
-    }
+  async claimDue(token: string, now: Date, leaseMs: number, nextCronTime: Date, limit: number): Promise<GlobalRow[]> {
+    const set = `SET owner = ?, lease_expire = ${LEASE_UNTIL[this.dialect]}, next_cron_time = ?, update_time = ?`;
+    const due = `status IN ${UNFINISHED} AND next_cron_time <= ? AND (lease_expire IS NULL OR lease_expire <= ${DB_NOW[this.dialect]})`;
+    const setParams = [token, leaseMs, nextCronTime, now];
+    if (this.dialect === 'mysql') return this.claimDueMysql(set, due, setParams, now, limit);
     const skipLocked = this.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     const rows = await this.driver.query(
       `UPDATE trans_global ${set} WHERE id IN ` +
         `(SELECT id FROM trans_global WHERE ${due} ORDER BY next_cron_time LIMIT ?${skipLocked}) RETURNING ${GLOBAL_COLUMNS}`,
-      [...setParams, ...dueParams, limit],
+      [...setParams, now, limit],
     );
     return rows.map(toGlobal);
+  }
+
+  /** Whether the server has SKIP LOCKED (MariaDB 10.6+, MySQL 8.0.1+); learnt on first use. */
+  private skipLocked: boolean | undefined;
+
+  /**
+   * MySQL/MariaDB: an `UPDATE ... ORDER BY ... LIMIT` locks every index record it scans (with the
+   * gaps between them, under REPEATABLE READ), which collides with concurrent inserts and with
+   * other claimers: the deadlocks seen under two instances. Instead, in one READ COMMITTED
+   * transaction: pick the ids with `FOR UPDATE SKIP LOCKED` (rows another claimer is taking are
+   * skipped, no gap locks), update exactly those, read them back. Servers without SKIP LOCKED
+   * keep the single UPDATE.
+   */
+  private async claimDueMysql(set: string, due: string, setParams: unknown[], now: Date, limit: number): Promise<GlobalRow[]> {
+    const token = setParams[0];
+    if (this.skipLocked !== false) {
+      try {
+        const rows = await this.driver.tx(
+          async (c) => {
+            const picked = await c.query(`SELECT id FROM trans_global WHERE ${due} ORDER BY next_cron_time LIMIT ? FOR UPDATE SKIP LOCKED`, [now, limit]);
+            if (picked.length === 0) return [];
+            const ids = picked.map((r) => num(r.id));
+            const list = ids.map(() => '?').join(', ');
+            await c.run(`UPDATE trans_global ${set} WHERE id IN (${list})`, [...setParams, ...ids]);
+            return c.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE id IN (${list}) AND owner = ?`, [...ids, token]);
+          },
+          { isolation: 'read committed' },
+        );
+        this.skipLocked = true;
+        return rows.map(toGlobal);
+      } catch (err) {
+        if (this.skipLocked === true || !isSyntaxError(err)) throw err;
+        this.skipLocked = false;
+      }
+    }
+    const n = await this.driver.run(`UPDATE trans_global ${set} WHERE ${due} ORDER BY next_cron_time LIMIT ?`, [...setParams, now, limit]);
+    if (n === 0) return [];
+    return (await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE owner = ?`, [token])).map(toGlobal);
   }
 
   async resetCronTime(after: Date, limit: number, now: Date): Promise<number> {
@@ -419,8 +479,8 @@ export class SqlStore implements Store {
   async makeDue(gid: string, now: Date): Promise<boolean> {
     const n = await this.driver.run(
       `UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE gid = ? AND status IN ${UNFINISHED} ` +
-        'AND (lease_expire IS NULL OR lease_expire <= ?)',
-      [now, now, gid, now],
+        `AND (lease_expire IS NULL OR lease_expire <= ${DB_NOW[this.dialect]})`,
+      [now, now, gid],
     );
     return n > 0;
   }

@@ -20,7 +20,7 @@ function global(gid: string, extra: Partial<NewGlobal> = {}): NewGlobal {
     nextCronInterval: 10,
     nextCronTime: later(10_000),
     owner: '',
-    leaseExpire: null,
+    leaseMs: 0,
     ...extra,
   };
 }
@@ -100,7 +100,7 @@ describe.each(testStores())('store on %s', (storeName) => {
 
   it('changeStatus is a compare-and-set on the status and, when given, the lease owner', async () => {
     const g = gid();
-    await db.store.insertTrans(global(g, { owner: 'me:1', leaseExpire: later(10_000) }), [], new Date());
+    await db.store.insertTrans(global(g, { owner: 'me:1', leaseMs: 10_000 }), [], new Date());
     expect(await db.store.changeStatus(g, 'prepared', 'succeed', new Date())).toBe(false);
     expect(await db.store.changeStatus(g, 'submitted', 'aborting', new Date(), { owner: 'other:1' })).toBe(false);
     expect(await db.store.changeStatus(g, 'submitted', 'aborting', new Date(), { owner: 'me:1', rollbackReason: 'why' })).toBe(true);
@@ -125,31 +125,47 @@ describe.each(testStores())('store on %s', (storeName) => {
     const gids = Array.from({ length: 30 }, () => gid());
     for (const g of gids) await db.store.insertTrans(global(g, { nextCronTime: past }), [], new Date());
     const held = gid();
-    await db.store.insertTrans(global(held, { nextCronTime: past, owner: 'busy:1', leaseExpire: later(60_000) }), [], new Date());
+    await db.store.insertTrans(global(held, { nextCronTime: past, owner: 'busy:1', leaseMs: 60_000 }), [], new Date());
     const now = new Date();
     const claims = await Promise.all(
-      ['a', 'b', 'c'].map((who) => db.store.claimDue(`${who}:1`, now, later(10_000), later(10_000), 1000)),
+      ['a', 'b', 'c'].map((who) => db.store.claimDue(`${who}:1`, now, 10_000, later(10_000), 1000)),
     );
     const claimed = claims.flat().map((r) => r.gid).filter((g) => gids.includes(g) || g === held);
     expect(new Set(claimed).size).toBe(claimed.length);
     expect(claimed.sort()).toEqual([...gids].sort());
     // claimed rows are not due any more; the held row stays with its owner
-    expect((await db.store.claimDue('d:1', new Date(), later(10_000), later(10_000), 1000)).filter((r) => gids.includes(r.gid))).toEqual([]);
+    expect((await db.store.claimDue('d:1', new Date(), 10_000, later(10_000), 1000)).filter((r) => gids.includes(r.gid))).toEqual([]);
     expect((await db.store.findGlobal(held))?.owner).toBe('busy:1');
   });
 
   it('an expired lease can be taken over; endPass releases it and records the schedule', async () => {
     const g = gid();
-    await db.store.insertTrans(global(g, { owner: 'dead:1', leaseExpire: new Date(Date.now() - 1) }), [], new Date());
-    const row = await db.store.acquireLease(g, 'new:1', new Date(), later(10_000));
+    await db.store.insertTrans(global(g, { owner: 'dead:1', leaseMs: 1 }), [], new Date());
+    await new Promise((r) => setTimeout(r, 20));
+    const row = await db.store.acquireLease(g, 'new:1', 10_000);
     expect(row?.owner).toBe('new:1');
-    expect(await db.store.acquireLease(g, 'third:1', new Date(), later(10_000))).toBeNull();
-    expect(await db.store.renewLeases(['new:1'], later(20_000))).toBe(1);
+    expect(await db.store.acquireLease(g, 'third:1', 10_000)).toBeNull();
+    expect(await db.store.renewLeases(['new:1', 'gone:1'], 20_000)).toEqual([{ gid: g, owner: 'new:1' }]);
     const next = later(40_000);
     await db.store.endPass(g, 'new:1', { status: 'submitted', nextCronTime: next, nextCronInterval: 40, errors: 1, lastError: 'boom' }, new Date());
     const after = await db.store.findGlobal(g);
     expect(after).toMatchObject({ owner: '', leaseExpire: null, nextCronInterval: 40, retryCount: 1, lastError: 'boom' });
     expect(Math.abs(after!.nextCronTime!.getTime() - next.getTime())).toBeLessThan(5);
+  });
+
+  it("leases are timed by the database's clock: a caller whose clock runs an hour ahead cannot take a live one", async () => {
+    const g = gid();
+    await db.store.insertTrans(global(g, { nextCronTime: new Date(Date.now() - 1000), owner: 'live:1', leaseMs: 60_000 }), [], new Date());
+    const skewed = new Date(Date.now() + 3600_000);
+    expect((await db.store.claimDue('skewed:1', skewed, 10_000, later(10_000), 1000)).map((r) => r.gid)).not.toContain(g);
+    expect(await db.store.acquireLease(g, 'skewed:2', 10_000)).toBeNull();
+    expect(await db.store.makeDue(g, skewed)).toBe(false);
+    expect(await db.store.changeStatus(g, 'submitted', 'aborting', skewed, { leaseFree: true })).toBe(false);
+    expect((await db.store.findGlobal(g))?.owner).toBe('live:1');
+    // and a lease that has run out by the database's clock is free, whatever the caller's clock says
+    await db.store.insertTrans(global(`${g}-x`, { owner: 'dead:1', leaseMs: 1 }), [], new Date());
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await db.store.acquireLease(`${g}-x`, 'new:1', 10_000))?.owner).toBe('new:1');
   });
 
   // Several instances share PostgreSQL or MySQL; SQLite is the single-instance embedded store.

@@ -100,7 +100,7 @@ export class Admin {
       const ok = await this.store.changeStatus(gid, g.status, to, now, {
         rollbackReason: why,
         due: to === Status.Aborting,
-        leaseFreeAt: extra.leaseFree ? now : undefined,
+        leaseFree: extra.leaseFree,
         noneSucceeded: extra.noneSucceeded,
       });
       if (ok) {

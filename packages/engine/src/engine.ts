@@ -82,8 +82,11 @@ export class Engine {
     const log = (this.log = deps.logger ?? silentLogger);
     this.instanceId = deps.instanceId ?? randomBytes(6).toString('hex');
     this.attempts = new AttemptWriter(store, this.instanceId, log);
+    const { retryInterval, requestTimeout } = config;
+    this.leases = new LeaseKeeper({ store, clock, log, instanceId: this.instanceId, retryInterval, requestTimeout });
     this.env = {
       store,
+      leases: this.leases,
       caller: deps.caller,
       clock,
       attempts: this.attempts,
@@ -96,8 +99,6 @@ export class Engine {
       alert: config.alertWebHook ? (body) => void this.sendAlert(body) : undefined,
       metrics: deps.metrics,
     };
-    const { retryInterval, requestTimeout } = config;
-    this.leases = new LeaseKeeper({ store, clock, log, instanceId: this.instanceId, retryInterval, requestTimeout });
     this.runner = new PassRunner(this.env, this.leases, log);
     this.ops = new Operations({
       store,
@@ -175,10 +176,6 @@ export class Engine {
   // ------------------------------------------------------------------------------------------
   // Passes and the scheduler
 
-  /** Runs one pass under the lease `token`, then releases the lease. Never rejects. */
-  runPass(trans: PassTrans, branches: BranchRow[], token: string): Promise<PassOutcome> {
-    return this.runner.run(trans, branches, token);
-  }
 
   /** Starts the scheduler: claims due transactions and runs their passes, up to cronConcurrency at once. */
   start(): void {

@@ -71,8 +71,9 @@ export class CasLostError extends DtmError {
 }
 
 /**
- * A pass found that it no longer holds its global: the status moved on (an operator's abort or
- * force stop) or its lease was taken over. It must stop before its next branch call.
+ * A pass cannot be sure that its lease covers its next branch call (a renewal failed or did not
+ * find the row under its token, see leases.ts): it stops before the call and leaves the lease to
+ * expire.
  */
 export class StaleLeaseError extends DtmError {
   constructor(

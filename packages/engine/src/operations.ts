@@ -4,7 +4,7 @@
 // status (a legal move of status.ts), so instances sharing a database never both win.
 import { checkGid, checkRegistration } from './checks.ts';
 import { badRequest, CasLostError, failure, internal, TransNotFoundError } from './errors.ts';
-import type { LeaseKeeper } from './leases.ts';
+import type { HeldLease, LeaseKeeper } from './leases.ts';
 import { decodeOptions, encodeOptions } from './options.ts';
 import { passTransFromRow, type Clock, type PassTiming, type PassTrans } from './pass.ts';
 import { checkTransRequest } from './request.ts';
@@ -50,9 +50,12 @@ export class Operations {
     const type = checkTransRequest(req);
     const now = this.clock.now();
     const generated = type.generateBranches(req, this.d.topics);
-    let token = this.d.leases.newToken();
+    const token = this.d.leases.newToken();
+    const sentAt = this.d.leases.now();
     let branches: BranchRow[];
+    let lease: HeldLease;
     if (await this.save(req, Status.Submitted, token, generated)) {
+      lease = this.d.leases.hold(req.gid, token, sentAt);
       branches = generated.map((b) => branchRow(b, now));
     } else {
       const existing = await this.store.findGlobal(req.gid);
@@ -64,12 +67,12 @@ export class Operations {
       }
       // dtm re-runs a pass here too; we run it over the stored branches
       // (docs/protocol/transactions.md §3.3).
-      const lease = await this.d.leases.acquire(req.gid, req.options.waitResult, this.d.poke);
-      if (!lease) {
+      const acquired = await this.d.leases.acquire(req.gid, req.options.waitResult, this.d.poke);
+      if (!acquired) {
         if (req.options.waitResult) throw failure('wait result not return success:');
         return;
       }
-      token = lease.owner;
+      lease = acquired.lease;
       branches = await this.store.findBranches(req.gid);
     }
     // The first pass runs on the request (its options, a create time of now), like dtm.
@@ -88,7 +91,7 @@ export class Operations {
       nextCronInterval: base,
       nextCronTime: new Date(now.getTime() + base * 1000),
     };
-    await this.runAndReport(trans, branches, token, req.options.waitResult, true);
+    await this.runAndReport(trans, branches, lease, req.options.waitResult, true);
   }
 
   /** submit of a type the client runs itself (workflow): records the outcome it reports. */
@@ -122,10 +125,10 @@ export class Operations {
     await this.cas(req.gid, existing.status, Status.Aborting, { rollbackReason: req.rollbackReason });
     // The pass runs on the stored row, with its stored options (wait_result included).
     const options = decodeOptions(existing.options);
-    const lease = await this.d.leases.acquire(req.gid, options.waitResult, this.d.poke);
-    if (!lease) return;
-    const trans = passTransFromRow(lease, options);
-    await this.runAndReport(trans, await this.store.findBranches(req.gid), lease.owner, options.waitResult, false);
+    const acquired = await this.d.leases.acquire(req.gid, options.waitResult, this.d.poke);
+    if (!acquired) return;
+    const trans = passTransFromRow(acquired.row, options);
+    await this.runAndReport(trans, await this.store.findBranches(req.gid), acquired.lease, options.waitResult, false);
   }
 
   async forceStop(gid: string): Promise<void> {
@@ -185,15 +188,15 @@ export class Operations {
         nextCronInterval: base,
         nextCronTime: new Date(now.getTime() + base * 1000),
         owner: token,
-        leaseExpire: token ? this.d.leases.leaseUntil() : null,
+        leaseMs: this.d.leases.leaseMs,
       },
       branches,
       now,
     );
   }
 
-  private async runAndReport(trans: PassTrans, branches: BranchRow[], token: string, wait: boolean, submitting: boolean): Promise<void> {
-    const run = this.d.runner.run(trans, branches, token);
+  private async runAndReport(trans: PassTrans, branches: BranchRow[], lease: HeldLease, wait: boolean, submitting: boolean): Promise<void> {
+    const run = this.d.runner.run(trans, branches, lease);
     if (!wait) return;
     const r = await run;
     if (r.err) throw r.err;

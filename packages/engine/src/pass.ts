@@ -3,7 +3,7 @@
 // attempt and branch result, keeps the retry schedule, and changes the global status with a
 // compare-and-set fenced by the pass's lease.
 import type { BranchCall, BranchTransport, CallResult } from './calls/types.ts';
-import { CasLostError, DtmError, ongoing, StaleLeaseError } from './errors.ts';
+import { CasLostError, DtmError, ongoing } from './errors.ts';
 import { decodeExtHeaders } from './options.ts';
 import {
   baseInterval,
@@ -16,6 +16,7 @@ import {
 } from './schedule.ts';
 import { assertBranchTransition, assertTransition, isFinished, Status, type GlobalStatus } from './status.ts';
 import type { BranchResult, BranchRow, GlobalRow, Store } from './store/port.ts';
+import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { TransTypeModule } from './types/module.ts';
 import type { TransOptions } from './types.ts';
 
@@ -50,6 +51,8 @@ export interface EngineMetrics {
 
 export interface PassEnv {
   store: Store;
+  /** Keeps the pass's lease long enough for each call, or stops the pass. */
+  leases: LeaseKeeper;
   caller: BranchTransport;
   timing: PassTiming;
   clock: Clock;
@@ -118,6 +121,8 @@ const RESULT_SPEC_PREFIX =
   'your http/grpc result should be specified as in:\nhttp://d.dtm.pub/practice/arch.html#proto\nunkown result will be retried: ';
 
 export class Pass {
+  /** The lease token: status changes and branch results are written only while it holds the row. */
+  readonly token: string;
   schedule: Schedule;
   errors = 0;
   lastError = '';
@@ -134,11 +139,12 @@ export class Pass {
     readonly env: PassEnv,
     readonly trans: PassTrans,
     readonly branches: BranchRow[],
-    /** Lease token the pass holds ('' for none: status changes are then not fenced). */
-    readonly token: string,
+    /** The lease the pass holds: status changes are fenced by its token, calls by its deadline. */
+    readonly lease: HeldLease,
     /** The transaction's type: what it decides is asked of its module. */
     readonly type: TransTypeModule,
   ) {
+    this.token = lease.token;
     this.startedAt = env.clock.now().getTime();
     this.base = baseInterval(trans.options, env.timing);
     this.schedule = {
@@ -179,8 +185,8 @@ export class Pass {
       this.env.store.changeStatus(this.trans.gid, from, to, this.now(), {
         branches,
         rollbackReason,
-        owner: this.token || undefined,
-        release: isFinished(to) && this.token !== '',
+        owner: this.token,
+        release: isFinished(to),
         errors: isFinished(to) ? this.errors : undefined,
         lastError: isFinished(to) ? this.lastError : undefined,
       }),
@@ -221,10 +227,12 @@ export class Pass {
 
   /** In a pass that has run a while, writes pending results; stops the pass if the global moved on. */
   private async flushStale(): Promise<void> {
-    if (this.stale) throw new StaleLeaseError(this.trans.gid, this.token);
+    // The global moved on (an operator aborted or stopped it) or another pass holds it: a lost
+    // compare-and-set; the pass ends and releases what is still its own.
+    if (this.stale) throw new CasLostError(this.trans.gid, this.trans.status, this.trans.status);
     if (this.pending.length === 0 || this.now().getTime() - this.startedAt < BRANCH_FLUSH_MS) return;
     // An operator aborted or stopped the transaction, or the lease was lost: this pass is stale.
-    if (!(await this.flush())) throw new StaleLeaseError(this.trans.gid, this.token);
+    if (!(await this.flush())) throw new CasLostError(this.trans.gid, this.trans.status, this.trans.status);
   }
 
   touch(kind: TouchKind, delaySeconds = 0): void {
@@ -247,9 +255,13 @@ export class Pass {
     };
   }
 
-  /** Calls a URL that is not a stored branch (msg query-prepared, workflow resume). */
+  /**
+   * Calls a URL that is not a stored branch (msg query-prepared, workflow resume), and every
+   * branch through exec. Never once the lease may have run out: see leases.ts.
+   */
   async callUrl(url: string, branchId: string, op: string, payload: Buffer | null): Promise<CallResult> {
     const call = this.callFor(url, branchId, op, payload);
+    if (call.url !== '') await this.env.leases.ensure(this.lease, call.timeoutMs);
     const result = await this.env.caller.call(call);
     if (result.transport !== 'none') this.env.attempts.record(this.trans.gid, call, result);
     return result;

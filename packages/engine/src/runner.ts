@@ -1,8 +1,8 @@
 // Runs passes: one pass over one transaction under a lease token, with its branches loaded,
 // dispatched to the transaction type's module, and the lease released with the schedule and
 // diagnostics the pass produced. Tracks the running passes for the lease heartbeat and shutdown.
-import { internal, type DtmError } from './errors.ts';
-import type { LeaseKeeper, RunningPasses } from './leases.ts';
+import { internal, StaleLeaseError, type DtmError } from './errors.ts';
+import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { Logger } from './logger.ts';
 import { Pass, type PassEnv, type PassTrans } from './pass.ts';
 import { isFinished, type GlobalStatus } from './status.ts';
@@ -16,15 +16,9 @@ export interface PassOutcome {
   err: DtmError | null;
 }
 
-interface Running {
-  token: string;
-  run: Promise<PassOutcome>;
-  since: number;
-}
-
-export class PassRunner implements RunningPasses {
+export class PassRunner {
   /** Running passes by `<lease token>#<gid>`. */
-  private readonly active = new Map<string, Running>();
+  private readonly active = new Map<string, Promise<PassOutcome>>();
 
   constructor(
     private readonly env: PassEnv,
@@ -36,18 +30,15 @@ export class PassRunner implements RunningPasses {
     return this.active.size;
   }
 
-  tokensStartedBy(since: number): string[] {
-    return [...new Set([...this.active.values()].filter((a) => a.since <= since).map((a) => a.token))];
-  }
-
-  /** Runs one pass under the lease `token`, then releases the lease. Never rejects. */
-  run(trans: PassTrans, branches: BranchRow[], token: string): Promise<PassOutcome> {
-    const key = `${token}#${trans.gid}`;
-    const run = this.pass(trans, branches, token).finally(() => {
+  /** Runs one pass under `lease`, then releases the lease. Never rejects. */
+  run(trans: PassTrans, branches: BranchRow[], lease: HeldLease): Promise<PassOutcome> {
+    const key = `${lease.token}#${trans.gid}`;
+    this.leases.keepAlive();
+    const run = this.pass(trans, branches, lease).finally(() => {
       this.active.delete(key);
+      this.leases.drop(lease);
     });
-    this.active.set(key, { token, run, since: this.env.clock.now().getTime() });
-    this.leases.keepAlive(this);
+    this.active.set(key, run);
     return run;
   }
 
@@ -57,7 +48,7 @@ export class PassRunner implements RunningPasses {
     const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
     try {
       while (this.active.size > 0) {
-        const all = Promise.allSettled([...this.active.values()].map((a) => a.run)).then(() => 'done' as const);
+        const all = Promise.allSettled([...this.active.values()]).then(() => 'done' as const);
         if ((await Promise.race([all, deadline])) === 'timeout') break;
       }
     } finally {
@@ -65,14 +56,16 @@ export class PassRunner implements RunningPasses {
     }
   }
 
-  private async pass(trans: PassTrans, branches: BranchRow[], token: string): Promise<PassOutcome> {
+  private async pass(trans: PassTrans, branches: BranchRow[], lease: HeldLease): Promise<PassOutcome> {
     const { store, clock } = this.env;
+    const token = lease.token;
     let err: DtmError | null = null;
     let pass: Pass | null = null;
+    let fenced = false;
     try {
       const type = findTransType(trans.transType);
       if (!type) throw new Error(`unknow trans type: ${trans.transType}`);
-      pass = new Pass(this.env, trans, branches, token, type);
+      pass = new Pass(this.env, trans, branches, lease, type);
       err = await type.process(pass);
       if (err && err.kind !== 'ongoing') {
         this.log.warn({ gid: trans.gid, err: err.message }, 'pass ended with a branch error; will retry');
@@ -80,7 +73,10 @@ export class PassRunner implements RunningPasses {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       err = internal(`dtm panic: ${message}`);
-      this.log.error({ gid: trans.gid, err: message }, 'pass aborted');
+      // A pass that could not be sure of its lease leaves it to expire: another instance may
+      // hold the transaction already, and nothing this pass learnt is written under a lost lease.
+      fenced = e instanceof StaleLeaseError;
+      this.log.error({ gid: trans.gid, err: message, fenced }, 'pass aborted');
     }
     this.env.metrics?.pass(trans.transType, err === null, (clock.now().getTime() - trans.createTime.getTime()) / 1000);
     const status = pass?.status ?? trans.status;
@@ -91,7 +87,7 @@ export class PassRunner implements RunningPasses {
         this.log.warn({ gid: trans.gid, err: e.message }, 'could not record late branch results');
       });
     }
-    if (!isFinished(status)) {
+    if (!isFinished(status) && !fenced) {
       const s = pass?.schedule;
       try {
         await store.endPass(

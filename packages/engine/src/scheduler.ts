@@ -3,7 +3,7 @@
 // TransCronInterval (less a random part, so that instances spread out, as dtm does); `poke`
 // wakes it at once when something became due here.
 import { decodeOptions } from './options.ts';
-import type { LeaseKeeper } from './leases.ts';
+import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { Logger } from './logger.ts';
 import { passTransFromRow, type Clock } from './pass.ts';
 import type { PassRunner } from './runner.ts';
@@ -81,10 +81,11 @@ export class Scheduler {
     const { store, clock, leases } = this.o;
     const token = leases.newToken();
     const now = clock.now();
-    const rows = await store.claimDue(token, now, leases.leaseUntil(), new Date(now.getTime() + this.o.retryInterval * 1000), limit);
+    const sentAt = leases.now();
+    const rows = await store.claimDue(token, now, leases.leaseMs, new Date(now.getTime() + this.o.retryInterval * 1000), limit);
     for (const row of rows) {
       this.active++;
-      void this.runClaimed(row, token).finally(() => {
+      void this.runClaimed(row, leases.hold(row.gid, token, sentAt)).finally(() => {
         this.active--;
         this.poke();
       });
@@ -97,17 +98,18 @@ export class Scheduler {
     return this.loading;
   }
 
-  private async runClaimed(row: GlobalRow, token: string): Promise<void> {
+  private async runClaimed(row: GlobalRow, lease: HeldLease): Promise<void> {
     let branches: BranchRow[];
     this.loading++;
     try {
       branches = await this.o.store.findBranches(row.gid);
     } catch (e) {
       this.o.log.error({ gid: row.gid, err: (e as Error).message }, 'could not load branches');
+      this.o.leases.drop(lease);
       return;
     } finally {
       this.loading--;
     }
-    await this.o.runner.run(passTransFromRow(row, decodeOptions(row.options)), branches, token);
+    await this.o.runner.run(passTransFromRow(row, decodeOptions(row.options)), branches, lease);
   }
 }

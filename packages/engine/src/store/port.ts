@@ -90,7 +90,14 @@ export interface NewGlobal {
   nextCronTime: Date;
   /** Lease token of the pass that will process the new row right away ('' for none). */
   owner: string;
-  leaseExpire: Date | null;
+  /** Length of that lease in ms (ignored without an owner), counted by the database's clock. */
+  leaseMs: number;
+}
+
+/** A row whose lease a renewal extended. */
+export interface RenewedLease {
+  gid: string;
+  owner: string;
 }
 
 export interface NewBranch {
@@ -127,8 +134,8 @@ export interface StatusChange {
   lastError?: string;
   /** Also make the row due now (operator actions: the scheduler picks it up at once). */
   due?: boolean;
-  /** Only while no pass holds the row (its lease is free or expired at this time). */
-  leaseFreeAt?: Date;
+  /** Only while no pass holds the row (its lease is free, or expired by the database's clock). */
+  leaseFree?: boolean;
   /** Only while none of the global's branch operations with these ops has succeeded. */
   noneSucceeded?: string[];
 }
@@ -193,6 +200,13 @@ export class DuplicateBranchError extends StoreError {
   }
 }
 
+/**
+ * Leases. Every lease time (lease_expire) is set and compared by the database's own clock (on
+ * SQLite, the one process's clock), never by an instance's: instances sharing a database need
+ * not agree on the time for mutual exclusion. A lease is granted for `leaseMs` from the moment
+ * the statement runs; the engine counts its own deadline from before it sent the statement
+ * (leases.ts), so it always believes a lease ends before the database does.
+ */
 export interface Store {
   readonly dialect: Dialect;
 
@@ -223,16 +237,17 @@ export interface Store {
   registerBranches(gid: string, branches: NewBranch[], now: Date): Promise<'ok' | 'not-prepared'>;
 
   /** Takes the lease of one unfinished global whose lease is free or expired. */
-  acquireLease(gid: string, token: string, now: Date, leaseExpire: Date): Promise<GlobalRow | null>;
-  /** Extends the leases held under these tokens. */
-  renewLeases(tokens: string[], leaseExpire: Date): Promise<number>;
+  acquireLease(gid: string, token: string, leaseMs: number): Promise<GlobalRow | null>;
+  /** Extends the leases held under these tokens to `leaseMs` from now; returns the rows extended. */
+  renewLeases(tokens: string[], leaseMs: number): Promise<RenewedLease[]>;
   /** Releases a lease, recording the schedule and diagnostics of the pass that held it. */
   endPass(gid: string, token: string, end: PassEnd, now: Date): Promise<void>;
   /**
    * Claims up to `limit` due globals (unfinished, next_cron_time <= now, lease free or expired)
-   * for the lease `token`: sets owner, lease_expire and next_cron_time = `nextCronTime`.
+   * for the lease `token` of `leaseMs`: sets owner, lease_expire and next_cron_time = `nextCronTime`.
+   * Rows another claimer is locking are skipped, not waited for.
    */
-  claimDue(token: string, now: Date, leaseExpire: Date, nextCronTime: Date, limit: number): Promise<GlobalRow[]>;
+  claimDue(token: string, now: Date, leaseMs: number, nextCronTime: Date, limit: number): Promise<GlobalRow[]>;
 
   /** resetCronTime: unfinished rows scheduled after `after` become due now. */
   resetCronTime(after: Date, limit: number, now: Date): Promise<number>;
