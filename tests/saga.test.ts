@@ -100,7 +100,12 @@ describe.each(testStores())('saga on %s', (storeName) => {
     expect(times[1] - times[0]).toBeGreaterThanOrEqual(1500);
     expect(times[2] - times[1]).toBeGreaterThan(times[1] - times[0]);
     expect(svc.callsTo('/down/TransOut', g)).toHaveLength(1);
-    expect(q.transaction.status).toBe('succeed');
+    expect(q.branches.map((b) => `${b.branch_id}/${b.op}/${b.status}`)).toEqual([
+      '01/compensate/prepared',
+      '01/action/succeed',
+      '02/compensate/prepared',
+      '02/action/succeed',
+    ]);
   });
 
   it('treats 201 as an error and retries', async () => {
