@@ -51,9 +51,14 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
 
     pg.start();
     up = true;
-    const after = await eventually(async () => (await dtm.post('submit', { ...saga('after'), wait_result: true })).status === 200, 30_000);
-    expect(after).toBe(true);
-    await dtm.waitStatus('before', 'succeed', 30_000);
+    await eventually(async () => (await dtm.post('submit', { ...saga('after'), wait_result: true })).status === 200, 30_000);
+    // the submit accepted once the database is back was carried out, not only answered
+    expect(await dtm.status('after')).toBe('succeed');
+    expect(svc.callsTo('/outage/A', 'after').length).toBeGreaterThanOrEqual(1);
+    // the saga accepted before the outage was retried after it, and its step is recorded done
+    const before = await dtm.waitStatus('before', 'succeed', 30_000);
+    expect(before.branches.map((b) => `${b.branch_id}/${b.op}/${b.status}`)).toEqual(['01/compensate/prepared', '01/action/succeed']);
+    expect(svc.callsTo('/outage/A', 'before').length).toBeGreaterThanOrEqual(2);
     expect(await dtm.status('during')).toBeUndefined();
     expect(coordinator.proc.exitCode).toBeNull();
   }, 90_000);

@@ -6,7 +6,8 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_TTL_SECONDS, type Coordinator } from '@dtx/coordinator';
 import { eventually } from './support/branches.ts';
-import { DtmHttp, freePort, startChild, startInProcess } from './support/coordinator.ts';
+import { DtmHttp, startChild, startInProcess } from './support/coordinator.ts';
+import { freePort } from './support/processes.ts';
 import { DtmGrpc, GrpcBranchServer } from './support/grpc.ts';
 import { freshStore } from './support/stores.ts';
 

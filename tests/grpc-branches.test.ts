@@ -1,6 +1,6 @@
-// gRPC branch calls (grpc-api.md §6): what a branch service receives (raw bytes, dtm metadata,
-// deadline) and how its status code is read: OK = success, Aborted = FAILURE (unless the message
-// is exactly ONGOING), FailedPrecondition = ONGOING, anything else = retry.
+// gRPC branch calls (docs/protocol/grpc-api.md §6): what a branch service receives (raw bytes,
+// dtm metadata, deadline) and how its status code is read: OK = success, Aborted = FAILURE
+// (unless the message is exactly ONGOING), FailedPrecondition = ONGOING, anything else = retry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '@dtx/coordinator';
 import { eventually } from './support/branches.ts';

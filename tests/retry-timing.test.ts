@@ -81,6 +81,12 @@ describe.each(testStores())('retry timing on %s (a clock moved by hand)', (store
     expect(svc.callsTo('/down/TransIn', g)).toHaveLength(3);
     expect(svc.callsTo('/down/TransOut', g)).toHaveLength(1);
     expect(svc.trail(g).filter((t) => t.endsWith(':compensate'))).toEqual([]);
+    expect((await db.store.findBranches(g)).map((b) => `${b.branchId}/${b.op}/${b.status}`)).toEqual([
+      '01/compensate/prepared',
+      '01/action/succeed',
+      '02/compensate/prepared',
+      '02/action/succeed',
+    ]);
   });
 
   it('rolls back a saga still failing when timeout_to_fail has passed, compensating what may have run', async () => {

@@ -2,7 +2,7 @@
 // status, and the resume callback of a workflow its client abandoned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '@dtx/coordinator';
-import { BranchServer } from './support/branches.ts';
+import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
@@ -62,15 +62,10 @@ describe.each(testStores())('workflow on %s', (storeName) => {
   it('calls the resume callback of an abandoned prepared workflow with its input', async () => {
     const g = gid('resume');
     await prepare(g, { retry_interval: 1 });
-    const calls = await (async () => {
-      for (let i = 0; i < 100; i++) {
-        const c = svc.callsTo('/wf/resume', g);
-        if (c.length) return c;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return [];
-    })();
-    expect(calls.length).toBeGreaterThanOrEqual(1);
+    const calls = await eventually(() => {
+      const c = svc.callsTo('/wf/resume', g);
+      return c.length ? c : null;
+    }, 10_000);
     expect(calls[0].method).toBe('POST');
     expect(calls[0].body).toBe(input.toString());
     expect(calls[0].query).toEqual({ branch_id: '00', gid: g, op: 'transfer', trans_type: 'workflow' });

@@ -1,16 +1,15 @@
 // Starting the real coordinator for black-box tests: in-process (fast; most suites) or as a child
 // process (crash recovery and multi-instance suites need a process they can kill).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { StoreConfig } from '@dtx/db';
 import { defaultConfig, type Config } from '@dtx/config';
 import { startCoordinator, type Coordinator } from '@dtx/coordinator';
 import { silentLogger } from '@dtx/engine';
+import { freePort, startScript } from './processes.ts';
 import { storeEnv } from './stores.ts';
 
-export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+// apps/server/test imports ROOT from here; its home is processes.ts.
+export { ROOT } from './processes.ts';
 
 /** Test defaults: dtm's minimum RetryInterval, a fast idle scheduler. */
 export function testConfig(store: StoreConfig, overrides: Partial<Config> = {}): Config {
@@ -28,17 +27,6 @@ export async function startInProcess(store: StoreConfig, overrides: Partial<Conf
   return startCoordinator(testConfig(store, overrides), { logger: silentLogger });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export interface ChildCoordinator {
   port: number;
   base: string;
@@ -50,11 +38,10 @@ export interface ChildCoordinator {
 /** Runs `pnpm start:server`'s entry point as a child process with the store in its environment. */
 export async function startChild(store: StoreConfig, env: Record<string, string> = {}): Promise<ChildCoordinator> {
   const port = await freePort();
-  let out = '';
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'apps/server/src/main.ts')], {
-    cwd: ROOT,
+  const base = `http://127.0.0.1:${port}`;
+  const child = await startScript({
+    script: 'apps/server/src/main.ts',
     env: {
-      ...process.env,
       ...storeEnv(store),
       HTTP_PORT: String(port),
       GRPC_PORT: '0',
@@ -63,62 +50,39 @@ export async function startChild(store: StoreConfig, env: Record<string, string>
       LOG_LEVEL: 'info',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    ready: async () => (await fetch(`${base}/api/ping`)).ok,
+    name: 'coordinator',
+    timeoutMs: 30_000,
+    everyMs: 100,
   });
-  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`coordinator exited with ${proc.exitCode}:\n${out}`);
-    try {
-      const r = await fetch(`${base}/api/ping`);
-      if (r.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`coordinator did not start:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    port,
-    base,
-    proc,
-    output: () => out,
-    kill: (signal = 'SIGKILL') =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-        proc.once('exit', () => resolve());
-        proc.kill(signal);
-      }),
-  };
+  return { port, base, proc: child.proc, output: child.output, kill: (signal = 'SIGKILL') => child.stop(signal) };
+}
+
+export interface DtmReply {
+  status: number;
+  body: any;
+  text: string;
 }
 
 /** A small dtm HTTP client for tests (what every SDK does underneath). */
 export class DtmHttp {
   constructor(readonly base: string) {}
 
-  async post(path: string, body: unknown): Promise<{ status: number; body: any; text: string }> {
-    const r = await fetch(`${this.base}/api/dtmsvr/${path}`, {
+  post(path: string, body: unknown): Promise<DtmReply> {
+    return this.send(path, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
-    const text = await r.text();
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = null;
-    }
-    return { status: r.status, body: parsed, text };
   }
 
-  async get(path: string): Promise<{ status: number; body: any; text: string }> {
-    const r = await fetch(`${this.base}/api/dtmsvr/${path}`);
+  get(path: string): Promise<DtmReply> {
+    return this.send(path, {});
+  }
+
+  /** The reply's status, its text, and the text parsed as JSON (null when it is not JSON). */
+  private async send(path: string, init: RequestInit): Promise<DtmReply> {
+    const r = await fetch(`${this.base}/api/dtmsvr/${path}`, init);
     const text = await r.text();
     let parsed: unknown = null;
     try {

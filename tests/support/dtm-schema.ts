@@ -1,6 +1,6 @@
-// dtm's storage schema as its own server creates it, written from the spec (storage.md §2 and
-// §9: column names, types, keys and constraint names): the starting point of a team that replaces
-// dtm's server with dtx and keeps its database.
+// dtm's storage schema as its own server creates it, written from our protocol notes
+// (docs/protocol/storage.md §2 and §9: column names, types, keys and constraint names): the
+// starting point of a team that replaces dtm's server with dtx and keeps its database.
 export const DTM_SCHEMA: Record<'postgres' | 'mysql', string[]> = {
   mysql: [
     `CREATE TABLE trans_global (

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './coordinator.ts';
+import { freePort } from './processes.ts';
 
 function pgBin(name: string): string {
   const root = '/usr/lib/postgresql';

@@ -3,13 +3,12 @@
 // roles, and the audit trail. Screenshots of the main pages go to test-results/screenshots/, or to
 // docs/screenshots/ (the README's) with DTX_UPDATE_SCREENSHOTS=1.
 import { expect, test, type Page } from '@playwright/test';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { BranchServer, eventually } from '../../../tests/support/branches.ts';
 import { DtmHttp } from '../../../tests/support/coordinator.ts';
+import { ROOT } from '../../../tests/support/processes.ts';
 
 const WEB = () => process.env.DTX_E2E_WEB!;
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SHOTS = process.env.DTX_UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
 // from global setup: stays the same when a failed test restarts the worker
 const run = process.env.DTX_E2E_RUN!;

@@ -3,6 +3,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
+import { DataTable } from '@/components/DataTable';
 import { Banner, Button, PageTitle, Spinner } from '@/components/ui';
 import { fmtTime } from '@/lib/format';
 import { errorMessage, useTRPC } from '@/lib/trpc';
@@ -37,60 +38,61 @@ export function AuditPage() {
       <PageTitle title="Audit log" subtitle="Every operator action: who, when, which transactions, why, and the outcome" />
       {q.error && <Banner>{errorMessage(q.error)}</Banner>}
       <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
-        <table className="min-w-full text-sm" data-testid="audit-table">
-          <thead className="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500">
-            <tr>
-              <th className="px-3 py-2">When</th>
-              <th className="px-3 py-2">Who</th>
-              <th className="px-3 py-2">Action</th>
-              <th className="px-3 py-2">Target</th>
-              <th className="px-3 py-2">Reason</th>
-              <th className="px-3 py-2">Outcome</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100 align-top">
-            {q.data?.items.map((e) => (
-              <tr key={e.id} data-action={e.action}>
-                <td className="whitespace-nowrap px-3 py-2 text-slate-600">{fmtTime(e.at)}</td>
-                <td className="px-3 py-2">{e.actor}</td>
-                <td className="px-3 py-2 font-medium">{e.action}</td>
-                <td className="max-w-md px-3 py-2 text-xs">{targetText(e.action, e.target)}</td>
-                <td className="max-w-xs px-3 py-2 text-slate-600">{e.reason || <span className="text-slate-400">—</span>}</td>
-                <td className="px-3 py-2 text-xs">
-                  {e.action.startsWith('user-') || e.action.startsWith('topic-') ? (
-                    <span className={e.failed ? 'text-rose-700' : ''}>
-                      {e.failed ? 'not done' : 'done'}
-                      {!Array.isArray(e.details) && (e.details as { url?: string })?.url ? `: ${(e.details as { url?: string }).url}` : ''}
-                    </span>
-                  ) : (
-                    <details>
-                      <summary className="cursor-pointer">
-                        <span className="text-emerald-700">{e.succeeded} done</span>
-                        {e.failed > 0 && <span className="text-rose-700">, {e.failed} not done</span>}
-                        {e.succeeded + e.failed < e.gidCount && <span className="text-amber-700"> (of {e.gidCount}; interrupted)</span>}
-                      </summary>
-                      <ul className="mt-1 max-h-48 overflow-auto font-mono">
-                        {Array.isArray(e.details) &&
-                          e.details.map((d, i) => (
-                            <li key={i} className={d.ok ? 'text-emerald-800' : 'text-rose-800'}>
-                              {d.gid}: {d.message}
-                              {d.from && d.to && d.from !== d.to ? ` (${d.from} → ${d.to})` : ''}
-                            </li>
-                          ))}
-                      </ul>
-                    </details>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          testId="audit-table"
+          headClassName="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500"
+          bodyClassName="divide-y divide-slate-100 align-top"
+          rows={q.data?.items ?? []}
+          rowKey={(e) => e.id}
+          rowAttributes={(e) => ({ 'data-action': e.action })}
+          columns={[
+            { header: 'When', headerClassName: 'px-3 py-2', className: 'whitespace-nowrap px-3 py-2 text-slate-600', cell: (e) => fmtTime(e.at) },
+            { header: 'Who', headerClassName: 'px-3 py-2', className: 'px-3 py-2', cell: (e) => e.actor },
+            { header: 'Action', headerClassName: 'px-3 py-2', className: 'px-3 py-2 font-medium', cell: (e) => e.action },
+            { header: 'Target', headerClassName: 'px-3 py-2', className: 'max-w-md px-3 py-2 text-xs', cell: (e) => targetText(e.action, e.target) },
+            {
+              header: 'Reason',
+              headerClassName: 'px-3 py-2',
+              className: 'max-w-xs px-3 py-2 text-slate-600',
+              cell: (e) => e.reason || <span className="text-slate-400">—</span>,
+            },
+            {
+              header: 'Outcome',
+              headerClassName: 'px-3 py-2',
+              className: 'px-3 py-2 text-xs',
+              cell: (e) =>
+                e.action.startsWith('user-') || e.action.startsWith('topic-') ? (
+                  <span className={e.failed ? 'text-rose-700' : ''}>
+                    {e.failed ? 'not done' : 'done'}
+                    {!Array.isArray(e.details) && (e.details as { url?: string })?.url ? `: ${(e.details as { url?: string }).url}` : ''}
+                  </span>
+                ) : (
+                  <details>
+                    <summary className="cursor-pointer">
+                      <span className="text-emerald-700">{e.succeeded} done</span>
+                      {e.failed > 0 && <span className="text-rose-700">, {e.failed} not done</span>}
+                      {e.succeeded + e.failed < e.gidCount && <span className="text-amber-700"> (of {e.gidCount}; interrupted)</span>}
+                    </summary>
+                    <ul className="mt-1 max-h-48 overflow-auto font-mono">
+                      {Array.isArray(e.details) &&
+                        e.details.map((d, i) => (
+                          <li key={i} className={d.ok ? 'text-emerald-800' : 'text-rose-800'}>
+                            {d.gid}: {d.message}
+                            {d.from && d.to && d.from !== d.to ? ` (${d.from} → ${d.to})` : ''}
+                          </li>
+                        ))}
+                    </ul>
+                  </details>
+                ),
+            },
+          ]}
+          empty={q.data ? <div className="p-6 text-center text-sm text-slate-500">No actions yet.</div> : null}
+        />
         {q.isLoading && (
           <div className="p-4">
             <Spinner />
           </div>
         )}
-        {q.data && q.data.items.length === 0 && <div className="p-6 text-center text-sm text-slate-500">No actions yet.</div>}
       </div>
       <div className="flex justify-end gap-2">
         <Button size="sm" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>

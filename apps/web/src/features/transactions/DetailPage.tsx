@@ -5,6 +5,7 @@
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState, type ReactNode } from 'react';
+import { DataTable } from '@/components/DataTable';
 import { Banner, Button, Card, PageTitle, Spinner, StatusBadge } from '@/components/ui';
 import { ActionDialog } from '@/features/actions/ActionDialog';
 import { ACTION_LABEL, type Action } from '@/features/actions/explain';
@@ -106,41 +107,34 @@ export function DetailPage({ gid }: { gid: string }) {
       </div>
 
       <Card title={`Branches (${branches.length})`}>
-        <table className="min-w-full text-sm" data-testid="branches-table">
-          <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
-            <tr>
-              <th className="py-1 pr-3">Branch</th>
-              <th className="py-1 pr-3">Op</th>
-              <th className="py-1 pr-3">Status</th>
-              <th className="py-1 pr-3">URL</th>
-              <th className="py-1 pr-3">Finished</th>
-              <th className="py-1">Payload</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100 align-top">
-            {branches.map((b) => (
-              <tr key={b.id}>
-                <td className="py-1.5 pr-3 font-mono text-xs">{b.branchId}</td>
-                <td className="py-1.5 pr-3">{b.op}</td>
-                <td className="py-1.5 pr-3">
-                  <StatusBadge status={b.status} />
-                </td>
-                <td className="max-w-80 break-all py-1.5 pr-3 font-mono text-xs">{b.url}</td>
-                <td className="whitespace-nowrap py-1.5 pr-3 text-xs">{fmtTime(b.finishTime)}</td>
-                <td className="py-1.5">
-                  {b.payload.format === 'empty' ? (
-                    <span className="text-xs text-slate-400">none</span>
-                  ) : (
-                    <details>
-                      <summary className="cursor-pointer text-xs text-indigo-600">{b.payload.format}</summary>
-                      <pre className="mt-1 max-h-64 max-w-xl overflow-auto rounded bg-slate-50 p-2 text-xs">{b.payload.text}</pre>
-                    </details>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          testId="branches-table"
+          headClassName="text-left text-xs uppercase tracking-wide text-slate-500"
+          bodyClassName="divide-y divide-slate-100 align-top"
+          rows={branches}
+          rowKey={(b) => b.id}
+          columns={[
+            { header: 'Branch', headerClassName: 'py-1 pr-3', className: 'py-1.5 pr-3 font-mono text-xs', cell: (b) => b.branchId },
+            { header: 'Op', headerClassName: 'py-1 pr-3', className: 'py-1.5 pr-3', cell: (b) => b.op },
+            { header: 'Status', headerClassName: 'py-1 pr-3', className: 'py-1.5 pr-3', cell: (b) => <StatusBadge status={b.status} /> },
+            { header: 'URL', headerClassName: 'py-1 pr-3', className: 'max-w-80 break-all py-1.5 pr-3 font-mono text-xs', cell: (b) => b.url },
+            { header: 'Finished', headerClassName: 'py-1 pr-3', className: 'whitespace-nowrap py-1.5 pr-3 text-xs', cell: (b) => fmtTime(b.finishTime) },
+            {
+              header: 'Payload',
+              headerClassName: 'py-1',
+              className: 'py-1.5',
+              cell: (b) =>
+                b.payload.format === 'empty' ? (
+                  <span className="text-xs text-slate-400">none</span>
+                ) : (
+                  <details>
+                    <summary className="cursor-pointer text-xs text-indigo-600">{b.payload.format}</summary>
+                    <pre className="mt-1 max-h-64 max-w-xl overflow-auto rounded bg-slate-50 p-2 text-xs">{b.payload.text}</pre>
+                  </details>
+                ),
+            },
+          ]}
+        />
       </Card>
 
       <Card title={`Attempt timeline (${attemptCount} call${attemptCount === 1 ? '' : 's'}${attemptCount > attempts.length ? `, latest ${attempts.length} shown` : ''})`}>

@@ -6,6 +6,7 @@ import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useMemo, useState } from 'react';
 import { STATUSES, type Filter } from '@dtx/api/filters';
+import { DataTable } from '@/components/DataTable';
 import { Banner, Button, PageTitle, Spinner, StatusBadge, STATUS_STYLES } from '@/components/ui';
 import { BulkDialog } from '@/features/actions/BulkDialog';
 import { useCan, useMe } from '@/features/auth/useMe';
@@ -15,6 +16,8 @@ import { Filters } from './Filters';
 import { filterFromParams, paramsFromFilter } from './url';
 
 const PAGE = 50;
+/** The time columns, a little narrower than the others. */
+const TIME_CELL = 'whitespace-nowrap px-2 py-2 text-xs text-slate-600';
 
 export function TransactionsPage() {
   const trpc = useTRPC();
@@ -114,82 +117,95 @@ export function TransactionsPage() {
       )}
 
       <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
-        <table className="min-w-full text-sm" data-testid="transactions-table">
-          <thead className="whitespace-nowrap bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500">
-            <tr>
-              {canAct && (
-                <th className="px-3 py-2">
-                  <input
-                    type="checkbox"
-                    aria-label="Select page"
-                    checked={allOnPage}
-                    onChange={() => setSelected(allOnPage ? new Set() : new Set(items.map((t) => t.gid)))}
-                  />
-                </th>
-              )}
-              <th className="px-3 py-2">GID</th>
-              <th className="px-3 py-2">Type</th>
-              <th className="px-3 py-2">Status</th>
-              <th className="px-3 py-2">Protocol</th>
-              <th className="px-3 py-2">Created</th>
-              <th className="px-3 py-2">Updated</th>
-              <th className="px-3 py-2">Finished</th>
-              <th className="px-3 py-2">Next retry</th>
-              <th className="px-3 py-2 text-right">Retries</th>
-              <th className="px-3 py-2">Last branch error</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {items.map((t) => (
-              <tr key={t.id} className="hover:bg-slate-50" data-gid={t.gid}>
-                {canAct && (
-                  <td className="px-3 py-2">
-                    <input
-                      type="checkbox"
-                      aria-label={`Select ${t.gid}`}
-                      checked={selected.has(t.gid)}
-                      onChange={() =>
-                        setSelected((s) => {
-                          const n = new Set(s);
-                          if (n.has(t.gid)) n.delete(t.gid);
-                          else n.add(t.gid);
-                          return n;
-                        })
-                      }
-                    />
-                  </td>
-                )}
-                <td className="max-w-64 truncate px-3 py-2 font-mono text-xs">
-                  <Link className="text-indigo-600 hover:underline" href={`/transactions/${encodeURIComponent(t.gid)}`}>
-                    {t.gid}
-                  </Link>
-                </td>
-                <td className="px-3 py-2">{t.transType}</td>
-                <td className="px-3 py-2">
+        <DataTable
+          testId="transactions-table"
+          headClassName="whitespace-nowrap bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500"
+          bodyClassName="divide-y divide-slate-100"
+          rows={items}
+          rowKey={(t) => t.id}
+          rowAttributes={(t) => ({ className: 'hover:bg-slate-50', 'data-gid': t.gid })}
+          columns={[
+            canAct && {
+              header: (
+                <input
+                  type="checkbox"
+                  aria-label="Select page"
+                  checked={allOnPage}
+                  onChange={() => setSelected(allOnPage ? new Set() : new Set(items.map((t) => t.gid)))}
+                />
+              ),
+              headerClassName: 'px-3 py-2',
+              className: 'px-3 py-2',
+              cell: (t) => (
+                <input
+                  type="checkbox"
+                  aria-label={`Select ${t.gid}`}
+                  checked={selected.has(t.gid)}
+                  onChange={() =>
+                    setSelected((s) => {
+                      const n = new Set(s);
+                      if (n.has(t.gid)) n.delete(t.gid);
+                      else n.add(t.gid);
+                      return n;
+                    })
+                  }
+                />
+              ),
+            },
+            {
+              header: 'GID',
+              headerClassName: 'px-3 py-2',
+              className: 'max-w-64 truncate px-3 py-2 font-mono text-xs',
+              cell: (t) => (
+                <Link className="text-indigo-600 hover:underline" href={`/transactions/${encodeURIComponent(t.gid)}`}>
+                  {t.gid}
+                </Link>
+              ),
+            },
+            { header: 'Type', headerClassName: 'px-3 py-2', className: 'px-3 py-2', cell: (t) => t.transType },
+            {
+              header: 'Status',
+              headerClassName: 'px-3 py-2',
+              className: 'px-3 py-2',
+              cell: (t) => (
+                <>
                   <StatusBadge status={t.status} />
                   {t.running && <span className="ml-1 text-xs text-indigo-500" title="a coordinator is working on it now">●</span>}
-                </td>
-                <td className="px-3 py-2 text-slate-500">{t.protocol}</td>
-                <td className="whitespace-nowrap px-2 py-2 text-xs text-slate-600">{fmtTime(t.createTime)}</td>
-                <td className="whitespace-nowrap px-2 py-2 text-xs text-slate-600">{fmtTime(t.updateTime)}</td>
-                <td className="whitespace-nowrap px-2 py-2 text-xs text-slate-600">{fmtTime(t.finishTime)}</td>
-                <td className="whitespace-nowrap px-2 py-2 text-xs text-slate-600" title={fmtTime(t.nextCronTime)}>
-                  {t.nextCronTime ? fmtRelative(t.nextCronTime) : '—'}
-                </td>
-                <td className={`px-3 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700' : 'text-slate-400'}`}>{t.retryCount}</td>
-                <td className={`min-w-56 max-w-96 px-3 py-2 text-xs ${t.status === 'succeed' ? 'text-slate-400' : 'text-rose-700'}`} title={t.lastError}>
-                  <span className="line-clamp-2 break-all">{t.lastError}</span>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { header: 'Protocol', headerClassName: 'px-3 py-2', className: 'px-3 py-2 text-slate-500', cell: (t) => t.protocol },
+            { header: 'Created', headerClassName: 'px-3 py-2', className: TIME_CELL, cell: (t) => fmtTime(t.createTime) },
+            { header: 'Updated', headerClassName: 'px-3 py-2', className: TIME_CELL, cell: (t) => fmtTime(t.updateTime) },
+            { header: 'Finished', headerClassName: 'px-3 py-2', className: TIME_CELL, cell: (t) => fmtTime(t.finishTime) },
+            {
+              header: 'Next retry',
+              headerClassName: 'px-3 py-2',
+              className: TIME_CELL,
+              title: (t) => fmtTime(t.nextCronTime),
+              cell: (t) => (t.nextCronTime ? fmtRelative(t.nextCronTime) : '—'),
+            },
+            {
+              header: 'Retries',
+              headerClassName: 'px-3 py-2 text-right',
+              className: (t) => `px-3 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700' : 'text-slate-400'}`,
+              cell: (t) => t.retryCount,
+            },
+            {
+              header: 'Last branch error',
+              headerClassName: 'px-3 py-2',
+              className: (t) => `min-w-56 max-w-96 px-3 py-2 text-xs ${t.status === 'succeed' ? 'text-slate-400' : 'text-rose-700'}`,
+              title: (t) => t.lastError,
+              cell: (t) => <span className="line-clamp-2 break-all">{t.lastError}</span>,
+            },
+          ]}
+          empty={list.isLoading ? null : <div className="p-6 text-center text-sm text-slate-500">No transactions match.</div>}
+        />
         {list.isLoading && (
           <div className="p-4">
             <Spinner />
           </div>
         )}
-        {!list.isLoading && items.length === 0 && <div className="p-6 text-center text-sm text-slate-500">No transactions match.</div>}
       </div>
 
       <div className="flex items-center justify-between text-sm">

@@ -2,6 +2,7 @@
 // (admin) Dashboard users: create, change role, disable, reset password. Every change is audited.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
+import { DataTable } from '@/components/DataTable';
 import { Banner, Button, Card, Field, inputClass, PageTitle } from '@/components/ui';
 import { useMe } from '@/features/auth/useMe';
 import { fmtTime } from '@/lib/format';
@@ -53,34 +54,39 @@ export function UsersPage() {
         </form>
       </Card>
       <Card title="Users">
-        <table className="min-w-full text-sm" data-testid="users-table">
-          <thead className="text-left text-xs uppercase tracking-wide text-slate-500">
-            <tr>
-              <th className="py-1">Username</th>
-              <th className="py-1">Role</th>
-              <th className="py-1">Created</th>
-              <th className="py-1">Actions</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {users.data?.map((u) => (
-              <tr key={u.id}>
-                <td className="py-2">{u.username}</td>
-                <td className="py-2">
-                  <select
-                    aria-label={`Role of ${u.username}`}
-                    className={inputClass}
-                    value={u.role}
-                    disabled={u.username === me.data?.user?.username}
-                    onChange={(e) => update.mutate({ id: u.id, role: e.target.value as Role })}
-                  >
-                    <option value="viewer">viewer</option>
-                    <option value="operator">operator</option>
-                    <option value="admin">admin</option>
-                  </select>
-                </td>
-                <td className="py-2 text-slate-600">{fmtTime(u.createdAt)}</td>
-                <td className="flex flex-wrap items-center gap-2 py-2">
+        <DataTable
+          testId="users-table"
+          headClassName="text-left text-xs uppercase tracking-wide text-slate-500"
+          bodyClassName="divide-y divide-slate-100"
+          rows={users.data ?? []}
+          rowKey={(u) => u.id}
+          columns={[
+            { header: 'Username', headerClassName: 'py-1', className: 'py-2', cell: (u) => u.username },
+            {
+              header: 'Role',
+              headerClassName: 'py-1',
+              className: 'py-2',
+              cell: (u) => (
+                <select
+                  aria-label={`Role of ${u.username}`}
+                  className={inputClass}
+                  value={u.role}
+                  disabled={u.username === me.data?.user?.username}
+                  onChange={(e) => update.mutate({ id: u.id, role: e.target.value as Role })}
+                >
+                  <option value="viewer">viewer</option>
+                  <option value="operator">operator</option>
+                  <option value="admin">admin</option>
+                </select>
+              ),
+            },
+            { header: 'Created', headerClassName: 'py-1', className: 'py-2 text-slate-600', cell: (u) => fmtTime(u.createdAt) },
+            {
+              header: 'Actions',
+              headerClassName: 'py-1',
+              className: 'flex flex-wrap items-center gap-2 py-2',
+              cell: (u) => (
+                <>
                   <Button size="sm" disabled={u.username === me.data?.user?.username} onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>
                     {u.disabled ? 'Enable' : 'Disable'}
                   </Button>
@@ -113,11 +119,11 @@ export function UsersPage() {
                       Reset password
                     </Button>
                   )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+          ]}
+        />
       </Card>
       <Card title="Change my password">
         <form
