@@ -1,4 +1,4 @@
-// Server configuration with dtm's keys (config.md): built-in defaults, overridden by environment
+// Server configuration with dtm's keys (docs/protocol/config.md): built-in defaults, overridden by environment
 // variables (named from the YAML path: Store.MaxOpenConns -> STORE_MAX_OPEN_CONNS), overridden by
 // the YAML file given with -c. Invalid values stop start-up with a message naming the key. The
 // keys, defaults and rules are those of the schema in schema.ts.

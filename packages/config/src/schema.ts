@@ -1,4 +1,4 @@
-// The one description of the server configuration (dtm's keys, config.md, plus a few of ours): each
+// The one description of the server configuration (dtm's keys, docs/protocol/config.md, plus a few of ours): each
 // key's type, default, normalisation, validation rule and documentation. The Config type,
 // defaultConfig(), the loader's checks and the keys table of docs/configuration.md all come from
 // here, so they cannot drift apart.
@@ -83,7 +83,7 @@ export type StoreDriver = (typeof STORE_DRIVERS)[number];
 
 const DRIVER_ALIASES: Record<string, StoreDriver> = { sqlite: 'sqlite', sqlite3: 'sqlite', mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
 
-/** dtm's micro-service drivers we implement (gozero-driver.md). */
+/** dtm's micro-service drivers we implement (docs/protocol/gozero-driver.md). */
 export const MICRO_SERVICE_DRIVERS = ['default', 'dtm-driver-gozero'];
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];

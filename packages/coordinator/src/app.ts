@@ -160,7 +160,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
 }
 
 /**
- * The go-zero driver publishes this instance in etcd (gozero-driver.md §2). Without an EndPoint
+ * The go-zero driver publishes this instance in etcd (docs/protocol/gozero-driver.md §2). Without an EndPoint
  * we publish the gRPC address we listen on (dtm would publish an empty value).
  */
 async function register(config: Config, grpcPort: number, log: Logger): Promise<EtcdRegistrar | null> {

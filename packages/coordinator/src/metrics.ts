@@ -1,4 +1,4 @@
-// Prometheus metrics with dtm's names (http-api.md §4.15), served on GET /api/metrics.
+// Prometheus metrics with dtm's names (docs/protocol/http-api.md §4.15), served on GET /api/metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineMetrics } from '@dtx/engine';
 

@@ -1,4 +1,4 @@
-// Splitting gRPC branch URLs into dial target and method, per driver (gozero-driver.md §3.1).
+// Splitting gRPC branch URLs into dial target and method, per driver (docs/protocol/gozero-driver.md §3.1).
 import { describe, expect, it } from 'vitest';
 import { splitBranchUrl } from '@dtx/coordinator';
 

@@ -1,4 +1,4 @@
-// Message topics (transactions.md §4.3, http-api.md §4.13): a topic is a KV entry of category
+// Message topics (docs/protocol/transactions.md §4.3, docs/protocol/http-api.md §4.13): a topic is a KV entry of category
 // `topics` holding its subscribers; a msg step `topic://NAME` fans out to every subscriber when
 // the message is saved. Resolution uses an in-memory map refreshed from storage.
 //

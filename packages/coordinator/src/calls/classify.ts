@@ -1,4 +1,4 @@
-// How dtm reads a branch's answer (branch-calls.md §4, grpc-api.md §6.4). Pure functions.
+// How dtm reads a branch's answer (docs/protocol/branch-calls.md §4, docs/protocol/grpc-api.md §6.4). Pure functions.
 import { withSuffix } from '@dtx/engine';
 import type { Outcome } from '@dtx/engine';
 

@@ -1,4 +1,4 @@
-// HTTP and JSON-RPC branch calls (branch-calls.md §3–§5) over a pooled undici agent.
+// HTTP and JSON-RPC branch calls (docs/protocol/branch-calls.md §3–§5) over a pooled undici agent.
 import { randomBytes } from 'node:crypto';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { classifyHttp } from './classify.ts';
@@ -134,7 +134,7 @@ export class HttpTransport implements BranchTransport {
       let c = classifyHttp(res.statusCode, body);
       if (c.outcome === 'success') {
         // dtm means -32901/-32902 to be FAILURE/ONGOING but never matches them: any error member
-        // is a plain error (branch-calls.md §5).
+        // is a plain error (docs/protocol/branch-calls.md §5).
         try {
           const parsed = JSON.parse(body) as { error?: unknown };
           if (parsed.error !== null && parsed.error !== undefined) c = { outcome: 'error', message: body.trim() };

@@ -1,4 +1,4 @@
-// Picks the transport for a branch call (branch-calls.md §2): an empty URL is an immediate
+// Picks the transport for a branch call (docs/protocol/branch-calls.md §2): an empty URL is an immediate
 // success; the http protocol or an http(s):// URL goes over HTTP (JSON-RPC when the protocol is
 // json-rpc and the URL mentions `method`); anything else is a gRPC target.
 import type { BranchCall, BranchTransport, CallResult } from '@dtx/engine';

@@ -1,4 +1,4 @@
-// etcd as go-zero uses it (gozero-driver.md §2, §3.2): a service instance is the key
+// etcd as go-zero uses it (docs/protocol/gozero-driver.md §2, §3.2): a service instance is the key
 // `<service>/<lease id in decimal>` whose value is its address, held by a 10-second lease that
 // is kept alive; clients read every key under `<service>/` and watch the prefix.
 import { Etcd3, type Lease, type Watcher } from 'etcd3';

@@ -1,4 +1,4 @@
-// Turns dtm's gRPC request messages into the engine's request shapes (grpc-api.md §3). The HTTP
+// Turns dtm's gRPC request messages into the engine's request shapes (docs/protocol/grpc-api.md §3). The HTTP
 // decoder does the field checks: a DtmRequest is rewritten into the JSON body it is equivalent
 // to, then protocol is forced to grpc, Steps comes from its JSON text and BinPayloads are the
 // payloads. Gids are not escaped over gRPC.

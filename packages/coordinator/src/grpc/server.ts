@@ -1,4 +1,4 @@
-// dtm's gRPC API (grpc-api.md): service dtmgimp.Dtm plus server reflection, over the same engine
+// dtm's gRPC API (docs/protocol/grpc-api.md): service dtmgimp.Dtm plus server reflection, over the same engine
 // calls as the HTTP API. Handlers only decode, call the engine and encode; engine errors become
 // gRPC statuses in one place (grpcStatusOf).
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ export function loadDtmProto(): protoLoader.PackageDefinition {
 }
 
 /**
- * grpc-api.md §4: FAILURE → Aborted, ONGOING → FailedPrecondition, what dtm raises by panicking
+ * docs/protocol/grpc-api.md §4: FAILURE → Aborted, ONGOING → FailedPrecondition, what dtm raises by panicking
  * → Internal, other errors → Unknown. Requests dtm would only have crashed on (ours) →
  * InvalidArgument; over-size → ResourceExhausted.
  */
@@ -115,7 +115,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     PrepareWorkflow: unary('PrepareWorkflow', async (m: DtmRequestMsg) => {
       const r = await engine.prepareWorkflow(transRequestFromGrpc(m));
       return {
-        // dtm leaves Result empty over gRPC (grpc-api.md §3); we do the same.
+        // dtm leaves Result empty over gRPC (docs/protocol/grpc-api.md §3); we do the same.
         Transaction: { Gid: r.global.gid, Status: r.global.status, RollbackReason: r.global.rollbackReason, Result: '' },
         Progresses: r.branches.map((b) => ({
           Status: b.status,

@@ -1,5 +1,5 @@
 // Splits a gRPC branch URL into a dial target and a full method name, as dtm's micro-service
-// drivers do (grpc-api.md §6.1, gozero-driver.md §3.1). Pure functions.
+// drivers do (docs/protocol/grpc-api.md §6.1, docs/protocol/gozero-driver.md §3.1). Pure functions.
 
 export type Driver = 'default' | 'dtm-driver-gozero';
 

@@ -1,4 +1,4 @@
-// gRPC branch calls (grpc-api.md §6): the stored bytes go out verbatim as the request message of
+// gRPC branch calls (docs/protocol/grpc-api.md §6): the stored bytes go out verbatim as the request message of
 // `/package.Service/Method` (the coordinator never knows the proto), with dtm's metadata, a
 // per-call deadline, and the answer classified by the engine's classifyGrpc. One channel per
 // address, shared by every transaction; resolved targets (etcd://, discov://, direct:///) pick
@@ -131,7 +131,7 @@ export class GrpcTransport implements BranchTransport {
   }
 }
 
-/** grpc-api.md §6.3: dtm-gid, dtm-trans_type, dtm-branch_id, dtm-op, dtm-dtm (empty), then branch headers. */
+/** docs/protocol/grpc-api.md §6.3: dtm-gid, dtm-trans_type, dtm-branch_id, dtm-op, dtm-dtm (empty), then branch headers. */
 export function branchMetadata(call: BranchCall): grpc.Metadata {
   const md = new grpc.Metadata();
   md.set('dtm-gid', call.gid);

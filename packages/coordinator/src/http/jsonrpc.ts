@@ -1,4 +1,4 @@
-// dtm's JSON-RPC 2.0 endpoint on the HTTP port (http-api.md §7): newGid, prepare, submit, abort,
+// dtm's JSON-RPC 2.0 endpoint on the HTTP port (docs/protocol/http-api.md §7): newGid, prepare, submit, abort,
 // registerBranch. Replies are always HTTP 200 except for envelopes that cannot be parsed.
 import { errorKind, type Engine } from '@dtx/engine';
 import { decodeRegistration, decodeTransRequest } from './decode.ts';

@@ -1,4 +1,4 @@
-// JSON shapes of dtm's query/all/prepareWorkflow replies (http-api.md §5): Go field order,
+// JSON shapes of dtm's query/all/prepareWorkflow replies (docs/protocol/http-api.md §5): Go field order,
 // omit-empty rules, RFC 3339 times with the server's UTC offset.
 import type { BranchRow, GlobalRow, KvRow } from '@dtx/db';
 

@@ -1,4 +1,4 @@
-// dtm's HTTP API (http-api.md) over the engine. Handlers only decode, call the engine and render;
+// dtm's HTTP API (docs/protocol/http-api.md) over the engine. Handlers only decode, call the engine and render;
 // errors become dtm's status codes in one place (sendError).
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { badRequest, DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
@@ -23,7 +23,7 @@ export interface HttpOptions {
 
 const SUCCESS = { dtm_result: 'SUCCESS' };
 
-/** dtm's result adapter (http-api.md §2): one table from error kind to status and body. */
+/** dtm's result adapter (docs/protocol/http-api.md §2): one table from error kind to status and body. */
 export function errorReply(err: unknown): { status: number; body: Record<string, string> } {
   if (err instanceof DtmError) {
     switch (err.kind) {
