@@ -9,7 +9,7 @@
 // compensating pass starts once its lease is released. `allowedActions` tells the dashboard,
 // before it asks, which actions apply and what they will do.
 import { checkGid } from './checks.ts';
-import { systemClock, type Clock } from './pass.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { assertTransition, isFinished, Status, type GlobalStatus } from './status.ts';
 import type { GlobalRow, Store } from './store/port.ts';
 import { findTransType } from './types/registry.ts';

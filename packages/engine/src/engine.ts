@@ -15,12 +15,13 @@ import { newGid } from './gid.ts';
 import { LeaseKeeper } from './leases.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { Operations } from './operations.ts';
-import { systemClock, type Clock, type EngineMetrics, type PassEnv, type PassTrans } from './pass.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { EngineMetrics, PassEnv, PassTrans } from './pass.ts';
 import { PassRunner, type PassOutcome } from './runner.ts';
 import { Scheduler } from './scheduler.ts';
 import type { BranchRow, GlobalQuery, GlobalRow, Store } from './store/port.ts';
 import type { TopicResolver } from './types/module.ts';
-import type { BranchRegistration, TransRequest } from './types.ts';
+import type { BranchRegistration, TransRequest } from './model.ts';
 
 export type { PassOutcome } from './runner.ts';
 

@@ -1,11 +1,12 @@
-export * from './types.ts';
+export * from './model.ts';
 export * from './status.ts';
 export * from './errors.ts';
 export { Engine, defaultEngineConfig, type EngineConfig, type EngineDeps, type PassOutcome } from './engine.ts';
 export { encodeOptions, decodeOptions } from './options.ts';
 export { baseInterval, touch, retryCountOf, type Schedule, type ServerTiming } from './schedule.ts';
 export type { BranchCall, BranchTransport, CallResult, Outcome } from './calls/types.ts';
-export { systemClock, type Clock, type EngineMetrics } from './pass.ts';
+export { systemClock, type Clock } from './clock.ts';
+export type { EngineMetrics } from './pass.ts';
 export { Topics, TOPICS_CATEGORY, type Subscriber } from './topics.ts';
 export { checkTransRequest } from './request.ts';
 export { checkGid, LIMITS } from './checks.ts';

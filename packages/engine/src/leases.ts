@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import { StaleLeaseError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import type { Clock } from './pass.ts';
+import type { Clock } from './clock.ts';
 import type { GlobalRow, Store } from './store/port.ts';
 
 export interface LeaseKeeperOptions {

@@ -6,7 +6,8 @@ import { checkGid, checkRegistration } from './checks.ts';
 import { badRequest, CasLostError, failure, internal, TransNotFoundError } from './errors.ts';
 import type { HeldLease, LeaseKeeper } from './leases.ts';
 import { decodeOptions, encodeOptions } from './options.ts';
-import { passTransFromRow, type Clock, type PassTiming, type PassTrans } from './pass.ts';
+import type { Clock } from './clock.ts';
+import { passTransFromRow, type PassTiming, type PassTrans } from './pass.ts';
 import { checkTransRequest } from './request.ts';
 import type { PassRunner } from './runner.ts';
 import { baseInterval } from './schedule.ts';
@@ -14,7 +15,7 @@ import { assertTransition, isFinished, Status, type GlobalStatus } from './statu
 import { DuplicateBranchError, type BranchRow, type GlobalRow, type NewBranch, type StatusChange, type Store } from './store/port.ts';
 import type { TopicResolver } from './types/module.ts';
 import { findTransType } from './types/registry.ts';
-import type { BranchRegistration, TransRequest } from './types.ts';
+import type { BranchRegistration, TransRequest } from './model.ts';
 
 export interface OperationsDeps {
   store: Store;

@@ -1,7 +1,7 @@
 // The `options` column: dtm stores the transaction options as JSON with Go's field order and
 // omit-empty rules (every key but `concurrent` is left out when zero). Kept byte-identical so
 // that a database shared with (or migrated from) dtm reads the same.
-import { defaultOptions, type TransOptions } from './types.ts';
+import { defaultOptions, type TransOptions } from './model.ts';
 
 export function encodeOptions(o: TransOptions): string {
   const out: Record<string, unknown> = {};

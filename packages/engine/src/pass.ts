@@ -17,18 +17,21 @@ import {
 import { assertBranchTransition, assertTransition, isFinished, Status, type GlobalStatus } from './status.ts';
 import type { BranchResult, BranchRow, GlobalRow, Store } from './store/port.ts';
 import type { HeldLease, LeaseKeeper } from './leases.ts';
-import type { TransTypeModule } from './types/module.ts';
-import type { TransOptions } from './types.ts';
+import type { Clock } from './clock.ts';
+import type { TransOptions } from './model.ts';
+
 
 /**
- * Where the engine reads time. Tests pass a clock they move by hand (test support's ManualClock),
- * so back-off, timeouts and lease expiry are checked without sleeping.
+ * What a pass asks of its transaction's type (the type's module implements it: types/module.ts).
  */
-export interface Clock {
-  now(): Date;
+export interface PassRules {
+  /** Seconds after creation at which an unfinished transaction times out; 0 = never. */
+  timeoutLimit(o: TransOptions, server: ServerTiming): number;
+  /** Whether a FAILURE answer to an `op` call settles that branch as failed (else it is retried). */
+  failureSettles(op: string): boolean;
+  /** HTTP branch calls are POSTs even with an empty payload. */
+  readonly postWithoutPayload?: boolean;
 }
-
-export const systemClock: Clock = { now: () => new Date() };
 
 export interface PassTiming extends ServerTiming {
   /** Conf.RequestTimeout, seconds. */
@@ -142,7 +145,7 @@ export class Pass {
     /** The lease the pass holds: status changes are fenced by its token, calls by its deadline. */
     readonly lease: HeldLease,
     /** The transaction's type: what it decides is asked of its module. */
-    readonly type: TransTypeModule,
+    readonly type: PassRules,
   ) {
     this.token = lease.token;
     this.startedAt = env.clock.now().getTime();

@@ -6,7 +6,7 @@ import { byteLength, checkGid, LIMITS } from './checks.ts';
 import { badRequest } from './errors.ts';
 import type { TransTypeModule } from './types/module.ts';
 import { transTypeOf } from './types/registry.ts';
-import type { TransRequest } from './types.ts';
+import type { TransRequest } from './model.ts';
 
 const PROTOCOLS = new Set(['http', 'grpc', 'json-rpc']);
 

@@ -1,6 +1,6 @@
 // Retry timing (dtm's scheduling rules), as pure functions over plain values so that back-off is
 // tested without sleeping. Each type's timeout is its module's timeoutLimit (types/).
-import type { TransOptions } from './types.ts';
+import type { TransOptions } from './model.ts';
 
 export interface ServerTiming {
   /** Conf.RetryInterval: base retry interval and claim lease, seconds. */

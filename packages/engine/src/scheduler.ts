@@ -5,7 +5,8 @@
 import { decodeOptions } from './options.ts';
 import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { Logger } from './logger.ts';
-import { passTransFromRow, type Clock } from './pass.ts';
+import type { Clock } from './clock.ts';
+import { passTransFromRow } from './pass.ts';
 import type { PassRunner } from './runner.ts';
 import type { BranchRow, GlobalRow, Store } from './store/port.ts';
 

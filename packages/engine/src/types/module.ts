@@ -3,11 +3,10 @@
 // member here, so the engine, the scheduler, the admin actions and the request checks ask the
 // type's module instead of switching on its name (the registry maps names to modules).
 import type { DtmError } from '../errors.ts';
-import type { Pass } from '../pass.ts';
-import type { ServerTiming } from '../schedule.ts';
+import type { Pass, PassRules } from '../pass.ts';
 import type { GlobalStatus } from '../status.ts';
 import type { NewBranch } from '../store/port.ts';
-import type { BranchRegistration, TransOptions, TransRequest } from '../types.ts';
+import type { BranchRegistration, TransRequest } from '../model.ts';
 
 /** Subscriber URLs of a message topic ([] when unknown). */
 export interface TopicResolver {
@@ -25,7 +24,7 @@ export type OperatorAbort =
       noneSucceeded?: string[];
     };
 
-export interface TransTypeModule {
+export interface TransTypeModule extends PassRules {
   readonly name: string;
 
   // ---- requests
@@ -48,12 +47,7 @@ export interface TransTypeModule {
   // ---- passes
   /** One processing pass (docs/protocol/transactions.md §4). Returns the error to retry, if any. */
   process(p: Pass): Promise<DtmError | null>;
-  /** Seconds after creation at which an unfinished transaction times out; 0 = never. */
-  timeoutLimit(o: TransOptions, server: ServerTiming): number;
-  /** Whether a FAILURE answer to an `op` call settles that branch as failed (else it is retried). */
-  failureSettles(op: string): boolean;
-  /** HTTP branch calls are POSTs even with an empty payload. */
-  readonly postWithoutPayload?: boolean;
+  // timeoutLimit, failureSettles, postWithoutPayload: PassRules (pass.ts).
 
   // ---- operators
   /** What "abort with rollback" does in this status (succeed, failed and aborting are handled before). */

@@ -7,7 +7,7 @@ import { internal, type DtmError } from '../errors.ts';
 import type { Pass } from '../pass.ts';
 import { Status } from '../status.ts';
 import type { NewBranch } from '../store/port.ts';
-import { Op, type TransRequest } from '../types.ts';
+import { Op, type TransRequest } from '../model.ts';
 import type { TopicResolver, TransTypeModule } from './module.ts';
 
 /** msg custom_data: `{"delay": seconds}` (key matched case-insensitively). */

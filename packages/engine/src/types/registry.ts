@@ -2,7 +2,7 @@
 // adding its module beside this file and one line here.
 import { badRequest } from '../errors.ts';
 import type { ServerTiming } from '../schedule.ts';
-import type { TransOptions } from '../types.ts';
+import type { TransOptions } from '../model.ts';
 import type { TransTypeModule } from './module.ts';
 import { msg } from './msg.ts';
 import { saga } from './saga.ts';

@@ -10,7 +10,7 @@ import type { DtmError } from '../errors.ts';
 import type { ExecResult, Pass } from '../pass.ts';
 import { Status } from '../status.ts';
 import type { NewBranch } from '../store/port.ts';
-import { Op, type TransRequest } from '../types.ts';
+import { Op, type TransRequest } from '../model.ts';
 import type { TransTypeModule } from './module.ts';
 import { newSagaState, parseSagaCustom, pickActions, pickCompensations, prepareToCompensate } from './saga-plan.ts';
 

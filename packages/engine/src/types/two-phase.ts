@@ -6,7 +6,7 @@ import type { DtmError } from '../errors.ts';
 import type { Pass } from '../pass.ts';
 import { Status, type BranchStatus } from '../status.ts';
 import type { NewBranch } from '../store/port.ts';
-import type { BranchRegistration } from '../types.ts';
+import type { BranchRegistration } from '../model.ts';
 import type { TransTypeModule } from './module.ts';
 
 export interface TwoPhaseRules {

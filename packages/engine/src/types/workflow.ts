@@ -7,7 +7,7 @@ import { badRequest, type DtmError } from '../errors.ts';
 import type { Pass } from '../pass.ts';
 import { isFinished, Status } from '../status.ts';
 import type { NewBranch } from '../store/port.ts';
-import type { BranchRegistration, TransRequest } from '../types.ts';
+import type { BranchRegistration, TransRequest } from '../model.ts';
 import type { TransTypeModule } from './module.ts';
 
 export interface WorkflowCustom {

@@ -4,7 +4,7 @@
 // a payload, like dtm's.
 import { checkBranchUrl, REGISTERED_URL_PROTOCOL } from '../checks.ts';
 import { Status } from '../status.ts';
-import { Op } from '../types.ts';
+import { Op } from '../model.ts';
 import { twoPhaseType } from './two-phase.ts';
 
 export const xa = twoPhaseType({

@@ -1,5 +1,5 @@
-// Vocabulary shared by the engine and its callers: statuses, ops, options and the shape of a
-// transaction request once a transport has decoded it (HTTP JSON body, gRPC DtmRequest, ...).
+// Vocabulary shared by the engine and its callers: ops, options and the shape of a transaction
+// request once a transport has decoded it (HTTP JSON body, gRPC DtmRequest, ...).
 
 // Statuses and their legal moves: status.ts. Transaction types: types/registry.ts.
 
