@@ -1,7 +1,7 @@
 // Runs passes: one pass over one transaction under a lease token, with its branches loaded,
 // dispatched to the transaction type's module, and the lease released with the schedule and
 // diagnostics the pass produced. Tracks the running passes for the lease heartbeat and shutdown.
-import { internal, type DtmError } from './errors.ts';
+import { CasLostError, internal, StaleLeaseError, type DtmError } from './errors.ts';
 import type { LeaseKeeper, RunningPasses } from './leases.ts';
 import type { Logger } from './logger.ts';
 import { Pass, type PassEnv, type PassTrans } from './pass.ts';
@@ -69,6 +69,8 @@ export class PassRunner implements RunningPasses {
     const { store, clock } = this.env;
     let err: DtmError | null = null;
     let pass: Pass | null = null;
+    /** Why the pass stopped before it could finish its work, for the dashboard ('' when it did not). */
+    let aborted = '';
     try {
       const type = findTransType(trans.transType);
       if (!type) throw new Error(`unknow trans type: ${trans.transType}`);
@@ -81,6 +83,8 @@ export class PassRunner implements RunningPasses {
       const message = e instanceof Error ? e.message : String(e);
       err = internal(`dtm panic: ${message}`);
       this.log.error({ gid: trans.gid, err: message }, 'pass aborted');
+      // A lost race (another actor moved the global on) is no fault of the transaction's.
+      if (!(e instanceof CasLostError || e instanceof StaleLeaseError)) aborted = `pass aborted: ${message}`;
     }
     this.env.metrics?.pass(trans.transType, err === null, (clock.now().getTime() - trans.createTime.getTime()) / 1000);
     const status = pass?.status ?? trans.status;
@@ -102,7 +106,7 @@ export class PassRunner implements RunningPasses {
             nextCronTime: s?.touched ? s.nextCronTime : null,
             nextCronInterval: s?.touched ? s.interval : null,
             errors: pass?.errors ?? 0,
-            lastError: pass?.lastError ?? '',
+            lastError: aborted || (pass?.lastError ?? ''),
             branches: unwritten,
           },
           clock.now(),
