@@ -13,7 +13,7 @@ import { storeConfigOf, type Config } from '@dtx/config';
 import { EtcdRegistrar, EtcdResolver } from './discovery/etcd.ts';
 import { buildGrpcServer, closeGrpc, listenGrpc } from './grpc/server.ts';
 import { parseSchemeTarget, type Driver } from './grpc/target.ts';
-import { GrpcTransport } from './grpc/transport.ts';
+import { GrpcTransport, resolvedSchemes } from './grpc/transport.ts';
 import { buildHttpServer } from './http/server.ts';
 import { TimeFormat } from './http/render.ts';
 import { Metrics } from './metrics.ts';
@@ -80,6 +80,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
       alertRetryLimit: config.AlertRetryLimit,
       alertWebHook: config.AlertWebHook,
       cronConcurrency: config.CronConcurrency,
+      grpcSchemes: resolvedSchemes(driver),
     },
   });
   const http = await buildHttpServer({

@@ -38,6 +38,11 @@ export interface EngineConfig {
   alertWebHook: string;
   /** Most passes the scheduler runs at once (recovery after an outage runs this many in parallel). */
   cronConcurrency: number;
+  /**
+   * Schemes of gRPC branch targets the coordinator's MicroService driver resolves (etcd, direct,
+   * ...); a target with any other scheme is refused at submit. [] (the default driver): none.
+   */
+  grpcSchemes: string[];
 }
 
 export const defaultEngineConfig: EngineConfig = {
@@ -48,6 +53,7 @@ export const defaultEngineConfig: EngineConfig = {
   alertRetryLimit: 3,
   alertWebHook: '',
   cronConcurrency: 64,
+  grpcSchemes: [],
 };
 
 export interface EngineDeps {
@@ -108,6 +114,7 @@ export class Engine {
       timing: this.env.timing,
       leases: this.leases,
       runner: this.runner,
+      targets: { grpcSchemes: config.grpcSchemes.map((s) => s.toLowerCase()) },
       poke: () => this.poke(),
     });
     this.scheduler = new Scheduler({

@@ -8,8 +8,8 @@ export type { BranchCall, BranchTransport, CallResult, Outcome } from './calls/t
 export { systemClock, type Clock } from './clock.ts';
 export type { EngineMetrics } from './pass.ts';
 export { Topics, TOPICS_CATEGORY, type Subscriber } from './topics.ts';
-export { checkTransRequest } from './request.ts';
-export { checkGid, LIMITS } from './checks.ts';
+export { checkRequestText, checkTransRequest } from './request.ts';
+export { checkGid, checkText, LIMITS, type TargetRules } from './checks.ts';
 export type { TopicResolver, TransTypeModule, OperatorAbort } from './types/module.ts';
 export { TRANS_TYPES, findTransType, transTypeOf, isTimedOut } from './types/registry.ts';
 export { newGid } from './gid.ts';

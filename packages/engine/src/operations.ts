@@ -2,7 +2,7 @@
 // registerBranch, prepareWorkflow. What differs between transaction types is asked of the type's
 // module (types/); passes run in runner.ts. Every status change is a compare-and-set on the old
 // status (a legal move of status.ts), so instances sharing a database never both win.
-import { checkGid, checkRegistration } from './checks.ts';
+import { checkGid, checkRegistration, type TargetRules } from './checks.ts';
 import { badRequest, CasLostError, failure, internal, TransNotFoundError } from './errors.ts';
 import type { HeldLease, LeaseKeeper } from './leases.ts';
 import { decodeOptions, encodeOptions } from './options.ts';
@@ -24,6 +24,8 @@ export interface OperationsDeps {
   timing: PassTiming;
   leases: LeaseKeeper;
   runner: PassRunner;
+  /** What branch URLs may name (gRPC schemes of the configured driver). */
+  targets: TargetRules;
   /** Wakes the local scheduler (a row became due). */
   poke: () => void;
 }
@@ -38,7 +40,7 @@ export class Operations {
   }
 
   async prepare(req: TransRequest): Promise<void> {
-    const type = checkTransRequest(req);
+    const type = checkTransRequest(req, this.d.targets);
     if (await this.save(req, Status.Prepared, '', type.generateBranches(req, this.d.topics))) return;
     const existing = await this.store.findGlobal(req.gid);
     if (existing && existing.status !== Status.Prepared) {
@@ -48,7 +50,7 @@ export class Operations {
 
   async submit(req: TransRequest): Promise<void> {
     if (findTransType(req.transType)?.submit === 'record') return this.recordOutcome(req);
-    const type = checkTransRequest(req);
+    const type = checkTransRequest(req, this.d.targets);
     const now = this.clock.now();
     const generated = type.generateBranches(req, this.d.topics);
     const token = this.d.leases.newToken();
@@ -146,7 +148,7 @@ export class Operations {
     checkRegistration(reg);
     const type = findTransType(reg.transType);
     if (!type?.registerBranch) throw internal(`unknow trans type: ${reg.transType}`);
-    const rows = type.registerBranch(reg);
+    const rows = type.registerBranch(reg, this.d.targets);
     try {
       const r = await this.store.registerBranches(reg.gid, rows, this.clock.now());
       if (r === 'not-prepared') throw failure(`no trans with gid: ${reg.gid} status: ${Status.Prepared} found`);
@@ -158,7 +160,7 @@ export class Operations {
 
   /** prepareWorkflow: create the workflow, or return it with its recorded progress. */
   async prepareWorkflow(req: TransRequest): Promise<{ global: GlobalRow; branches: BranchRow[] }> {
-    const type = checkTransRequest(req);
+    const type = checkTransRequest(req, this.d.targets);
     await this.save(req, Status.Prepared, '', type.generateBranches(req, this.d.topics));
     const global = await this.store.findGlobal(req.gid);
     if (!global) throw new TransNotFoundError(req.gid);

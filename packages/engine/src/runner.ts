@@ -1,7 +1,7 @@
 // Runs passes: one pass over one transaction under a lease token, with its branches loaded,
 // dispatched to the transaction type's module, and the lease released with the schedule and
 // diagnostics the pass produced. Tracks the running passes for the lease heartbeat and shutdown.
-import { internal, StaleLeaseError, type DtmError } from './errors.ts';
+import { CasLostError, internal, StaleLeaseError, type DtmError } from './errors.ts';
 import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { Logger } from './logger.ts';
 import { Pass, type PassEnv, type PassTrans } from './pass.ts';
@@ -62,6 +62,8 @@ export class PassRunner {
     let err: DtmError | null = null;
     let pass: Pass | null = null;
     let fenced = false;
+    /** Why the pass stopped before it could finish its work, for the dashboard ('' when it did not). */
+    let aborted = '';
     try {
       const type = findTransType(trans.transType);
       if (!type) throw new Error(`unknow trans type: ${trans.transType}`);
@@ -77,6 +79,8 @@ export class PassRunner {
       // hold the transaction already, and nothing this pass learnt is written under a lost lease.
       fenced = e instanceof StaleLeaseError;
       this.log.error({ gid: trans.gid, err: message, fenced }, 'pass aborted');
+      // A lost race (another actor moved the global on) is no fault of the transaction's.
+      if (!(e instanceof CasLostError || fenced)) aborted = `pass aborted: ${message}`;
     }
     this.env.metrics?.pass(trans.transType, err === null, (clock.now().getTime() - trans.createTime.getTime()) / 1000);
     const status = pass?.status ?? trans.status;
@@ -98,7 +102,7 @@ export class PassRunner {
             nextCronTime: s?.touched ? s.nextCronTime : null,
             nextCronInterval: s?.touched ? s.interval : null,
             errors: pass?.errors ?? 0,
-            lastError: pass?.lastError ?? '',
+            lastError: aborted || (pass?.lastError ?? ''),
             branches: unwritten,
           },
           clock.now(),

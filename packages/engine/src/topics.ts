@@ -6,6 +6,7 @@
 // visible to it at once (dtm waits for the next refresh), and a refresh replaces the whole map,
 // so a deleted topic stops resolving within ConfigUpdateInterval (dtm keeps it until restart).
 import type { KvRow, Store } from './store/port.ts';
+import { checkText } from './checks.ts';
 import { internal, STORAGE_NOT_FOUND } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
@@ -67,12 +68,16 @@ export class Topics implements TopicResolver {
   }
 
   private async find(topic: string): Promise<KvRow | undefined> {
+    // Names and subscribers are stored (kv.k, kv.v): what no store keeps is refused (checks.ts).
+    checkText('topic', topic);
     return (await this.store.kvFind(TOPICS_CATEGORY, topic))[0];
   }
 
   async subscribe(topic: string, url: string, remark: string): Promise<void> {
     if (!topic) throw internal('empty topic');
     if (!url) throw internal('empty url');
+    checkText('url', url);
+    checkText('remark', remark);
     const now = new Date();
     const row = await this.find(topic);
     if (!row) {
@@ -107,6 +112,7 @@ export class Topics implements TopicResolver {
   }
 
   async deleteTopic(topic: string): Promise<void> {
+    checkText('topic', topic);
     if (!(await this.store.kvDelete(TOPICS_CATEGORY, topic))) throw internal(STORAGE_NOT_FOUND);
     await this.refresh();
   }

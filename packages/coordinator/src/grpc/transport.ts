@@ -26,6 +26,14 @@ export interface GrpcTransportOptions {
 /** Schemes grpc-js resolves by itself. */
 const NATIVE_SCHEMES = new Set(['dns', 'ipv4', 'ipv6', 'unix', 'unix-abstract']);
 
+/**
+ * Schemes a gRPC branch URL may use with this driver (what `pick` resolves); the engine refuses
+ * any other at submit. The default driver dials `host:port/...` only (splitBranchUrl).
+ */
+export function resolvedSchemes(driver: Driver): string[] {
+  return driver === 'default' ? [] : ['etcd', 'discov', 'direct', ...NATIVE_SCHEMES];
+}
+
 class Unavailable extends Error {}
 
 export class GrpcTransport implements BranchTransport {

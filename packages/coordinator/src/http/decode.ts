@@ -2,7 +2,7 @@
 // match case-insensitively (an exact-case key wins), unknown keys are ignored, null leaves a field
 // empty. Where Go would fail to decode (wrong JSON types, fractions for integers, invalid JSON) we
 // answer 400 with a message naming the field instead of dtm's 500.
-import { badRequest, defaultOptions, type BranchRegistration, type TransRequest } from '@dtx/engine';
+import { badRequest, checkRequestText, defaultOptions, type BranchRegistration, type TransRequest } from '@dtx/engine';
 
 export function parseJsonBody(body: Buffer | string | undefined): unknown {
   const text = body === undefined ? '' : typeof body === 'string' ? body : body.toString('utf8');
@@ -112,7 +112,7 @@ export function decodeTransRequest(json: unknown, opts: DecodeOptions = { escape
     const v = opts.header?.(name);
     if (v) extHeaders[name] = v;
   }
-  return {
+  const req: TransRequest = {
     gid: opts.escape ? escapeGid(gid) : gid,
     transType: str(f, 'trans_type'),
     steps,
@@ -125,6 +125,9 @@ export function decodeTransRequest(json: unknown, opts: DecodeOptions = { escape
     reqExtra: stringMap(f.get('req_extra'), 'req_extra'),
     extHeaders,
   };
+  // Every operation's strings, abort's rollback_reason and workflow submit's req_extra included.
+  checkRequestText(req);
+  return req;
 }
 
 /**

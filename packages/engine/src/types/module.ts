@@ -2,6 +2,7 @@
 // implements in its own module beside this file. Everything that differs between the types is a
 // member here, so the engine, the scheduler, the admin actions and the request checks ask the
 // type's module instead of switching on its name (the registry maps names to modules).
+import type { TargetRules } from '../checks.ts';
 import type { DtmError } from '../errors.ts';
 import type { Pass, PassRules } from '../pass.ts';
 import type { GlobalStatus } from '../status.ts';
@@ -29,11 +30,11 @@ export interface TransTypeModule extends PassRules {
 
   // ---- requests
   /** Checks the type's own parts of a prepare / submit request (steps, payloads, custom_data). */
-  checkRequest(req: TransRequest): void;
+  checkRequest(req: TransRequest, rules: TargetRules): void;
   /** Branch rows saved with the global at prepare / submit ([] when the client registers them). */
   generateBranches(req: TransRequest, topics: TopicResolver): NewBranch[];
   /** Branch rows of a registerBranch call; absent when the type registers none. */
-  registerBranch?(reg: BranchRegistration): NewBranch[];
+  registerBranch?(reg: BranchRegistration, rules: TargetRules): NewBranch[];
   /**
    * How submit works: 'run' stores (or moves to) submitted and runs a pass; 'record' records the
    * final status the client reports in req_extra (the client ran the transaction).

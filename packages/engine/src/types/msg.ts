@@ -2,7 +2,7 @@
 // A pass asks the client whether a timed-out prepared message committed (query_prepared),
 // honours `delay`, then calls the prepared actions (never compensated). A `topic://NAME` step
 // fans out to the topic's subscribers when the message is saved.
-import { checkBranchUrl, checkCustomData, checkPayloads, pad2, TOPIC_PREFIX } from '../checks.ts';
+import { checkBranchUrl, checkCustomData, checkPayloads, pad2, TOPIC_PREFIX, type TargetRules } from '../checks.ts';
 import { internal, type DtmError } from '../errors.ts';
 import type { Pass } from '../pass.ts';
 import { Status } from '../status.ts';
@@ -72,11 +72,11 @@ export const msg: TransTypeModule = {
   abortPrepared: 'fail',
   abortRollsBack: false,
 
-  checkRequest(req: TransRequest): void {
+  checkRequest(req: TransRequest, rules: TargetRules): void {
     checkPayloads(req);
     checkCustomData(parseMsgDelay, req.customData);
-    req.steps.forEach((step, i) => checkBranchUrl(`steps[${i}].action`, step.action ?? '', req.protocol, true));
-    checkBranchUrl('query_prepared', req.queryPrepared, req.protocol);
+    req.steps.forEach((step, i) => checkBranchUrl(`steps[${i}].action`, step.action ?? '', req.protocol, rules, true));
+    checkBranchUrl('query_prepared', req.queryPrepared, req.protocol, rules);
   },
 
   /** One row per step, or per subscriber of a topic step (branch ids 01-01, 01-02, ...). */

@@ -55,6 +55,49 @@ export function parseSagaCustom(customData: string): SagaCustom {
   return custom;
 }
 
+/**
+ * Orders a saga of `steps` steps can run: every step named exists, and no step waits for itself
+ * through its prerequisites (without `concurrent`, each step also waits for the one before it).
+ * dtm accepts either and then never calls a branch (or panics on an index out of range at every
+ * pass); we refuse them. Returns `custom`.
+ */
+export function checkSagaOrders(custom: SagaCustom, steps: number): SagaCustom {
+  const exists = (s: number) => s >= 0 && s < steps;
+  const count = `(${steps} step${steps === 1 ? '' : 's'})`;
+  for (const [step, pres] of custom.orders) {
+    if (!exists(step)) throw new Error(`saga orders: step ${step} has orders but does not exist ${count}`);
+    for (const pre of pres) {
+      if (!exists(pre)) throw new Error(`saga orders: step ${step} depends on step ${pre}, which does not exist ${count}`);
+    }
+  }
+  const waitsFor = (s: number): number[] => [...(custom.orders.get(s) ?? []), ...(!custom.concurrent && s > 0 ? [s - 1] : [])];
+  // Depth-first search; a step met again while still on the path closes a cycle.
+  const state = new Array<'new' | 'open' | 'done'>(steps).fill('new');
+  const path: number[] = [];
+  const visit = (s: number): number[] | null => {
+    state[s] = 'open';
+    path.push(s);
+    for (const pre of waitsFor(s)) {
+      if (state[pre] === 'open') return [...path.slice(path.indexOf(pre)), pre];
+      if (state[pre] === 'new') {
+        const cycle = visit(pre);
+        if (cycle) return cycle;
+      }
+    }
+    path.pop();
+    state[s] = 'done';
+    return null;
+  };
+  for (let s = 0; s < steps; s++) {
+    const cycle = state[s] === 'new' ? visit(s) : null;
+    if (!cycle) continue;
+    const implicit = !custom.concurrent && cycle.some((x, i) => i > 0 && cycle[i - 1] === x + 1 && !(custom.orders.get(x + 1) ?? []).includes(x));
+    const note = implicit ? ' (without concurrent, each step also waits for the step before it)' : '';
+    throw new Error(`saga orders contain a cycle: ${cycle.join(' -> ')}${note}`);
+  }
+  return custom;
+}
+
 export function newSagaState(custom: SagaCustom, statuses: string[]): SagaState {
   const dependents = new Map<number, number[]>();
   for (const [step, pres] of custom.orders) {

@@ -5,26 +5,26 @@
 // Deliberate difference from dtm: when an action fails while others are still running, dtm starts
 // compensating those in-flight actions at once. We first wait for them to answer (each call is
 // bounded by its request timeout), so a compensation never overtakes its own action.
-import { checkBranchUrl, checkCustomData, checkPayloads, pad2 } from '../checks.ts';
+import { checkBranchUrl, checkCustomData, checkPayloads, pad2, type TargetRules } from '../checks.ts';
 import type { DtmError } from '../errors.ts';
 import type { ExecResult, Pass } from '../pass.ts';
 import { Status } from '../status.ts';
 import type { NewBranch } from '../store/port.ts';
 import { Op, type TransRequest } from '../model.ts';
 import type { TransTypeModule } from './module.ts';
-import { newSagaState, parseSagaCustom, pickActions, pickCompensations, prepareToCompensate } from './saga-plan.ts';
+import { checkSagaOrders, newSagaState, parseSagaCustom, pickActions, pickCompensations, prepareToCompensate } from './saga-plan.ts';
 
 export const saga: TransTypeModule = {
   name: 'saga',
   submit: 'run',
   abortRollsBack: false,
 
-  checkRequest(req: TransRequest): void {
+  checkRequest(req: TransRequest, rules: TargetRules): void {
     checkPayloads(req);
-    checkCustomData(parseSagaCustom, req.customData);
+    checkCustomData((text) => checkSagaOrders(parseSagaCustom(text), req.steps.length), req.customData);
     req.steps.forEach((step, i) => {
-      checkBranchUrl(`steps[${i}].action`, step.action ?? '', req.protocol);
-      checkBranchUrl(`steps[${i}].compensate`, step.compensate ?? '', req.protocol);
+      checkBranchUrl(`steps[${i}].action`, step.action ?? '', req.protocol, rules);
+      checkBranchUrl(`steps[${i}].compensate`, step.compensate ?? '', req.protocol, rules);
     });
   },
 
@@ -69,7 +69,8 @@ async function processSaga(p: Pass): Promise<DtmError | null> {
 }
 
 async function sagaPass(p: Pass, inflight: Map<number, Promise<Done>>): Promise<DtmError | null> {
-  const custom = parseSagaCustom(p.trans.customData);
+  // Rows adopted from dtm were never checked: a pass that cannot use them records why (runner.ts).
+  const custom = checkCustomData((text) => checkSagaOrders(parseSagaCustom(text), p.branches.length / 2), p.trans.customData);
   const o = p.trans.options;
   const timeoutReason = () => `Timeout after ${o.timeoutToFail} seconds`;
   if (p.status === Status.Submitted && p.isTimedOut()) await p.changeStatus(Status.Aborting, timeoutReason());

@@ -13,11 +13,11 @@ export const tcc = twoPhaseType({
   backward: Op.Cancel,
   reverse: true,
   pending: (s) => s === Status.Prepared,
-  urls(reg) {
+  urls(reg, rules) {
     const cancel = reg.data.cancel ?? '';
     const confirm = reg.data.confirm ?? '';
-    checkBranchUrl('cancel', cancel, REGISTERED_URL_PROTOCOL);
-    checkBranchUrl('confirm', confirm, REGISTERED_URL_PROTOCOL);
+    checkBranchUrl('cancel', cancel, REGISTERED_URL_PROTOCOL, rules);
+    checkBranchUrl('confirm', confirm, REGISTERED_URL_PROTOCOL, rules);
     return { forward: confirm, backward: cancel };
   },
   explain: 'It goes to aborting: every registered branch is cancelled, then it ends failed. Refused if a confirm already succeeded.',

@@ -2,6 +2,7 @@
 // while the global is prepared; once submitted the coordinator runs the forward op (confirm /
 // commit) of every branch, once aborting (or timed out while prepared) the backward op (cancel /
 // rollback). The first non-success stops the pass. tcc.ts and xa.ts say which ops and order.
+import type { TargetRules } from '../checks.ts';
 import type { DtmError } from '../errors.ts';
 import type { Pass } from '../pass.ts';
 import { Status, type BranchStatus } from '../status.ts';
@@ -18,7 +19,7 @@ export interface TwoPhaseRules {
   /** Which branch statuses still need the op. */
   pending: (s: BranchStatus) => boolean;
   /** The forward and backward URLs of one registration, each checked as the field it came from. */
-  urls(reg: BranchRegistration): { forward: string; backward: string };
+  urls(reg: BranchRegistration, rules: TargetRules): { forward: string; backward: string };
   postWithoutPayload?: boolean;
   /** What an operator abort says it will do. */
   explain: string;
@@ -50,8 +51,8 @@ export function twoPhaseType(r: TwoPhaseRules): TransTypeModule {
     // Branches come from registrations; the global itself carries nothing to check.
     checkRequest: () => undefined,
     generateBranches: () => [],
-    registerBranch(reg: BranchRegistration): NewBranch[] {
-        const urls = r.urls(reg);
+    registerBranch(reg: BranchRegistration, rules: TargetRules): NewBranch[] {
+        const urls = r.urls(reg, rules);
       const row = (op: string, url: string): NewBranch => ({ gid: reg.gid, url, binData: reg.payload, branchId: reg.branchId, op, status: Status.Prepared });
       // Backward op first, like dtm: the pass walks one op's rows in registration order.
       return [row(r.backward, urls.backward), row(r.forward, urls.forward)];

@@ -2,7 +2,7 @@
 // SDK drives the workflow and records each step as a registered branch; the server only calls
 // the resume callback of a prepared workflow when it is due (never backing it off), and submit
 // records the outcome the client reports.
-import { checkBranchUrl, checkCustomData } from '../checks.ts';
+import { checkBranchUrl, checkCustomData, type TargetRules } from '../checks.ts';
 import { badRequest, type DtmError } from '../errors.ts';
 import type { Pass } from '../pass.ts';
 import { isFinished, Status } from '../status.ts';
@@ -55,9 +55,9 @@ export const workflow: TransTypeModule = {
   submit: 'record',
   abortRollsBack: false,
 
-  checkRequest(req: TransRequest): void {
+  checkRequest(req: TransRequest, rules: TargetRules): void {
     checkCustomData(parseWorkflowCustom, req.customData);
-    checkBranchUrl('query_prepared', req.queryPrepared, req.protocol);
+    checkBranchUrl('query_prepared', req.queryPrepared, req.protocol, rules);
   },
   generateBranches: () => [],
 

@@ -13,9 +13,9 @@ export const xa = twoPhaseType({
   backward: Op.Rollback,
   reverse: false,
   pending: (s) => s !== Status.Succeed,
-  urls(reg) {
+  urls(reg, rules) {
     const url = reg.data.url ?? '';
-    checkBranchUrl('url', url, REGISTERED_URL_PROTOCOL);
+    checkBranchUrl('url', url, REGISTERED_URL_PROTOCOL, rules);
     return { forward: url, backward: url };
   },
   postWithoutPayload: true,
