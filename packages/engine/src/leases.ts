@@ -31,8 +31,13 @@ export interface LeaseKeeperOptions {
   monotonic?: () => number;
 }
 
-/** What a lease must still cover beyond a call's timeout: clock rate differences, scheduling. */
-export const LEASE_MARGIN_MS = 1000;
+/**
+ * What a lease must still cover beyond a call's timeout (clock rate differences, scheduling):
+ * a tenth of the lease, at most 1 s.
+ */
+export function leaseMargin(leaseMs: number): number {
+  return Math.min(1000, leaseMs / 10);
+}
 
 /** The lease one pass holds: its row, its token, and until when (monotonic ms) it is safe. */
 export interface HeldLease {
@@ -47,10 +52,12 @@ export class LeaseKeeper {
   /** Leases of running passes by `<token>#<gid>`. */
   private readonly held = new Map<string, HeldLease>();
   readonly leaseMs: number;
+  private readonly margin: number;
   private readonly mono: () => number;
 
   constructor(private readonly o: LeaseKeeperOptions) {
     this.leaseMs = o.retryInterval * 1000;
+    this.margin = leaseMargin(this.leaseMs);
     this.mono = o.monotonic ?? (() => performance.now());
   }
 
@@ -66,7 +73,7 @@ export class LeaseKeeper {
 
   /** Records a lease the database granted to a statement sent at `sentAt` (monotonic ms). */
   hold(gid: string, token: string, sentAt: number, leaseMs = this.leaseMs): HeldLease {
-    const lease = { gid, token, deadline: sentAt + leaseMs - LEASE_MARGIN_MS };
+    const lease = { gid, token, deadline: sentAt + leaseMs - this.margin };
     this.held.set(`${token}#${gid}`, lease);
     return lease;
   }
@@ -83,8 +90,8 @@ export class LeaseKeeper {
    * make the call.
    */
   async ensure(lease: HeldLease, needMs: number): Promise<void> {
-    if (lease.deadline - this.mono() >= needMs + LEASE_MARGIN_MS) return;
-    const leaseMs = Math.max(this.leaseMs, needMs + 3 * LEASE_MARGIN_MS);
+    if (lease.deadline - this.mono() >= needMs + this.margin) return;
+    const leaseMs = Math.max(this.leaseMs, needMs + 3 * this.margin);
     const sentAt = this.mono();
     let renewed = false;
     try {
@@ -92,8 +99,8 @@ export class LeaseKeeper {
     } catch (e) {
       this.o.log.warn({ gid: lease.gid, err: (e as Error).message }, 'could not renew the lease before a branch call');
     }
-    if (renewed) lease.deadline = Math.max(lease.deadline, sentAt + leaseMs - LEASE_MARGIN_MS);
-    if (lease.deadline - this.mono() < needMs + LEASE_MARGIN_MS) throw new StaleLeaseError(lease.gid, lease.token);
+    if (renewed) lease.deadline = Math.max(lease.deadline, sentAt + leaseMs - this.margin);
+    if (lease.deadline - this.mono() < needMs + this.margin) throw new StaleLeaseError(lease.gid, lease.token);
   }
 
   /**
@@ -136,7 +143,7 @@ export class LeaseKeeper {
       const renewed = await this.o.store.renewLeases([...new Set(due.map((l) => l.token))], this.leaseMs);
       for (const r of renewed) {
         const lease = this.held.get(`${r.owner}#${r.gid}`);
-        if (lease) lease.deadline = Math.max(lease.deadline, sentAt + this.leaseMs - LEASE_MARGIN_MS);
+        if (lease) lease.deadline = Math.max(lease.deadline, sentAt + this.leaseMs - this.margin);
       }
     } catch (e) {
       // The leases keep the deadlines they had; a pass whose call needs more renews it itself.
