@@ -1,7 +1,7 @@
 // Replacing dtm's server and keeping its database: dtx adopts dtm's schema at start-up (rows kept),
 // finishes the transactions dtm left unfinished, resolves its topics, and works as usual after.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, storeUrl, type StoreConfig } from '@dtx/db';
+import { adoptedFromDtm, connect, storeUrl, type StoreConfig } from '@dtx/db';
 import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
@@ -67,6 +67,9 @@ function adoptionSuite(storeName: 'postgres' | 'mysql') {
     const m = await coordinator.db.driver.query('SELECT migration_name, logs FROM _prisma_migrations ORDER BY migration_name');
     expect(m[0]).toMatchObject({ migration_name: '0001_init', logs: 'adopted an existing dtm schema' });
     expect(m.length).toBeGreaterThan(1);
+    // dtm's finished rows are its users' history: retention stays off unless they turn it on.
+    expect(await adoptedFromDtm(coordinator.db.driver)).toBe(true);
+    expect(coordinator.retention).toBeNull();
     // the dashboard's models read the adopted tables
     const prisma = await coordinator.db.prisma();
     expect((await prisma.transGlobal.findFirst({ where: { gid: 'done-by-dtm' } }))?.options).toBe('{"concurrent":false}');

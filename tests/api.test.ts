@@ -41,6 +41,10 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
   }
 
   describe('routes', () => {
+    it('runs retention in a database it created (Retention.Mode auto)', () => {
+      expect(coordinator.retention).not.toBeNull();
+    });
+
     it('version, newGid and ping', async () => {
       const v = await dtm.get('version');
       expect(v.status).toBe(200);

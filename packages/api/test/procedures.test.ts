@@ -268,5 +268,9 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     expect(o.timeToFinish).toEqual({ p50: 60_000, p99: 60_000, sample: 20 });
     // stuck-overdue and stuck-retried (stuck-old was force-stopped above)
     expect(o.stuck).toBe(2);
+    // what retention keeps: every finished row, and the oldest finish or rollback time
+    const finished = await deps.prisma.transGlobal.findMany({ where: { status: { in: ['succeed', 'failed'] } } });
+    const oldest = Math.min(...finished.map((r) => (r.finishTime ?? r.rollbackTime)!.getTime()));
+    expect(o.retained).toEqual({ finished: finished.length, oldestFinished: oldest });
   });
 });

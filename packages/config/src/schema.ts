@@ -177,7 +177,11 @@ const store = z
     MaxIdleConns: int(500, ignored('pool tuning beyond `MaxOpenConns` is not configurable')),
     ConnMaxLifeTime: int(5, ignored('pool tuning beyond `MaxOpenConns` is not configurable')),
     DataExpire: int(604800, ignored("expiry in dtm's redis and boltdb stores, not offered")),
-    FinishedDataExpire: int(86400, ignored("expiry in dtm's redis and boltdb stores, not offered")),
+    FinishedDataExpire: int(86400, {
+      description:
+        'retention: finished transactions (with their branches and attempt log) older than this many seconds are deleted; 0 keeps them (see `Retention.*`)',
+      rule: notNegative,
+    }),
     RedisPrefix: str('{a}', ignored("dtm's redis store is not offered")),
   })
   .overwrite((s) => {
@@ -196,6 +200,24 @@ const store = z
       return undefined;
     }),
   );
+
+const retention = z.object({
+  Mode: str('auto', {
+    description:
+      "`on`, `off`, or `auto`: on, except in a database adopted from dtm (whose finished rows are its users' history until they say otherwise)",
+    normalize: (v) => v.toLowerCase(),
+    rule: (v) => (['auto', 'on', 'off'].includes(v) ? undefined : `must be auto, on or off, got '${v}'`),
+  }),
+  BatchSize: int(200, {
+    description: 'rows deleted per database transaction (small batches keep deletes from stalling submits)',
+    rule: (v) => (v < 1 || v > 10000 ? 'must be between 1 and 10000' : undefined),
+  }),
+  IntervalSeconds: int(60, { description: 'seconds between retention runs', rule: (v) => (v < 1 || v > 86400 ? 'must be between 1 and 86400' : undefined) }),
+  KeepAttempts: int(100, {
+    description: 'attempt-log rows kept per unfinished transaction: its first and the newest; 0 never trims',
+    rule: (v) => (v !== 0 && (v < 2 || v > 1_000_000) ? 'must be 0 or between 2 and 1000000' : undefined),
+  }),
+});
 
 export const configSchema = z
   .object({
@@ -245,6 +267,7 @@ export const configSchema = z
     CronConcurrency: int(64, { description: 'most transactions one instance processes at once from its scheduler (ours)', rule: atLeast(1) }),
     Dashboard: dashboard,
     Store: store,
+    Retention: retention,
   })
   .superRefine(
     groupCheck((c) => (c.TimeoutToFail < c.RetryInterval ? ['TimeoutToFail', 'should not be less than RetryInterval'] : undefined)),

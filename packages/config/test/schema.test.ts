@@ -66,6 +66,7 @@ describe('configuration schema', () => {
         FinishedDataExpire: 86400,
         RedisPrefix: '{a}',
       },
+      Retention: { Mode: 'auto', BatchSize: 200, IntervalSeconds: 60, KeepAttempts: 100 },
     });
     expect(defaultConfig()).not.toBe(defaultConfig());
   });
@@ -90,6 +91,7 @@ describe('configuration schema', () => {
       DASHBOARD_ADMIN_PASSWORD: 'password',
       TIME_ZONE_OFFSET: '+8',
       ALERT_WEB_HOOK: 'http://h/',
+      RETENTION_MODE: 'off',
     };
     for (const k of configKeys()) {
       const value = valid[k.env] ?? (typeof k.defaultValue === 'number' ? String(k.defaultValue + 1) : `${k.defaultValue}x`);
@@ -119,6 +121,11 @@ describe('configuration schema', () => {
     [{ CRON_CONCURRENCY: '0' }, 'CronConcurrency (CRON_CONCURRENCY) must be at least 1'],
     [{ LOG_LEVEL: 'Loud' }, "LogLevel (LOG_LEVEL) must be debug, info, warn or error, got 'loud'"],
     [{ DASHBOARD_PORT: '70000' }, 'Dashboard.Port (DASHBOARD_PORT) must be a port number'],
+    [{ STORE_FINISHED_DATA_EXPIRE: '-1' }, 'Store.FinishedDataExpire (STORE_FINISHED_DATA_EXPIRE) must not be negative'],
+    [{ RETENTION_MODE: 'sometimes' }, "Retention.Mode (RETENTION_MODE) must be auto, on or off, got 'sometimes'"],
+    [{ RETENTION_BATCH_SIZE: '0' }, 'Retention.BatchSize (RETENTION_BATCH_SIZE) must be between 1 and 10000'],
+    [{ RETENTION_INTERVAL_SECONDS: '0' }, 'Retention.IntervalSeconds (RETENTION_INTERVAL_SECONDS) must be between 1 and 86400'],
+    [{ RETENTION_KEEP_ATTEMPTS: '1' }, 'Retention.KeepAttempts (RETENTION_KEEP_ATTEMPTS) must be 0 or between 2 and 1000000'],
     [{ DASHBOARD_BASE_PATH: 'a b/' }, "Dashboard.BasePath (DASHBOARD_BASE_PATH) must be a path like /dtx, got '/a b'"],
     [{ DASHBOARD_SESSION_SECRET: 'x'.repeat(31) }, 'Dashboard.SessionSecret (DASHBOARD_SESSION_SECRET) must be at least 32 characters'],
     [{ DASHBOARD_SESSION_HOURS: '0' }, 'Dashboard.SessionHours (DASHBOARD_SESSION_HOURS) must be at least 1'],

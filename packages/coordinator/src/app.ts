@@ -3,8 +3,8 @@
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
-import { openDatabase, type Database } from '@dtx/db';
-import { Engine, Topics, type Logger } from '@dtx/engine';
+import { adoptedFromDtm, openDatabase, type Database } from '@dtx/db';
+import { Engine, Retention, systemClock, Topics, type Logger } from '@dtx/engine';
 import { VERSION } from '@dtx/runtime';
 import { HttpTransport } from './calls/http.ts';
 import { CallRouter } from './calls/router.ts';
@@ -24,6 +24,8 @@ export const HEARTBEAT_MS = 5000;
 export interface Coordinator {
   config: Config;
   engine: Engine;
+  /** The retention task, or null when retention is off (Retention.Mode, adopted databases). */
+  retention: Retention | null;
   topics: Topics;
   metrics: Metrics;
   db: Database;
@@ -52,6 +54,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   if (db.migration?.applied.length) log.info({ applied: db.migration.applied }, 'schema migrations applied');
   const topics = new Topics(db.store, log);
   await topics.start(config.ConfigUpdateInterval);
+  const retention = await startRetention(config, db, log);
   const metrics = new Metrics(VERSION);
   const dockerHostRewrite = !!process.env.IS_DOCKER;
   const router = new CallRouter(new HttpTransport({ dockerHostRewrite, userAgent: `dtx/${VERSION}` }));
@@ -136,6 +139,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   return {
     config,
     engine,
+    retention,
     topics,
     metrics,
     db,
@@ -148,6 +152,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
       (closing ??= (async () => {
         clearInterval(heartbeat);
         topics.stop();
+        await retention?.stop();
         // Leave the registry first, so that clients stop picking this instance.
         await registrar?.close();
         await Promise.all([http.close(), closeGrpc(grpc, Math.min(graceMs, 5000))]);
@@ -158,6 +163,30 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
         log.info({}, 'coordinator stopped');
       })()),
   };
+}
+
+/**
+ * Retention of finished transactions (Store.FinishedDataExpire, Retention.*): on by default, off
+ * by default in a database adopted from dtm.
+ */
+async function startRetention(config: Config, db: Database, log: Logger): Promise<Retention | null> {
+  const r = config.Retention;
+  const on = r.Mode === 'on' || (r.Mode === 'auto' && !(await adoptedFromDtm(db.driver)));
+  if (!on) {
+    log.info({ mode: r.Mode }, 'retention is off: finished transactions are kept');
+    return null;
+  }
+  const retention = new Retention({
+    store: db.store,
+    clock: systemClock,
+    log,
+    finishedAgeSeconds: config.Store.FinishedDataExpire,
+    batchSize: r.BatchSize,
+    intervalSeconds: r.IntervalSeconds,
+    keepAttempts: r.KeepAttempts,
+  });
+  retention.start();
+  return retention;
 }
 
 /**

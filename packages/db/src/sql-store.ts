@@ -2,6 +2,7 @@
 // (upsert syntax, RETURNING, SKIP LOCKED) are spelled out where they occur rather than hidden in a
 // query builder. Every state change is conditional on the state it expects.
 import type { Row, SqlConn, SqlDriver } from './drivers.ts';
+import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
 import {
   DuplicateBranchError,
   type AttemptRow,
@@ -592,6 +593,18 @@ export class SqlStore implements Store {
         params,
       );
     }
+  }
+
+  deleteFinished(before: Date, limit: number): Promise<number> {
+    return deleteFinished(this.driver, before, limit);
+  }
+
+  trimAttempts(afterId: number, scan: number, keep: number): Promise<{ deleted: number; lastId: number }> {
+    return trimAttempts(this.driver, afterId, scan, keep);
+  }
+
+  finishedStats(): Promise<{ count: number; oldest: Date | null }> {
+    return finishedStats(this.driver);
   }
 
   async findAttempts(gid: string, limit: number): Promise<AttemptRow[]> {

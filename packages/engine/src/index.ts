@@ -18,3 +18,4 @@ export { silentLogger } from './logger.ts';
 export * as sagaPlan from './types/saga-plan.ts';
 export { Admin, allowedActions, type AdminAction, type AdminResult, type ActionAvailability } from './admin.ts';
 export * from './store/port.ts';
+export { Retention, type RetentionOptions, type RetentionRun } from './retention.ts';

@@ -42,9 +42,12 @@ export async function overview(deps: ApiDeps, minutes: number) {
     .filter((r) => r.createTime && r.finishTime)
     .map((r) => r.finishTime!.getTime() - r.createTime!.getTime())
     .sort((a, b) => a - b);
+  const kept = await deps.db.store.finishedStats();
   return {
     since: since.getTime(),
     series,
+    /** Finished transactions kept (retention deletes them past Store.FinishedDataExpire), and the oldest's finish time. */
+    retained: { finished: kept.count, oldestFinished: kept.oldest?.getTime() ?? null },
     stuck,
     unfinished,
     timeToFinish: { p50: percentile(durations, 50), p99: percentile(durations, 99), sample: durations.length },

@@ -274,6 +274,23 @@ export interface Store {
   insertAttempts(rows: NewAttempt[]): Promise<void>;
   findAttempts(gid: string, limit: number): Promise<AttemptRow[]>;
 
+  // Retention (retention.ts): small batches, so that deletes never hold locks long enough to
+  // stall submits.
+  /**
+   * Deletes up to `limit` transactions that finished (succeed or failed) before `before`, with
+   * their branch operations and attempt rows, in one database transaction. Returns how many.
+   */
+  deleteFinished(before: Date, limit: number): Promise<number>;
+  /**
+   * Looks at up to `scan` unfinished transactions with an id above `afterId`, and of each one that
+   * has more than `keep` attempt rows deletes the oldest, keeping its first attempt and its newest
+   * `keep - 1`. Returns the rows deleted and the last id looked at (0 when none was left: start
+   * over).
+   */
+  trimAttempts(afterId: number, scan: number, keep: number): Promise<{ deleted: number; lastId: number }>;
+  /** How many finished transactions are kept, and when the oldest of them finished. */
+  finishedStats(): Promise<{ count: number; oldest: Date | null }>;
+
   ping(): Promise<void>;
   close(): Promise<void>;
 }

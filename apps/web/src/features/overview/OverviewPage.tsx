@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { Area, AreaChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { Banner, Card, PageTitle, Spinner } from '@/components/ui';
 import { useMe } from '@/features/auth/useMe';
-import { fmtDuration } from '@/lib/format';
+import { fmtDuration, fmtRelative } from '@/lib/format';
 import { errorMessage, useTRPC } from '@/lib/trpc';
 
 const hhmm = (ms: number) => {
@@ -35,12 +35,17 @@ export function OverviewPage() {
   return (
     <div className="space-y-4">
       <PageTitle title="Overview" subtitle="The last 60 minutes" />
-      <div className="grid grid-cols-2 gap-3 lg:grid-cols-5">
+      <div className="grid grid-cols-2 gap-3 lg:grid-cols-6">
         <Stat label="Stuck now" value={d.stuck} tone={d.stuck > 0 ? 'orange' : 'slate'} href="/transactions?stuck=1" hint="open the stuck view" />
         <Stat label="Unfinished" value={d.unfinished} href="/transactions?status=prepared,submitted,aborting" />
         <Stat label="Finished (succeed / failed)" value={`${total.succeeded} / ${total.failed}`} hint={`${total.created} created`} />
         <Stat label="Time to finish p50" value={fmtDuration(d.timeToFinish.p50)} hint={`of ${d.timeToFinish.sample} succeeded`} />
         <Stat label="Time to finish p99" value={fmtDuration(d.timeToFinish.p99)} />
+        <Stat
+          label="Finished rows kept"
+          value={d.retained.finished}
+          hint={d.retained.oldestFinished === null ? 'none kept' : `oldest finished ${fmtRelative(d.retained.oldestFinished)}`}
+        />
       </div>
       <Card title="Transactions per minute">
         <div className="h-72" data-testid="chart-per-minute">
