@@ -39,6 +39,8 @@ describe('configuration schema', () => {
       GrpcServiceConfig: '{"loadBalancingConfig": [{"round_robin":{}}]}',
       MaxBodyBytes: 4194304,
       CronConcurrency: 64,
+      MaxInflightSubmits: 256,
+      MaxInflightPasses: 1024,
       Dashboard: {
         Port: 36788,
         Host: '',
@@ -117,6 +119,8 @@ describe('configuration schema', () => {
     [{ GRPC_PORT: '-1' }, 'GrpcPort (GRPC_PORT) must be a port number'],
     [{ MAX_BODY_BYTES: '1023' }, 'MaxBodyBytes (MAX_BODY_BYTES) must be at least 1024'],
     [{ CRON_CONCURRENCY: '0' }, 'CronConcurrency (CRON_CONCURRENCY) must be at least 1'],
+    [{ MAX_INFLIGHT_SUBMITS: '0' }, 'MaxInflightSubmits (MAX_INFLIGHT_SUBMITS) must be at least 1'],
+    [{ MAX_INFLIGHT_PASSES: '0' }, 'MaxInflightPasses (MAX_INFLIGHT_PASSES) must be at least 1'],
     [{ LOG_LEVEL: 'Loud' }, "LogLevel (LOG_LEVEL) must be debug, info, warn or error, got 'loud'"],
     [{ DASHBOARD_PORT: '70000' }, 'Dashboard.Port (DASHBOARD_PORT) must be a port number'],
     [{ DASHBOARD_BASE_PATH: 'a b/' }, "Dashboard.BasePath (DASHBOARD_BASE_PATH) must be a path like /dtx, got '/a b'"],
