@@ -159,6 +159,28 @@ async function main(): Promise<void> {
       }
     })();
     const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssMb(server.pid))), 500);
+    // The coordinator's own view of its backlog (absent before admission control existed).
+    const scraper = new Client(origin, { headersTimeout: 60_000, bodyTimeout: 60_000 });
+    const gauges = { inflightSubmits: 0, passes: 0, refused: 0 };
+    const gauge = (text: string, name: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith(name))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const scrapeLoop = (async () => {
+      while (loading) {
+        try {
+          const r = await scraper.request({ path: '/api/metrics', method: 'GET' });
+          const text = await r.body.text();
+          gauges.inflightSubmits = Math.max(gauges.inflightSubmits, gauge(text, 'dtx_admission_inflight_submits'));
+          gauges.passes = Math.max(gauges.passes, gauge(text, 'dtx_passes_inflight'));
+          gauges.refused = gauge(text, 'dtx_admission_refused_total');
+        } catch {
+          // a scrape lost to the overload: the next one counts
+        }
+        await sleep(1000);
+      }
+    })();
 
     // Open loop: the n-th submit leaves at n / rate seconds, whatever happened to the others.
     console.error(`[overload] ${store}, ${rate} sagas/s for ${durationMs / 1000}s, wait_result=${waitResult} ${a.env}`);
@@ -174,6 +196,8 @@ async function main(): Promise<void> {
     const backlogAtEnd = outstanding;
     loading = false;
     await pingLoop;
+    await scrapeLoop;
+    await scraper.close();
     const drainStart = performance.now();
     await Promise.race([Promise.allSettled(inflight), sleep(ms(a.drain))]);
     clearInterval(rssTimer);
@@ -200,6 +224,7 @@ async function main(): Promise<void> {
       issued: n,
       outcomes: counts,
       clientBacklog: { max: maxOutstanding, atEndOfLoad: backlogAtEnd },
+      coordinatorMax: gauges,
       rssMb: { start: rssStart, endOfLoad: rssEndOfLoad, max: rssMax, afterDrain: rssMb(server.pid) },
       pingMs: {
         count: pings.length,

@@ -39,8 +39,8 @@ describe('configuration schema', () => {
       GrpcServiceConfig: '{"loadBalancingConfig": [{"round_robin":{}}]}',
       MaxBodyBytes: 4194304,
       CronConcurrency: 64,
-      MaxInflightSubmits: 256,
-      MaxInflightPasses: 1024,
+      MaxInflightSubmits: 64,
+      MaxInflightPasses: 256,
       Dashboard: {
         Port: 36788,
         Host: '',
