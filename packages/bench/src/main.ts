@@ -180,6 +180,9 @@ async function runOne(
       LISTEN_HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       STORE_DRIVER: store,
+      // A closed loop of N clients with wait_result holds N submits in flight by design: room for
+      // all of them, so that the admission bound (docs/operations.md, "Overload") refuses none.
+      MAX_INFLIGHT_SUBMITS: String(Math.max(64, 2 * concurrency)),
     };
     if (store === 'sqlite') {
       env.STORE_DB = join(runDir, `${dbName}.sqlite`);

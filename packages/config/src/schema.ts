@@ -265,6 +265,19 @@ export const configSchema = z
       rule: atLeast(1024),
     }),
     CronConcurrency: int(64, { description: 'most transactions one instance processes at once from its scheduler (ours)', rule: atLeast(1) }),
+    // Admission control (docs/operations.md, "Overload"): beyond these bounds requests are refused
+    // at once with a retryable answer instead of queueing without bound. No "unlimited" value:
+    // an unbounded queue is the failure these keys exist to prevent.
+    MaxInflightSubmits: int(64, {
+      description:
+        'most requests of the transaction API (prepare, submit, abort, registerBranch, prepareWorkflow; HTTP, JSON-RPC and gRPC) one instance processes at once; more get HTTP 503 / gRPC `UNAVAILABLE` (ours)',
+      rule: atLeast(1),
+    }),
+    MaxInflightPasses: int(256, {
+      description:
+        'most transaction passes (API-triggered and the scheduler\'s) one instance runs at once; beyond it prepare, submit, abort and prepareWorkflow get HTTP 503 / gRPC `UNAVAILABLE` (ours)',
+      rule: atLeast(1),
+    }),
     Dashboard: dashboard,
     Store: store,
     Retention: retention,

@@ -10,6 +10,7 @@ import { HttpTransport } from './calls/http.ts';
 import { CallRouter } from './calls/router.ts';
 import type { FastifyInstance } from 'fastify';
 import { storeConfigOf, type Config } from '@dtx/config';
+import { Admission } from './admission.ts';
 import { EtcdRegistrar, EtcdResolver } from './discovery/etcd.ts';
 import { buildGrpcServer, closeGrpc, listenGrpc } from './grpc/server.ts';
 import { parseSchemeTarget, type Driver } from './grpc/target.ts';
@@ -86,18 +87,25 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
       grpcSchemes: resolvedSchemes(driver),
     },
   });
+  const admission = new Admission({
+    maxInflightSubmits: config.MaxInflightSubmits,
+    maxInflightPasses: config.MaxInflightPasses,
+    passes: () => engine.inFlight(),
+    metrics,
+  });
   const http = await buildHttpServer({
     engine,
     topics,
     store: db.store,
     metrics,
+    admission,
     logger: log,
     version: VERSION,
     maxBodyBytes: config.MaxBodyBytes,
     timeFormat: TimeFormat.fromConfig(config.TimeZoneOffset),
     timeoutToFail: config.TimeoutToFail,
   });
-  const grpc = buildGrpcServer({ engine, topics, metrics, logger: log, maxBodyBytes: config.MaxBodyBytes });
+  const grpc = buildGrpcServer({ engine, topics, metrics, admission, logger: log, maxBodyBytes: config.MaxBodyBytes });
   let grpcPort: number;
   try {
     await http.listen({ port: config.HttpPort, host: config.ListenHost });

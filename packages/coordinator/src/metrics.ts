@@ -9,6 +9,7 @@ export class Metrics implements EngineMetrics {
   private readonly transProcess: Counter<'model' | 'status'>;
   private readonly transDuration: Histogram<'model'>;
   private readonly branchProcess: Counter<'model' | 'branchid' | 'branchtype' | 'status'>;
+  private readonly refused: Counter<'reason'>;
 
   constructor(version: string) {
     collectDefaultMetrics({ register: this.registry });
@@ -44,6 +45,37 @@ export class Metrics implements EngineMetrics {
       labelNames: ['model', 'branchid', 'branchtype', 'status'],
       registers: [this.registry],
     });
+    // Ours: admission control (docs/operations.md, "Overload").
+    this.refused = new Counter({
+      name: 'dtx_admission_refused_total',
+      help: 'Requests of the transaction API refused because this instance was overloaded, by bound',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+  }
+
+  /** The admission gauges, read when scraped. */
+  observeAdmission(inflightSubmits: () => number, passes: () => number): void {
+    new Gauge({
+      name: 'dtx_admission_inflight_submits',
+      help: 'Requests of the transaction API being processed (bounded by MaxInflightSubmits)',
+      registers: [this.registry],
+      collect() {
+        this.set(inflightSubmits());
+      },
+    });
+    new Gauge({
+      name: 'dtx_passes_inflight',
+      help: "Transaction passes running, API-triggered and the scheduler's (bounded by MaxInflightPasses)",
+      registers: [this.registry],
+      collect() {
+        this.set(passes());
+      },
+    });
+  }
+
+  admissionRefused(reason: string): void {
+    this.refused.inc({ reason });
   }
 
   request(type: 'http' | 'grpc', api: string, ok: boolean, seconds: number): void {

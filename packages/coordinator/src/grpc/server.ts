@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
+import { isRefusal, type Admission, type AdmittedOp } from '../admission.ts';
 import type { Metrics } from '../metrics.ts';
 import { registrationFromGrpc, transRequestFromGrpc, type DtmBranchRequestMsg, type DtmRequestMsg } from './decode.ts';
 
@@ -52,6 +53,8 @@ export interface GrpcServerOptions {
   logger: Logger;
   maxBodyBytes: number;
   metrics?: Metrics;
+  /** Admission control of the transaction API (absent: no bound). */
+  admission?: Admission;
 }
 
 interface DtmTopicRequestMsg {
@@ -63,7 +66,7 @@ interface DtmTopicRequestMsg {
 const EMPTY = {};
 
 export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
-  const { engine, topics, logger: log, metrics } = opts;
+  const { engine, topics, logger: log, metrics, admission } = opts;
   const pkg = loadDtmProto();
   const proto = grpc.loadPackageDefinition(pkg) as unknown as {
     dtmgimp: { Dtm: grpc.ServiceClientConstructor };
@@ -73,11 +76,24 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   });
 
   const unary =
-    <Req, Res>(method: string, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> =>
+    <Req, Res>(method: string, fn: (req: Req) => Promise<Res> | Res, admitted?: AdmittedOp): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       const started = Date.now();
+      // Admission (admission.ts). UNAVAILABLE, not ABORTED (the transaction failed) nor
+      // RESOURCE_EXHAUSTED (our answer to an over-size message, which a retry cannot fix):
+      // UNAVAILABLE is the code gRPC documents as transient and retry policies retry
+      // (docs/compatibility.md, "Overload").
+      const slot = admitted && admission ? admission.enter(admitted) : null;
+      if (slot && isRefusal(slot)) {
+        metrics?.request('grpc', method.toLowerCase(), false, (Date.now() - started) / 1000);
+        const metadata = new grpc.Metadata();
+        metadata.set('dtx-refused', slot.reason);
+        callback({ code: grpc.status.UNAVAILABLE, details: slot.message, metadata });
+        return;
+      }
       Promise.resolve()
         .then(() => fn(call.request))
+        .finally(() => slot?.release())
         .then(
           (res) => {
             log.debug({ method, ms: Date.now() - started }, 'grpc request');
@@ -94,24 +110,23 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
         );
     };
 
+  /** A transaction-API method under admission that answers an empty message. */
+  const admitted = <Req>(method: string, op: AdmittedOp, fn: (req: Req) => Promise<void>) =>
+    unary(
+      method,
+      async (m: Req) => {
+        await fn(m);
+        return EMPTY;
+      },
+      op,
+    );
+
   const handlers: grpc.UntypedServiceImplementation = {
     NewGid: unary('NewGid', () => ({ Gid: engine.newGid() })),
-    Submit: unary('Submit', async (m: DtmRequestMsg) => {
-      await engine.submit(transRequestFromGrpc(m));
-      return EMPTY;
-    }),
-    Prepare: unary('Prepare', async (m: DtmRequestMsg) => {
-      await engine.prepare(transRequestFromGrpc(m));
-      return EMPTY;
-    }),
-    Abort: unary('Abort', async (m: DtmRequestMsg) => {
-      await engine.abort(transRequestFromGrpc(m));
-      return EMPTY;
-    }),
-    RegisterBranch: unary('RegisterBranch', async (m: DtmBranchRequestMsg) => {
-      await engine.registerBranch(registrationFromGrpc(m));
-      return EMPTY;
-    }),
+    Submit: admitted('Submit', 'submit', (m: DtmRequestMsg) => engine.submit(transRequestFromGrpc(m))),
+    Prepare: admitted('Prepare', 'prepare', (m: DtmRequestMsg) => engine.prepare(transRequestFromGrpc(m))),
+    Abort: admitted('Abort', 'abort', (m: DtmRequestMsg) => engine.abort(transRequestFromGrpc(m))),
+    RegisterBranch: admitted('RegisterBranch', 'registerBranch', (m: DtmBranchRequestMsg) => engine.registerBranch(registrationFromGrpc(m))),
     PrepareWorkflow: unary('PrepareWorkflow', async (m: DtmRequestMsg) => {
       const r = await engine.prepareWorkflow(transRequestFromGrpc(m));
       return {
@@ -124,7 +139,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
           Op: b.op,
         })),
       };
-    }),
+    }, 'prepareWorkflow'),
     Subscribe: unary('Subscribe', async (m: DtmTopicRequestMsg) => {
       await topics.subscribe(m.Topic ?? '', m.URL ?? '', m.Remark ?? '');
       return EMPTY;

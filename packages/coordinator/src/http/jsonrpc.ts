@@ -56,3 +56,13 @@ export async function handleJsonRpc(engine: Engine, raw: Buffer | undefined): Pr
     return error(id, errorKind(err) === 'failure' ? -32901 : -32603, message);
   }
 }
+
+/**
+ * Admission refused the envelope before reading it (admission.ts): HTTP 503 with a JSON-RPC
+ * error, id null as JSON-RPC 2.0 prescribes when the id is unknown, in the spec's range of
+ * server errors, away from dtm's -32901/-32902 (FAILURE/ONGOING); dtmcli turns any non-200 or
+ * error reply into a plain error carrying this body (docs/compatibility.md, "Overload").
+ */
+export function overloadedJsonRpc(message: string): Reply {
+  return error(null, -32000, message, 503);
+}

@@ -3,9 +3,10 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { badRequest, DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
 import type { KvRow, Store } from '@dtx/db';
+import { isRefusal, type Admission, type AdmittedOp, type Refusal, type Slot } from '../admission.ts';
 import type { Metrics } from '../metrics.ts';
 import { decodeRegistration, decodeTransRequest, parseJsonBody } from './decode.ts';
-import { handleJsonRpc } from './jsonrpc.ts';
+import { handleJsonRpc, overloadedJsonRpc } from './jsonrpc.ts';
 import { renderBranch, renderGlobal, renderKv, renderProgresses, TimeFormat } from './render.ts';
 
 export interface HttpOptions {
@@ -13,6 +14,8 @@ export interface HttpOptions {
   topics: Topics;
   store: Store;
   metrics?: Metrics;
+  /** Admission control of the transaction API (absent: no bound). */
+  admission?: Admission;
   logger: Logger;
   version: string;
   maxBodyBytes: number;
@@ -98,14 +101,51 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     });
   }
 
+  // Admission (admission.ts): decided in onRequest, before the body is read or parsed, so that a
+  // refusal costs next to nothing. The slot is held until the handler is done (the client going
+  // away does not end the work it started); if the handler never starts (body too large, client
+  // gone while sending it), the slot goes back when the response closes.
+  const slots = new WeakMap<FastifyRequest, { slot: Slot; started: boolean }>();
+  const admit = (op: AdmittedOp, refuse: (reply: FastifyReply, r: Refusal) => FastifyReply) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      if (!opts.admission) return;
+      const r = opts.admission.enter(op);
+      if (isRefusal(r)) return refuse(reply.header('retry-after', '1'), r);
+      const held = { slot: r, started: false };
+      slots.set(req, held);
+      reply.raw.once('close', () => {
+        if (!held.started) r.release();
+      });
+    };
+  /** Runs `fn` holding the request's admission slot, if it has one. */
+  const holding = async <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => {
+    const held = slots.get(req);
+    if (held) held.started = true;
+    try {
+      return await fn();
+    } finally {
+      held?.slot.release();
+    }
+  };
+  // Not 409 or a body with FAILURE/ONGOING: dtm's SDKs would read those as the transaction's
+  // outcome (docs/compatibility.md, "Overload").
+  const refuseHttp = (reply: FastifyReply, r: Refusal) =>
+    reply.code(503).type('application/json; charset=utf-8').send({ message: r.message, reason: r.reason });
+
   const routes = new Set<string>();
-  const route = (method: 'GET' | 'POST' | 'DELETE', path: string, handler: (req: FastifyRequest) => Promise<unknown>) => {
+  const route = (
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    handler: (req: FastifyRequest) => Promise<unknown>,
+    admitted?: AdmittedOp,
+  ) => {
     routes.add(path);
     app.route({
       method,
       url: path,
+      onRequest: admitted ? admit(admitted, refuseHttp) : undefined,
       handler: async (req, reply) => {
-        const out = await handler(req);
+        const out = await holding(req, () => handler(req));
         return reply.type('application/json; charset=utf-8').send(out === undefined ? SUCCESS : out);
       },
     });
@@ -126,17 +166,22 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   const base = '/api/dtmsvr';
   route('GET', `${base}/version`, async () => ({ version: opts.version }));
   route('GET', `${base}/newGid`, async () => ({ gid: engine.newGid(), dtm_result: 'SUCCESS' }));
-  route('POST', `${base}/prepare`, async (req) => engine.prepare(trans(req)));
-  route('POST', `${base}/submit`, async (req) => engine.submit(trans(req)));
-  route('POST', `${base}/abort`, async (req) => engine.abort(trans(req)));
+  route('POST', `${base}/prepare`, async (req) => engine.prepare(trans(req)), 'prepare');
+  route('POST', `${base}/submit`, async (req) => engine.submit(trans(req)), 'submit');
+  route('POST', `${base}/abort`, async (req) => engine.abort(trans(req)), 'abort');
   route('POST', `${base}/forceStop`, async (req) => engine.forceStop(trans(req).gid));
   for (const path of ['registerBranch', 'registerXaBranch', 'registerTccBranch']) {
-    route('POST', `${base}/${path}`, async (req) => engine.registerBranch(decodeRegistration(body(req))));
+    route('POST', `${base}/${path}`, async (req) => engine.registerBranch(decodeRegistration(body(req))), 'registerBranch');
   }
-  route('POST', `${base}/prepareWorkflow`, async (req) => {
-    const r = await engine.prepareWorkflow(trans(req));
-    return renderProgresses(r.global, r.branches, tf);
-  });
+  route(
+    'POST',
+    `${base}/prepareWorkflow`,
+    async (req) => {
+      const r = await engine.prepareWorkflow(trans(req));
+      return renderProgresses(r.global, r.branches, tf);
+    },
+    'prepareWorkflow',
+  );
   route('GET', `${base}/query`, async (req) => {
     const gid = queryString(req, 'gid');
     if (!gid) throw new DtmError('no gid specified', 'error', true);
@@ -198,10 +243,19 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   route('GET', `${base}/queryKV`, async (req) => ({ kv: kvList(await store.kvFind(queryString(req, 'cat'), queryString(req, 'key'))) }));
 
   // JSON-RPC 2.0 on the same port
-  app.post('/api/json-rpc', async (req, reply) => {
-    const r = await handleJsonRpc(engine, req.body as Buffer | undefined);
-    return reply.code(r.status).type('application/json; charset=utf-8').send(r.body);
-  });
+  app.post(
+    '/api/json-rpc',
+    {
+      onRequest: admit('jsonrpc', (reply, r) => {
+        const out = overloadedJsonRpc(r.message);
+        return reply.code(out.status).type('application/json; charset=utf-8').send(out.body);
+      }),
+    },
+    async (req, reply) => {
+      const r = await holding(req, () => handleJsonRpc(engine, req.body as Buffer | undefined));
+      return reply.code(r.status).type('application/json; charset=utf-8').send(r.body);
+    },
+  );
   routes.add('/api/json-rpc');
 
   if (opts.metrics) {
