@@ -34,8 +34,8 @@ async function start(args: string[], env: Record<string, string>, ready: (out: s
     env: { ...process.env, LISTEN_HOST: '127.0.0.1', LOG_LEVEL: 'warn', NEXT_TELEMETRY_DISABLED: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const deadline = Date.now() + 180_000;
   while (!ready(out)) {
     if (proc.exitCode !== null) throw new Error(`dashboard exited with ${proc.exitCode}:\n${out}`);
@@ -64,11 +64,20 @@ export default async function globalSetup() {
   // `pnpm start`: coordinator and dashboard in one process, first start on an empty database
   const main = await start(
     ['--with-coordinator'],
-    { ...store, HTTP_PORT: String(httpPort), GRPC_PORT: '0', DASHBOARD_PORT: String(webPort), TRANS_CRON_INTERVAL: '1', DASHBOARD_REFRESH_SECONDS: '1' },
+    {
+      ...store,
+      HTTP_PORT: String(httpPort),
+      GRPC_PORT: '0',
+      DASHBOARD_PORT: String(webPort),
+      TRANS_CRON_INTERVAL: '1',
+      DASHBOARD_REFRESH_SECONDS: '1',
+    },
     (out) => /created dashboard user "admin" with password\s+\S+/.test(out) && out.includes('dashboard: http://'),
   );
   // a second dashboard on the same database, as behind a reverse proxy that forwards /dtx/*
-  const proxied = await start([], { ...store, DASHBOARD_PORT: String(proxiedPort), DASHBOARD_BASE_PATH: '/dtx' }, (out) => out.includes('dashboard: http://'));
+  const proxied = await start([], { ...store, DASHBOARD_PORT: String(proxiedPort), DASHBOARD_BASE_PATH: '/dtx' }, (out) =>
+    out.includes('dashboard: http://'),
+  );
   process.env.DTX_E2E_RUN = Date.now().toString(36);
   process.env.DTX_E2E_WEB = `http://127.0.0.1:${webPort}`;
   process.env.DTX_E2E_PROXIED = `http://127.0.0.1:${proxiedPort}`;
