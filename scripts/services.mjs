@@ -9,12 +9,11 @@
 // A service that is already reachable through DTX_TEST_PG_URL / DTX_TEST_MYSQL_URL /
 // DTX_TEST_ETCD is used as is. Nothing here installs packages: .ci/run does that.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
-import { join, dirname } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const base = process.env.DTX_SERVICES_DIR ?? '/tmp/dtx-services';
 const ports = { pg: 55432, mysql: 53306, etcd: 52379, etcdPeer: 52380 };
 
@@ -24,14 +23,19 @@ export const serviceEnv = {
   DTX_TEST_ETCD: process.env.DTX_TEST_ETCD ?? `127.0.0.1:${ports.etcd}`,
 };
 
+/** @param {number} port @param {string} [host] @returns {Promise<boolean>} */
 function portOpen(port, host = '127.0.0.1') {
   return new Promise((resolve) => {
     const s = createConnection({ port, host });
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
 
+/** @param {string} name @param {number} port @param {number} [seconds] */
 async function waitPort(name, port, seconds = 60) {
   for (let i = 0; i < seconds * 10; i++) {
     if (await portOpen(port)) return;
@@ -40,6 +44,7 @@ async function waitPort(name, port, seconds = 60) {
   throw new Error(`${name} did not open port ${port} within ${seconds}s; see logs in ${base}`);
 }
 
+/** @param {string} bin @param {string[]} [extra] folders to look in before PATH */
 function which(bin, extra = []) {
   for (const dir of [...extra, ...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/bin']) {
     const p = join(dir, bin);
@@ -48,11 +53,19 @@ function which(bin, extra = []) {
   return null;
 }
 
+/** @param {string} name */
 function pgBin(name) {
   const versions = existsSync('/usr/lib/postgresql') ? readdir('/usr/lib/postgresql') : [];
-  return which(name, versions.sort().reverse().map((v) => `/usr/lib/postgresql/${v}/bin`));
+  return which(
+    name,
+    versions
+      .sort()
+      .reverse()
+      .map((v) => `/usr/lib/postgresql/${v}/bin`),
+  );
 }
 
+/** @param {string} p */
 function readdir(p) {
   return spawnSync('ls', [p], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 }
@@ -68,6 +81,7 @@ async function startPostgres() {
   const dir = join(base, 'pg');
   const data = join(dir, 'data');
   mkdirSync(dir, { recursive: true });
+  /** @param {string} cmd @param {string[]} args */
   const runAs = (cmd, args) => {
     if (asRoot) {
       execFileSync('chown', ['-R', 'postgres', dir]);
@@ -78,8 +92,16 @@ async function startPostgres() {
   if (!existsSync(join(data, 'PG_VERSION'))) {
     runAs(initdb, ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
   }
-  runAs(pgCtl, ['-D', data, '-l', join(dir, 'pg.log'), '-w', '-o',
-    `-p ${ports.pg} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on`, 'start']);
+  runAs(pgCtl, [
+    '-D',
+    data,
+    '-l',
+    join(dir, 'pg.log'),
+    '-w',
+    '-o',
+    `-p ${ports.pg} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on`,
+    'start',
+  ]);
   await waitPort('PostgreSQL', ports.pg);
 }
 
@@ -94,20 +116,38 @@ async function startMariadb() {
   mkdirSync(dir, { recursive: true });
   const user = asRoot ? ['--user=root'] : [];
   if (!existsSync(join(data, 'mysql'))) {
-    execFileSync(installDb, [`--datadir=${data}`, ...user, '--auth-root-authentication-method=normal',
-      '--skip-test-db'], { stdio: 'pipe' });
+    execFileSync(installDb, [`--datadir=${data}`, ...user, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'pipe' });
   }
-  const child = spawn(mariadbd, [`--datadir=${data}`, `--port=${ports.mysql}`, '--bind-address=127.0.0.1',
-    `--socket=${join(dir, 'mysql.sock')}`, `--pid-file=${join(dir, 'mysql.pid')}`, ...user,
-    '--max-connections=500', '--skip-name-resolve', `--log-error=${join(dir, 'mysql.log')}`],
-  { detached: true, stdio: 'ignore' });
+  const child = spawn(
+    mariadbd,
+    [
+      `--datadir=${data}`,
+      `--port=${ports.mysql}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${join(dir, 'mysql.sock')}`,
+      `--pid-file=${join(dir, 'mysql.pid')}`,
+      ...user,
+      '--max-connections=500',
+      '--skip-name-resolve',
+      `--log-error=${join(dir, 'mysql.log')}`,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
   child.unref();
   await waitPort('MariaDB', ports.mysql);
   // Give root a password usable over TCP (install-db leaves it socket/password-less).
   const client = which('mariadb') ?? which('mysql');
   for (let i = 0; i < 50; i++) {
-    const r = spawnSync(client, ['-uroot', `--socket=${join(dir, 'mysql.sock')}`, '-e',
-      "ALTER USER 'root'@'localhost' IDENTIFIED BY 'dtxroot'; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'dtxroot'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;"], { encoding: 'utf8' });
+    const r = spawnSync(
+      client,
+      [
+        '-uroot',
+        `--socket=${join(dir, 'mysql.sock')}`,
+        '-e',
+        "ALTER USER 'root'@'localhost' IDENTIFIED BY 'dtxroot'; CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'dtxroot'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;",
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status === 0) return;
     const r2 = spawnSync(client, ['-uroot', '-pdtxroot', '-h127.0.0.1', `-P${ports.mysql}`, '-e', 'SELECT 1'], { encoding: 'utf8' });
     if (r2.status === 0) return;
@@ -123,11 +163,30 @@ async function startEtcd() {
   if (!etcd) throw new Error('etcd not found (apt-get install etcd-server)');
   const dir = join(base, 'etcd');
   mkdirSync(dir, { recursive: true });
-  const child = spawn(etcd, ['--data-dir', join(dir, 'data'), '--name', 'dtx-test',
-    '--listen-client-urls', `http://127.0.0.1:${ports.etcd}`, '--advertise-client-urls', `http://127.0.0.1:${ports.etcd}`,
-    '--listen-peer-urls', `http://127.0.0.1:${ports.etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${ports.etcdPeer}`,
-    '--initial-cluster', `dtx-test=http://127.0.0.1:${ports.etcdPeer}`],
-  { detached: true, stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } });
+  const child = spawn(
+    etcd,
+    [
+      '--data-dir',
+      join(dir, 'data'),
+      '--name',
+      'dtx-test',
+      '--listen-client-urls',
+      `http://127.0.0.1:${ports.etcd}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${ports.etcd}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${ports.etcdPeer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${ports.etcdPeer}`,
+      '--initial-cluster',
+      `dtx-test=http://127.0.0.1:${ports.etcdPeer}`,
+    ],
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore'],
+      env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch },
+    },
+  );
   child.unref();
   await waitPort('etcd', ports.etcd);
 }
@@ -145,10 +204,12 @@ function stop() {
   spawnSync('pkill', ['-f', `etcd --data-dir ${join(base, 'etcd', 'data')}`]);
 }
 
+/** @param {unknown} s */
 function shq(s) {
   return `'${String(s).replace(/'/g, `'\\''`)}'`;
 }
 
+/** @param {string[]} [which] any of 'pg', 'mysql', 'etcd' */
 export async function startServices(which = ['pg', 'mysql', 'etcd']) {
   const tasks = [];
   if (which.includes('pg')) tasks.push(startPostgres());

@@ -16,14 +16,21 @@ import { startServices, serviceEnv } from './services.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2).filter((a) => a !== '--');
 const stores = (process.env.DTX_TEST_STORES ?? 'sqlite,postgres,mysql').split(',');
+/** @type {string[]} */
 const needed = [];
 if (stores.includes('postgres')) needed.push('pg');
 if (stores.includes('mysql') || !args.length) needed.push('mysql');
 if (!args.length) needed.push('etcd');
 
 const started = Date.now();
+/** @type {{ name: string, ok: boolean, seconds: number }[]} */
 const results = [];
 
+/**
+ * Runs one step of the suite with its output on the console, and records whether it passed.
+ * @param {string} name @param {string} cmd @param {string[]} cmdArgs
+ * @param {{ cwd?: string, env?: Record<string, string> }} [opts]
+ */
 function step(name, cmd, cmdArgs, opts = {}) {
   const t0 = Date.now();
   console.log(`\n=== ${name}: ${cmd} ${cmdArgs.join(' ')}`);

@@ -32,7 +32,7 @@ const server = spawn(process.execPath, ['--import', 'tsx', join(WEB_DIR, 'server
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 await new Promise<void>((resolve, reject) => {
-  server.stdout!.on('data', (d: Buffer) => d.toString().includes('dashboard: http') && resolve());
+  server.stdout.on('data', (d: Buffer) => d.toString().includes('dashboard: http') && resolve());
   server.once('exit', (c) => reject(new Error(`dashboard exited with ${c}`)));
 });
 const base = `http://127.0.0.1:${PORT}`;

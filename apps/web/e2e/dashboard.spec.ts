@@ -52,6 +52,13 @@ async function stuckSaga(label: string, downStep = 2) {
   return { gid, up: () => (up = true) };
 }
 
+/** A topic's subscribers as the coordinator's own API (queryKV) reports them. */
+async function topicSubscribers(topic: string): Promise<unknown> {
+  const res = await dtm.get(`queryKV?cat=topics&key=${topic}`);
+  const { kv } = res.body as { kv: { v: string }[] };
+  return JSON.parse(kv[0].v);
+}
+
 test('an unauthenticated visitor is sent to the login page, and a wrong password is refused', async ({ page }) => {
   await page.goto(`${WEB()}/transactions`);
   await expect(page).toHaveURL(/\/login\?next=%2Ftransactions/);
@@ -288,13 +295,19 @@ test('topics: an operator subscribes a URL, the coordinator sees it, and unsubsc
   await page.getByRole('button', { name: 'Subscribe', exact: true }).click();
   await expect(page.getByText(svc.url('/stock'))).toBeVisible();
   // the coordinator's own API reads the same subscription
-  const kv = await dtm.get(`queryKV?cat=topics&key=${topic}`);
-  expect(JSON.parse(kv.body.kv[0].v)).toEqual([{ url: svc.url('/on-order'), remark: 'billing' }, { url: svc.url('/stock'), remark: '' }]);
+  expect(await topicSubscribers(topic)).toEqual([
+    { url: svc.url('/on-order'), remark: 'billing' },
+    { url: svc.url('/stock'), remark: '' },
+  ]);
   await page.screenshot({ path: join(SHOTS, 'topics.png') });
-  await page.getByRole('listitem').filter({ hasText: svc.url('/stock') }).getByRole('button', { name: 'Unsubscribe' }).click();
+  await page
+    .getByRole('listitem')
+    .filter({ hasText: svc.url('/stock') })
+    .getByRole('button', { name: 'Unsubscribe' })
+    .click();
   await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
   await expect(page.getByText(svc.url('/stock'))).toHaveCount(0);
-  expect(JSON.parse((await dtm.get(`queryKV?cat=topics&key=${topic}`)).body.kv[0].v)).toHaveLength(1);
+  expect(await topicSubscribers(topic)).toHaveLength(1);
 });
 
 test('the audit page shows the actions with who, what and why', async ({ page }) => {

@@ -26,11 +26,20 @@ export default async function globalSetup() {
   // `pnpm start`: coordinator and dashboard in one process, first start on an empty database
   const main = await start(
     ['--with-coordinator'],
-    { ...store, HTTP_PORT: String(httpPort), GRPC_PORT: '0', DASHBOARD_PORT: String(webPort), TRANS_CRON_INTERVAL: '1', DASHBOARD_REFRESH_SECONDS: '1' },
+    {
+      ...store,
+      HTTP_PORT: String(httpPort),
+      GRPC_PORT: '0',
+      DASHBOARD_PORT: String(webPort),
+      TRANS_CRON_INTERVAL: '1',
+      DASHBOARD_REFRESH_SECONDS: '1',
+    },
     (out) => /created dashboard user "admin" with password\s+\S+/.test(out) && out.includes('dashboard: http://'),
   );
   // a second dashboard on the same database, as behind a reverse proxy that forwards /dtx/*
-  const proxied = await start([], { ...store, DASHBOARD_PORT: String(proxiedPort), DASHBOARD_BASE_PATH: '/dtx' }, (out) => out.includes('dashboard: http://'));
+  const proxied = await start([], { ...store, DASHBOARD_PORT: String(proxiedPort), DASHBOARD_BASE_PATH: '/dtx' }, (out) =>
+    out.includes('dashboard: http://'),
+  );
   process.env.DTX_E2E_RUN = Date.now().toString(36);
   process.env.DTX_E2E_WEB = `http://127.0.0.1:${webPort}`;
   process.env.DTX_E2E_PROXIED = `http://127.0.0.1:${proxiedPort}`;

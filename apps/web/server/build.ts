@@ -31,7 +31,7 @@ export function buildStamp(basePath: string): string {
 export function buildIsCurrent(basePath: string): boolean {
   if (!existsSync(join(WEB_DIR, distDirFor(basePath), 'BUILD_ID')) || !existsSync(stampFile(basePath))) return false;
   try {
-    return JSON.parse(readFileSync(stampFile(basePath), 'utf8')).stamp === buildStamp(basePath);
+    return (JSON.parse(readFileSync(stampFile(basePath), 'utf8')) as { stamp?: unknown }).stamp === buildStamp(basePath);
   } catch {
     return false;
   }
@@ -45,7 +45,13 @@ export function ensureBuild(basePath: string, log: (msg: string) => void = conso
   const r = spawnSync(nextBin, ['build'], {
     cwd: WEB_DIR,
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', DTX_WEB_BASE_PATH: basePath, DTX_WEB_DIST_DIR: distDirFor(basePath), NODE_ENV: 'production' },
+    env: {
+      ...process.env,
+      NEXT_TELEMETRY_DISABLED: '1',
+      DTX_WEB_BASE_PATH: basePath,
+      DTX_WEB_DIST_DIR: distDirFor(basePath),
+      NODE_ENV: 'production',
+    },
   });
   if (r.status !== 0) throw new Error(`next build failed (exit ${r.status ?? r.signal}); see the output above`);
   writeFileSync(stampFile(basePath), JSON.stringify({ stamp: buildStamp(basePath), basePath, at: new Date().toISOString() }));

@@ -26,8 +26,7 @@ export interface WebServer {
 }
 
 const isHttps = (req: IncomingMessage) =>
-  (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() === 'https' ||
-  !!(req.socket as { encrypted?: boolean }).encrypted;
+  (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() === 'https' || !!(req.socket as { encrypted?: boolean }).encrypted;
 
 function sameOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;

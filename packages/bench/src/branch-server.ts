@@ -59,9 +59,17 @@ grpcServer.addService(
   Object.fromEntries(
     methods.map((m) => [
       m,
-      { path: `/busi.Busi/${m}`, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+      {
+        path: `/busi.Busi/${m}`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+      },
     ]),
-  ) as grpc.ServiceDefinition,
+  ),
   Object.fromEntries(
     methods.map((m) => [
       m,

@@ -49,10 +49,7 @@ export class DbStats {
       const wal = await this.admin.query('SELECT wal_records, wal_bytes, wal_write, wal_sync FROM pg_stat_wal');
       for (const [k, v] of Object.entries(wal[0] ?? {})) out[k] = Number(v);
     } else {
-      const rows = await this.admin.query(
-        `SHOW GLOBAL STATUS WHERE Variable_name IN (${MYSQL_VARS.map(() => '?').join(', ')})`,
-        MYSQL_VARS,
-      );
+      const rows = await this.admin.query(`SHOW GLOBAL STATUS WHERE Variable_name IN (${MYSQL_VARS.map(() => '?').join(', ')})`, MYSQL_VARS);
       for (const r of rows) out[String(r.Variable_name)] = Number(r.Value);
     }
     return out;
@@ -66,7 +63,8 @@ export class DbStats {
           `'shared_buffers', 'commit_delay', 'max_connections')`,
       );
       for (const r of rows) out[String(r.name)] = String(r.setting);
-      out.version = String((await this.admin.query('SHOW server_version'))[0]?.server_version ?? '');
+      const version = (await this.admin.query('SHOW server_version'))[0]?.server_version;
+      out.version = typeof version === 'string' ? version : '';
     } else {
       const rows = await this.admin.query(
         `SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_flush_log_at_trx_commit', 'sync_binlog', 'log_bin', ` +

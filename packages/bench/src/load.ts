@@ -98,11 +98,16 @@ function httpSubmitter(o: LoadOptions, pool: Pool): Submit {
 function grpcSubmitter(o: LoadOptions): { submit: Submit; close: () => void } {
   const def = protoLoader.loadSync('dtmgimp.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, defaults: true });
   const Dtm = (grpc.loadPackageDefinition(def) as unknown as { dtmgimp: { Dtm: grpc.ServiceClientConstructor } }).dtmgimp.Dtm;
-  const client = new Dtm(o.grpcTarget as string, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>;
+  // A client made from a loaded .proto has one untyped method per rpc (grpc-js types them as
+  // Function); Submit is the only one used here.
+  type UnaryCall = (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void;
+  const client = new Dtm(o.grpcTarget as string, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Submit: UnaryCall };
   const submit: Submit = (gid) =>
     new Promise((resolve) => {
       client.Submit(grpcSaga(gid, o.busiGrpc as string, o.waitResult), { deadline: Date.now() + 60_000 }, (err: grpc.ServiceError | null) =>
-        resolve(err ? { good: false, kind: `grpc ${grpc.status[err.code]}: ${err.details.slice(0, 160).replace(/\d+/g, 'N')}` } : { good: true, kind: '' }),
+        resolve(
+          err ? { good: false, kind: `grpc ${grpc.status[err.code]}: ${err.details.slice(0, 160).replace(/\d+/g, 'N')}` } : { good: true, kind: '' },
+        ),
       );
     });
   return { submit, close: () => client.close() };
@@ -138,7 +143,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const gid = `${o.gidPrefix}-${n}`;
       const t0 = performance.now();
       let good = false;
-      let kind = '';
+      let kind: string;
       try {
         ({ good, kind } = await submit(gid, n));
       } catch (err) {

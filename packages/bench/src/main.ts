@@ -88,8 +88,14 @@ const concurrencies = a.concurrency.split(',').map((c) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--concurrency: '${c}' is not a positive integer`);
   return n;
 });
-const protocols = a.protocol.split(',').map((p) => p.trim()).filter(Boolean) as ('http' | 'grpc')[];
-for (const p of protocols) if (p !== 'http' && p !== 'grpc') throw new Error(`--protocol: unknown protocol '${p}'`);
+const protocols = a.protocol
+  .split(',')
+  .map((p) => p.trim())
+  .filter(Boolean)
+  .map((p) => {
+    if (p !== 'http' && p !== 'grpc') throw new Error(`--protocol: unknown protocol '${p}'`);
+    return p;
+  });
 if (target && protocols.includes('grpc') && !a['grpc-target']) throw new Error('--protocol grpc with --target needs --grpc-target host:port');
 const durationMs = duration(a.duration, '--duration');
 const warmupMs = duration(a.warmup, '--warmup');
@@ -227,7 +233,7 @@ async function runOne(
     })(),
     branch: processCpu(branch.pid),
     coordinator: coordPid ? processCpu(coordPid) : 0,
-    db: dbPid ? treeCpu(dbPid) : new Map(),
+    db: dbPid ? treeCpu(dbPid) : new Map<number, number>(),
     machine: machineCpu(),
   });
   let c0!: CpuSample;
@@ -279,7 +285,7 @@ async function runOne(
   const step = Math.max(1, Math.floor(gids.length / Math.max(1, sampleN)));
   let checked = 0;
   for (let i = 0; i < gids.length && checked < sampleN; i += step, checked++) {
-    let status = 'query failed';
+    let status: string;
     try {
       const res = await fetch(`${base}/api/dtmsvr/query?gid=${encodeURIComponent(gids[i])}`);
       const body = (await res.json()) as { transaction?: { status?: string } | null };
@@ -362,9 +368,7 @@ async function runOne(
     },
     dbPerSaga,
     dbCounters,
-    branchCalls: Object.fromEntries(
-      ['TransOut', 'TransIn', 'TransOutCom', 'TransInCom', 'other'].map((k) => [k, bFinal[k] - branchBefore[k]]),
-    ),
+    branchCalls: Object.fromEntries(['TransOut', 'TransIn', 'TransOutCom', 'TransInCom', 'other'].map((k) => [k, bFinal[k] - branchBefore[k]])),
     coordinatorPid: coordPid,
     databasePid: dbPid,
   };
@@ -372,7 +376,7 @@ async function runOne(
     // The main thread's profile is the largest (tsx's module-loader thread writes one too).
     const files = readdirSync(profDir)
       .filter((f) => f.endsWith('.cpuprofile'))
-      .map((f) => join(profDir as string, f))
+      .map((f) => join(profDir, f))
       .sort((x, y) => statSync(y).size - statSync(x).size);
     if (files.length) {
       const file = files[0];
@@ -410,8 +414,25 @@ function fmt(v: number, d = 1): string {
 
 function printTable(results: RunResult[]): void {
   const head = [
-    'server', 'store', 'proto', 'conc', 'submit/s', 'done/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'succeed',
-    'cores: load', 'branch', 'coord', 'db', 'other', 'machine', 'coord ms/saga', 'db ms/saga',
+    'server',
+    'store',
+    'proto',
+    'conc',
+    'submit/s',
+    'done/s',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'errors',
+    'succeed',
+    'cores: load',
+    'branch',
+    'coord',
+    'db',
+    'other',
+    'machine',
+    'coord ms/saga',
+    'db ms/saga',
   ];
   const rows = results.map((r) => [
     r.server,
@@ -444,17 +465,31 @@ function printTable(results: RunResult[]): void {
       const keys =
         r.store === 'postgres' || (r.dbCounters && 'xact_commit' in r.dbCounters)
           ? ['xact_commit', 'tup_inserted', 'tup_updated', 'tup_fetched', 'wal_records', 'wal_bytes', 'wal_write', 'wal_sync']
-          : ['Questions', 'Com_select', 'Com_insert', 'Com_update', 'Com_begin', 'Com_commit', 'Handler_commit', 'Innodb_data_fsyncs', 'Innodb_deadlocks'];
+          : [
+              'Questions',
+              'Com_select',
+              'Com_insert',
+              'Com_update',
+              'Com_begin',
+              'Com_commit',
+              'Handler_commit',
+              'Innodb_data_fsyncs',
+              'Innodb_deadlocks',
+            ];
       console.log(
         `  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency} per saga: ${keys.map((k) => `${k}=${r.dbPerSaga?.[k] ?? '-'}`).join(' ')}`,
       );
     }
     if (r.cores.other > 0.25) {
-      console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency}: WARNING ${r.cores.other} cores busy outside the run (other processes?)`);
+      console.log(
+        `  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency}: WARNING ${r.cores.other} cores busy outside the run (other processes?)`,
+      );
     }
     const errs = Object.entries(r.errorKinds);
-    if (errs.length) console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency} errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
-    if (r.drain.pending) console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency}: ${r.drain.pending} sagas not finished after the drain`);
+    if (errs.length)
+      console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency} errors: ${errs.map(([k, v]) => `${v}× ${k}`).join('; ')}`);
+    if (r.drain.pending)
+      console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency}: ${r.drain.pending} sagas not finished after the drain`);
     const other = Object.entries(r.sample.statuses).filter(([k]) => k !== 'succeed');
     if (other.length) console.log(`  ${r.server}/${r.store}/${r.protocol} c=${r.concurrency} sample: ${JSON.stringify(r.sample.statuses)}`);
   }
@@ -486,17 +521,19 @@ async function main(): Promise<void> {
           await s.close();
         }
       }
-      for (let rep = 0; rep < repeat; rep++) for (const protocol of protocols) for (const c of concurrencies) {
-        if (waitIdleMs > 0) await waitIdle(waitIdleMs);
-        const r = await runOne(store as Store | '', protocol, c, rep, busiOrigin, branch);
-        results.push(r);
-        if (r.profile) printSummary(r.profile, (l) => console.error(l));
-        if (r.coordinatorPid && !target) {
-          // nothing: our server is stopped per run
-        } else if (r.coordinatorPid) {
-          console.error(`target pid ${r.coordinatorPid} (${processName(r.coordinatorPid)})`);
-        }
-      }
+      for (let rep = 0; rep < repeat; rep++)
+        for (const protocol of protocols)
+          for (const c of concurrencies) {
+            if (waitIdleMs > 0) await waitIdle(waitIdleMs);
+            const r = await runOne(store, protocol, c, rep, busiOrigin, branch);
+            results.push(r);
+            if (r.profile) printSummary(r.profile, (l) => console.error(l));
+            if (r.coordinatorPid && !target) {
+              // nothing: our server is stopped per run
+            } else if (r.coordinatorPid) {
+              console.error(`target pid ${r.coordinatorPid} (${processName(r.coordinatorPid)})`);
+            }
+          }
     }
   } finally {
     await branch.stop();

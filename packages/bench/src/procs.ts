@@ -47,13 +47,12 @@ function wrap(proc: ChildProcess): Child {
 
 /** Starts the branch service in its own process; resolves once it listens. */
 export async function startBranchService(host: string, port: number): Promise<Child & { port: number; grpcPort: number }> {
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(benchDir, 'src', 'branch-server.ts'), '--host', host, '--port', String(port)],
-    { cwd: benchDir, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'src', 'branch-server.ts'), '--host', host, '--port', String(port)], {
+    cwd: benchDir,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const child = wrap(proc);
-  const rl = createInterface({ input: proc.stdout as NonNullable<typeof proc.stdout> });
+  const rl = createInterface({ input: proc.stdout });
   const first = await Promise.race([
     new Promise<string>((resolve) => rl.once('line', resolve)),
     child.exited.then((code) => {

@@ -88,7 +88,7 @@ export function pidListeningOn(port: number): number | null {
   const inodes = new Set<string>();
   const hex = port.toString(16).toUpperCase().padStart(4, '0');
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch {

@@ -64,7 +64,7 @@ const PKG_AREA: Record<string, string> = {
   'toad-cache': 'fastify',
   'safe-regex2': 'fastify',
   'fast-decode-uri-component': 'fastify',
-  'ret': 'fastify',
+  ret: 'fastify',
   pg: 'pg driver',
   'pg-protocol': 'pg driver',
   'pg-pool': 'pg driver',
@@ -74,7 +74,7 @@ const PKG_AREA: Record<string, string> = {
   'postgres-array': 'pg driver',
   'postgres-bytea': 'pg driver',
   'postgres-interval': 'pg driver',
-  'pgpass': 'pg driver',
+  pgpass: 'pg driver',
   mariadb: 'mariadb driver',
   denque: 'mariadb driver',
   'iconv-lite': 'mariadb driver',
@@ -162,10 +162,19 @@ const LANDMARKS: Array<[string, (f: CallFrame) => boolean]> = [
 /** Inclusive time of selected subsystems (a sample counts once per row). */
 const SUBSYSTEMS: Array<[string, (f: CallFrame) => boolean]> = [
   ['HTTP server: node http + fastify (synchronous part only)', (f) => /node:_http_server|fastify\/lib\/route|fastify\/fastify/.test(f.url)],
-  ['branch calls: undici request..response (incl. JSON of reply)', (f) => f.url.includes('/engine/src/calls/http.ts') && /^call(Http|JsonRpc)?$/.test(f.functionName)],
+  [
+    'branch calls: undici request..response (incl. JSON of reply)',
+    (f) => f.url.includes('/engine/src/calls/http.ts') && /^call(Http|JsonRpc)?$/.test(f.functionName),
+  ],
   ['store calls (sql-store.ts frames on the stack, synchronous part)', (f) => f.url.includes('/packages/db/src/sql-store.ts')],
-  ['SQL driver (pg/mariadb/better-sqlite3 JS + native)', (f) => /node_modules\/(pg|pg-protocol|pg-pool|mariadb|better-sqlite3)\//.test(f.url) || (f.url.endsWith('/packages/db/src/drivers.ts'))],
-  ['attempt log (branch_attempt inserts)', (f) => f.url.includes('/engine/src/attempts.ts') || (f.url.includes('sql-store.ts') && f.functionName === 'insertAttempts')],
+  [
+    'SQL driver (pg/mariadb/better-sqlite3 JS + native)',
+    (f) => /node_modules\/(pg|pg-protocol|pg-pool|mariadb|better-sqlite3)\//.test(f.url) || f.url.endsWith('/packages/db/src/drivers.ts'),
+  ],
+  [
+    'attempt log (branch_attempt inserts)',
+    (f) => f.url.includes('/engine/src/attempts.ts') || (f.url.includes('sql-store.ts') && f.functionName === 'insertAttempts'),
+  ],
   ['request decode (JSON.parse + decode.ts)', (f) => f.url.includes('/apps/server/src/http/decode.ts')],
   ['logging (pino)', (f) => /node_modules\/(pino|sonic-boom|thread-stream)\//.test(f.url)],
   ['AbortSignal.timeout (per branch call)', (f) => f.url === 'node:internal/abort_controller'],

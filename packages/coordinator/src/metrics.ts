@@ -13,7 +13,12 @@ export class Metrics implements EngineMetrics {
 
   constructor(version: string) {
     collectDefaultMetrics({ register: this.registry });
-    const info = new Gauge({ name: 'dtm_server_info', help: 'The information of this dtm server', labelNames: ['version'], registers: [this.registry] });
+    const info = new Gauge({
+      name: 'dtm_server_info',
+      help: 'The information of this dtm server',
+      labelNames: ['version'],
+      registers: [this.registry],
+    });
     info.set({ version }, 1);
     this.serverProcess = new Counter({
       name: 'dtm_server_process_total',

@@ -3,7 +3,7 @@
 // Every request carries the CSRF header the server demands for mutations; an expired session
 // sends the user back to the login page.
 import { QueryCache, QueryClient, QueryClientProvider, MutationCache } from '@tanstack/react-query';
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import { createTRPCClient, httpLink, isTRPCClientError } from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useState, type ReactNode } from 'react';
 import type { AppRouter } from '@dtx/api';
@@ -11,8 +11,13 @@ import type { AppRouter } from '@dtx/api';
 export const BASE_PATH = process.env.NEXT_PUBLIC_BASE_PATH ?? '';
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
+/** The tRPC error code of a failed call (typed by the router, unlike `instanceof TRPCClientError`). */
+function trpcCode(err: unknown): string | undefined {
+  return isTRPCClientError<AppRouter>(err) ? err.data?.code : undefined;
+}
+
 function onAuthError(err: unknown): void {
-  if (err instanceof TRPCClientError && err.data?.code === 'UNAUTHORIZED' && !window.location.pathname.endsWith('/login')) {
+  if (trpcCode(err) === 'UNAUTHORIZED' && !window.location.pathname.endsWith('/login')) {
     const here = window.location.pathname.slice(BASE_PATH.length) + window.location.search;
     window.location.href = `${BASE_PATH}/login?next=${encodeURIComponent(here)}`;
   }
@@ -27,7 +32,7 @@ export function Providers({ children }: { children: ReactNode }) {
         defaultOptions: {
           queries: {
             staleTime: 1000,
-            retry: (n, err) => !(err instanceof TRPCClientError && ['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_REQUEST'].includes(err.data?.code)) && n < 2,
+            retry: (n, err) => !['UNAUTHORIZED', 'FORBIDDEN', 'NOT_FOUND', 'BAD_REQUEST'].includes(trpcCode(err) ?? '') && n < 2,
           },
         },
       }),
@@ -47,10 +52,8 @@ export function Providers({ children }: { children: ReactNode }) {
   );
 }
 
+// A tRPC error's message is the server's (for invalid input, zod's list of issues): the router's
+// error shape (packages/api/src/trpc.ts) carries no separate zodError field.
 export function errorMessage(err: unknown): string {
-  if (err instanceof TRPCClientError) {
-    const zod = err.data?.zodError;
-    return zod ? JSON.stringify(zod) : err.message;
-  }
   return err instanceof Error ? err.message : String(err);
 }

@@ -66,26 +66,18 @@ export class GrpcTransport implements BranchTransport {
       return fail((err as Error).message);
     }
     return new Promise<CallResult>((resolve) => {
-      client.makeUnaryRequest(
-        method,
-        identity,
-        identity,
-        call.payload,
-        metadata,
-        { deadline: Date.now() + call.timeoutMs },
-        (err) => {
-          const code = err ? err.code : grpc.status.OK;
-          const details = err ? err.details : '';
-          resolve({
-            ...classifyGrpc(code, details),
-            transport: 'grpc',
-            grpcCode: code,
-            startedAt,
-            durationMs: Date.now() - startedAt.getTime(),
-            response: details.slice(0, RESPONSE_CHARS),
-          });
-        },
-      );
+      client.makeUnaryRequest(method, identity, identity, call.payload, metadata, { deadline: Date.now() + call.timeoutMs }, (err) => {
+        const code = err ? err.code : grpc.status.OK;
+        const details = err ? err.details : '';
+        resolve({
+          ...classifyGrpc(code, details),
+          transport: 'grpc',
+          grpcCode: code,
+          startedAt,
+          durationMs: Date.now() - startedAt.getTime(),
+          response: details.slice(0, RESPONSE_CHARS),
+        });
+      });
     });
   }
 
@@ -133,9 +125,11 @@ export class GrpcTransport implements BranchTransport {
     return c;
   }
 
-  async close(): Promise<void> {
+  /** BranchTransport.close is asynchronous; grpc-js closes a client's channel synchronously. */
+  close(): Promise<void> {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    return Promise.resolve();
   }
 }
 

@@ -7,7 +7,15 @@ import { Banner, Button, Dialog, Field, inputClass } from '@/components/ui';
 import { errorMessage, useTRPC } from '@/lib/trpc';
 import { ACTION_LABEL, type Action } from './explain';
 
-export function ActionDialog({ action, trans, onClose }: { action: Action; trans: { gid: string; status: string; transType: string; actions: Record<Action, { allowed: boolean; text: string }> }; onClose: () => void }) {
+export function ActionDialog({
+  action,
+  trans,
+  onClose,
+}: {
+  action: Action;
+  trans: { gid: string; status: string; transType: string; actions: Record<Action, { allowed: boolean; text: string }> };
+  onClose: () => void;
+}) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const [reason, setReason] = useState('');
@@ -53,11 +61,24 @@ export function ActionDialog({ action, trans, onClose }: { action: Action; trans
       {!result && (
         <>
           <Field label="Reason">
-            <textarea className={inputClass} name="reason" rows={2} value={reason} onChange={(e) => setReason(e.target.value)} placeholder="why (shown in the audit log)" />
+            <textarea
+              className={inputClass}
+              name="reason"
+              rows={2}
+              value={reason}
+              onChange={(e) => setReason(e.target.value)}
+              placeholder="why (shown in the audit log)"
+            />
           </Field>
           {needsGid && (
             <Field label={`Type the gid to confirm`}>
-              <input className={`${inputClass} font-mono`} name="confirm-gid" value={typed} onChange={(e) => setTyped(e.target.value)} placeholder={trans.gid} />
+              <input
+                className={`${inputClass} font-mono`}
+                name="confirm-gid"
+                value={typed}
+                onChange={(e) => setTyped(e.target.value)}
+                placeholder={trans.gid}
+              />
             </Field>
           )}
         </>

@@ -68,7 +68,11 @@ export function BulkDialog({ action, target, onClose }: { action: 'retry' | 'abo
         ) : (
           <>
             <Button onClick={() => onClose(false)}>Cancel</Button>
-            <Button kind={action === 'retry' ? 'primary' : 'danger'} disabled={!preview.data || preview.data.total === 0} onClick={() => run.mutate()}>
+            <Button
+              kind={action === 'retry' ? 'primary' : 'danger'}
+              disabled={!preview.data || preview.data.total === 0}
+              onClick={() => run.mutate()}
+            >
               {ACTION_LABEL[action]} {preview.data ? preview.data.total : ''}
             </Button>
           </>
@@ -81,18 +85,31 @@ export function BulkDialog({ action, target, onClose }: { action: 'retry' | 'abo
       {preview.data && (
         <p data-testid="bulk-preview">
           This will {action === 'retry' ? 'retry' : 'abort'} <b>{preview.data.total}</b> transaction(s)
-          {preview.data.sample.length > 0 && <span className="text-slate-500"> (e.g. {preview.data.sample.join(', ')})</span>}. Finished ones are skipped and listed as
-          not done.
+          {preview.data.sample.length > 0 && <span className="text-slate-500"> (e.g. {preview.data.sample.join(', ')})</span>}. Finished ones are
+          skipped and listed as not done.
         </p>
       )}
       {!progress && (
         <Field label="Reason">
-          <textarea className={inputClass} name="reason" rows={2} value={reason} onChange={(e) => setReason(e.target.value)} placeholder="why (shown in the audit log)" />
+          <textarea
+            className={inputClass}
+            name="reason"
+            rows={2}
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+            placeholder="why (shown in the audit log)"
+          />
         </Field>
       )}
       {progress && (
         <div className="space-y-1">
-          <div className="h-2.5 w-full overflow-hidden rounded-full bg-slate-200" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
+          <div
+            className="h-2.5 w-full overflow-hidden rounded-full bg-slate-200"
+            role="progressbar"
+            aria-valuenow={pct}
+            aria-valuemin={0}
+            aria-valuemax={100}
+          >
             <div className="h-full bg-indigo-500 transition-all" style={{ width: `${pct}%` }} />
           </div>
           <p className="text-xs text-slate-600" data-testid="bulk-progress">
@@ -103,7 +120,10 @@ export function BulkDialog({ action, target, onClose }: { action: 'retry' | 'abo
       {run.error && <Banner>{errorMessage(run.error)}</Banner>}
       {failures.length > 0 && (
         <details className="text-xs">
-          <summary className="cursor-pointer text-slate-600">Not done ({failures.length}{failures.length === 200 ? '+' : ''})</summary>
+          <summary className="cursor-pointer text-slate-600">
+            Not done ({failures.length}
+            {failures.length === 200 ? '+' : ''})
+          </summary>
           <ul className="mt-1 max-h-40 overflow-auto font-mono">
             {failures.map((f) => (
               <li key={f.gid}>

@@ -16,7 +16,7 @@ export function LoginForm() {
         const next = params.get('next');
         // only paths inside the dashboard: not //host, nor /\host (browsers read it as //host)
         const target = next && /^\/(?![/\\])/.test(next) && !next.includes('\\') ? next : '/';
-        window.location.href = `${BASE_PATH}${target}`;
+        window.location.assign(`${BASE_PATH}${target}`);
       },
     }),
   );
@@ -35,10 +35,26 @@ export function LoginForm() {
         </div>
         {login.error && <Banner>{errorMessage(login.error)}</Banner>}
         <Field label="Username">
-          <input className={inputClass} name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required autoFocus />
+          <input
+            className={inputClass}
+            name="username"
+            autoComplete="username"
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            required
+            autoFocus
+          />
         </Field>
         <Field label="Password">
-          <input className={inputClass} name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          <input
+            className={inputClass}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+          />
         </Field>
         <Button kind="primary" type="submit" className="w-full justify-center" disabled={login.isPending}>
           {login.isPending ? 'Signing in…' : 'Sign in'}

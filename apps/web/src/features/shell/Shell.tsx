@@ -21,7 +21,7 @@ export function Shell({ children }: { children: ReactNode }) {
   const stuckView = useSearchParams().get('stuck') === '1';
   const me = useMe();
   const trpc = useTRPC();
-  const logout = useMutation(trpc.auth.logout.mutationOptions({ onSuccess: () => (window.location.href = `${BASE_PATH}/login`) }));
+  const logout = useMutation(trpc.auth.logout.mutationOptions({ onSuccess: () => window.location.assign(`${BASE_PATH}/login`) }));
   const user = me.data?.user;
   const nav = user?.role === 'admin' ? [...NAV, { href: '/users', label: 'Users' }] : NAV;
   return (
@@ -39,7 +39,11 @@ export function Shell({ children }: { children: ReactNode }) {
                   ? pathname === '/transactions' && stuckView
                   : pathname.startsWith(n.href) && !(n.href === '/transactions' && stuckView);
             return (
-              <Link key={n.href} href={n.href} className={`rounded-md px-3 py-2 text-sm ${active ? 'bg-slate-800 text-white' : 'hover:bg-slate-800 hover:text-white'}`}>
+              <Link
+                key={n.href}
+                href={n.href}
+                className={`rounded-md px-3 py-2 text-sm ${active ? 'bg-slate-800 text-white' : 'hover:bg-slate-800 hover:text-white'}`}
+              >
                 {n.label}
               </Link>
             );

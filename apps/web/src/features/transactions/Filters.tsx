@@ -1,7 +1,7 @@
 'use client';
 // The filter bar: gid (exact or prefix), status, type, creation time range, and the Stuck view
 // with its thresholds. Applying it rewrites the URL (and goes back to the first page).
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { STATUSES, TRANS_TYPES, type Filter } from '@dtx/api/filters';
 import { Button, Field, inputClass } from '@/components/ui';
 import { fromLocalInput, toLocalInput } from '@/lib/format';
@@ -21,7 +21,13 @@ function toggle<T>(list: T[] | undefined, v: T): T[] | undefined {
 
 export function Filters({ filter, defaults, onApply }: Props) {
   const [draft, setDraft] = useState<Filter>(filter);
-  useEffect(() => setDraft(filter), [filter]);
+  // A new filter from the URL replaces the draft, during render rather than in an effect (React's
+  // "adjusting state when a prop changes": no render with the stale draft).
+  const [shown, setShown] = useState<Filter>(filter);
+  if (shown !== filter) {
+    setShown(filter);
+    setDraft(filter);
+  }
   const set = (patch: Partial<Filter>) => setDraft((d) => ({ ...d, ...patch }));
   return (
     <form
@@ -54,10 +60,22 @@ export function Filters({ filter, defaults, onApply }: Props) {
           </div>
         </Field>
         <Field label="Created from">
-          <input type="datetime-local" aria-label="Created from" className={inputClass} value={toLocalInput(draft.createdFrom)} onChange={(e) => set({ createdFrom: fromLocalInput(e.target.value) })} />
+          <input
+            type="datetime-local"
+            aria-label="Created from"
+            className={inputClass}
+            value={toLocalInput(draft.createdFrom)}
+            onChange={(e) => set({ createdFrom: fromLocalInput(e.target.value) })}
+          />
         </Field>
         <Field label="Created to">
-          <input type="datetime-local" aria-label="Created to" className={inputClass} value={toLocalInput(draft.createdTo)} onChange={(e) => set({ createdTo: fromLocalInput(e.target.value) })} />
+          <input
+            type="datetime-local"
+            aria-label="Created to"
+            className={inputClass}
+            value={toLocalInput(draft.createdTo)}
+            onChange={(e) => set({ createdTo: fromLocalInput(e.target.value) })}
+          />
         </Field>
         <div className="flex gap-2">
           <Button kind="primary" type="submit">
@@ -74,7 +92,12 @@ export function Filters({ filter, defaults, onApply }: Props) {
           <span className="text-xs font-medium text-slate-600">Status</span>
           {STATUSES.map((s) => (
             <label key={s} className="inline-flex items-center gap-1">
-              <input type="checkbox" name={`status-${s}`} checked={draft.status?.includes(s) ?? false} onChange={() => set({ status: toggle(draft.status, s) })} />
+              <input
+                type="checkbox"
+                name={`status-${s}`}
+                checked={draft.status?.includes(s) ?? false}
+                onChange={() => set({ status: toggle(draft.status, s) })}
+              />
               {s}
             </label>
           ))}
@@ -84,7 +107,12 @@ export function Filters({ filter, defaults, onApply }: Props) {
           <span className="text-xs font-medium text-slate-600">Type</span>
           {TRANS_TYPES.map((t) => (
             <label key={t} className="inline-flex items-center gap-1">
-              <input type="checkbox" name={`type-${t}`} checked={draft.transType?.includes(t) ?? false} onChange={() => set({ transType: toggle(draft.transType, t) })} />
+              <input
+                type="checkbox"
+                name={`type-${t}`}
+                checked={draft.transType?.includes(t) ?? false}
+                onChange={() => set({ transType: toggle(draft.transType, t) })}
+              />
               {t}
             </label>
           ))}

@@ -26,7 +26,7 @@ export function filterFromParams(p: URLSearchParams): Filter {
     stuckRetryCount: int(p.get('retries')),
     stuckAgeSeconds: int(p.get('age')),
   };
-  return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) as Filter;
+  return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
 }
 
 export function paramsFromFilter(f: Filter, cursor?: string): URLSearchParams {
