@@ -6,8 +6,11 @@ import type { DbServer } from './databases.ts';
 import { between, sleep } from './procs.ts';
 
 export type Fault =
-  /** SIGKILL a coordinator every `every` seconds (a random one of those running) and restart it. */
-  | { kind: 'kill'; every: [number, number] }
+  /**
+   * SIGKILL a coordinator every `every` seconds (a random one of the instances) and restart it;
+   * with `untilS`, no kill starts after that many seconds into the run.
+   */
+  | { kind: 'kill'; every: [number, number]; untilS?: number }
   /** Stop the database cleanly and start it again at once, every `every` seconds. */
   | { kind: 'db-restart'; every: [number, number] }
   /** Once, `afterS` seconds in: freeze (SIGSTOP) or stop the database for `seconds`, then resume. */
@@ -41,6 +44,7 @@ export async function runFault(f: Fault, ctx: FaultContext, t0: number): Promise
   const log = (what: string) => ctx.events.push({ t: Math.round((Date.now() - t0) / 100) / 10, what });
   if (f.kind === 'kill') {
     while (await nap(between(f.every), ctx.active)) {
+      if (f.untilS !== undefined && Date.now() - t0 > f.untilS * 1000) break;
       const c = ctx.coordinators[Math.floor(Math.random() * ctx.coordinators.length)];
       await c.kill();
       log(`SIGKILL ${c.name}`);
@@ -56,6 +60,8 @@ export async function runFault(f: Fault, ctx: FaultContext, t0: number): Promise
     }
   } else {
     await sleep(f.afterS * 1000);
+    // Not while a coordinator is restarting (it would wait out the outage in its start-up).
+    for (let i = 0; i < 600 && !ctx.coordinators.every((c) => c.running); i++) await sleep(100);
     if (f.mode === 'freeze') {
       ctx.db.freeze();
       log(`database frozen (SIGSTOP) for ${f.seconds} s`);
