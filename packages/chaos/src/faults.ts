@@ -91,6 +91,12 @@ export const scenarios = {
   'db-restart': { instances: 1, faults: [{ kind: 'db-restart', every: [8, 12] }] },
   'outage-5s': { instances: 1, faults: [{ kind: 'outage', afterS: 3, seconds: 5, mode: 'freeze' }] },
   'outage-40s': { instances: 1, faults: [{ kind: 'outage', afterS: 3, seconds: 40, mode: 'freeze' }] },
+  // tests/chaos.test.ts's outage case: one kill, then a freeze longer than the lease and the pool
+  // timeout while the restarted coordinator still has the killed one's sagas to recover.
+  'kill-then-outage': {
+    instances: 1,
+    faults: [{ kind: 'kill', every: [3, 4], untilS: 5 }, { kind: 'outage', afterS: 14, seconds: 25, mode: 'freeze' }],
+  },
 } satisfies Record<string, { instances: number; faults: Fault[] }>;
 
 export type ScenarioName = keyof typeof scenarios;

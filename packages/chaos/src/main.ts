@@ -57,7 +57,7 @@ const results: ChaosResult[] = [];
 const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
 for (const store of stores) {
   for (const scenario of names) {
-    if (store === 'sqlite' && scenario !== 'none' && !scenario.startsWith('kill')) {
+    if (store === 'sqlite' && scenario !== 'none' && scenarios[scenario].faults.some((f) => f.kind !== 'kill')) {
       console.log(`skipping ${store} × ${scenario}: SQLite has no database server to fault`);
       continue;
     }
