@@ -1,0 +1,121 @@
+// One chaos run: a database server of its own (or a given target), the branch service, one or two
+// coordinators, the submitter with the scenario's fault drivers running alongside, then the drain
+// and the checker. Everything it starts is stopped, and its temporary directory removed, before
+// it returns (or throws).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BranchScript, CallRecord } from './branch-service.ts';
+import { analyse, drain, type Report } from './checker.ts';
+import { Coordinator } from './coordinators.ts';
+import { startDb, type DbServer, type StoreName } from './databases.ts';
+import { runFault, scenarios, type Fault, type FaultEvent, type ScenarioName } from './faults.ts';
+import { signal, startBranchProcess } from './procs.ts';
+import { submitAll } from './submitter.ts';
+
+export interface ChaosOptions {
+  store: StoreName;
+  /** A named scenario, or `instances` + `faults` for a custom one (the test suite's). */
+  scenario?: ScenarioName | 'none';
+  instances?: number;
+  faults?: Fault[];
+  sagas: number;
+  rollbackPct: number;
+  concurrency: number;
+  /** Sagas per second; 0: unlimited (the concurrency bounds it). */
+  rate: number;
+  /** Submit to these servers instead of starting coordinators (no faults can be driven then). */
+  target?: string[];
+  script: BranchScript;
+  retryInterval: number;
+  /** Longest wait (s) for acknowledged sagas to finish after the faults. */
+  drainS: number;
+  /** Longest submission phase (s): the submitter stops early past it. */
+  maxSubmitS: number;
+  outDir: string;
+  /** Extra environment of our coordinators. */
+  coordinatorEnv?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface ChaosResult {
+  runId: string;
+  store: StoreName;
+  scenario: string;
+  report: Report;
+  events: FaultEvent[];
+  seconds: { submit: number; drain: number; total: number };
+  outDir: string;
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
+  const log = o.log ?? (() => undefined);
+  const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+  const scenario = o.scenario && o.scenario !== 'none' ? scenarios[o.scenario] : { instances: o.instances ?? 1, faults: o.faults ?? [] };
+  if (o.target && scenario.faults.length > 0) throw new Error('--target runs take no fault scenario (use --scenario none): the harness can only fault what it started');
+  if (o.store === 'sqlite' && scenario.faults.some((f) => f.kind !== 'kill')) throw new Error('on SQLite only the kill scenarios apply: there is no database server to fault');
+  mkdirSync(o.outDir, { recursive: true });
+  const tmp = mkdtempSync(join(tmpdir(), 'dtx-chaos-'));
+  const started = Date.now();
+  let db: DbServer | null = null;
+  const coordinators: Coordinator[] = [];
+  let branches: Awaited<ReturnType<typeof startBranchProcess>> | null = null;
+  // Should this process die without running `finally`, take the children along.
+  const onExit = () => {
+    db?.thaw();
+    signal([branches?.proc.pid, ...coordinators.map((c) => c.pid)].filter((p): p is number => !!p), 'SIGKILL');
+  };
+  process.once('exit', onExit);
+  try {
+    branches = await startBranchProcess(o.script);
+    const branchBase = `http://127.0.0.1:${branches.port}`;
+    if (!o.target) {
+      db = await startDb(o.store, tmp);
+      log(`${o.store} server ready (${JSON.stringify({ ...db.env, STORE_PASSWORD: undefined })})`);
+      for (let i = 0; i < scenario.instances; i++) {
+        const c = new Coordinator(`coordinator-${i + 1}`, db.env, o.coordinatorEnv ?? {}, o.outDir);
+        coordinators.push(c);
+        // One after the other: the first one migrates the schema.
+        await c.start();
+      }
+      log(`${coordinators.length} coordinator(s) up: ${coordinators.map((c) => c.base).join(', ')}`);
+    }
+    const targets = () => o.target ?? coordinators.map((c) => c.base);
+
+    let submitting = true;
+    const events: FaultEvent[] = [];
+    const t0 = Date.now();
+    const faultRuns = scenario.faults.map((f) => runFault(f, { coordinators, db: db!, active: () => submitting, events }, t0));
+    const acks = await submitAll({
+      runId, sagas: o.sagas, rollbackPct: o.rollbackPct, concurrency: o.concurrency, rate: o.rate, targets, branchBase,
+      retryInterval: o.retryInterval, timeoutMs: 30_000, acksFile: join(o.outDir, 'acks.jsonl'),
+      stopped: () => Date.now() - t0 > o.maxSubmitS * 1000,
+    });
+    submitting = false;
+    const submitS = (Date.now() - t0) / 1000;
+    log(`submitted ${acks.length} in ${submitS.toFixed(1)} s (${acks.filter((a) => a.status === 200).length} acknowledged); waiting for the faults to end`);
+    await Promise.all(faultRuns);
+    for (const e of events) log(`  fault t=${e.t}s ${e.what}`);
+
+    const d0 = Date.now();
+    const finals = await drain(acks, targets, o.drainS * 1000, (n) => n > 0 && log(`  draining: ${n} acknowledged saga(s) unfinished`));
+    const drainS = (Date.now() - d0) / 1000;
+    const calls = (await (await fetch(`${branchBase}/__log`)).json()) as CallRecord[];
+    writeFileSync(join(o.outDir, 'calls.jsonl'), calls.map((c) => JSON.stringify(c)).join('\n') + '\n');
+    const report = analyse(acks, calls, finals);
+    const result: ChaosResult = {
+      runId, store: o.store, scenario: o.scenario ?? 'custom', report, events,
+      seconds: { submit: submitS, drain: drainS, total: (Date.now() - started) / 1000 }, outDir: o.outDir,
+    };
+    writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ ...result, options: { ...o, log: undefined } }, null, 2));
+    return result;
+  } finally {
+    process.removeListener('exit', onExit);
+    for (const c of coordinators) await c.close();
+    if (branches && branches.proc.exitCode === null) {
+      branches.proc.kill('SIGTERM');
+    }
+    await db?.destroy().catch(() => undefined);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
