@@ -21,13 +21,10 @@ import { testStores } from './support/stores.ts';
 const POOL_ACQUIRE_TIMEOUT_S = 20;
 const OUTAGE_S = POOL_ACQUIRE_TIMEOUT_S + 5;
 
-// Known bug, found by this test (to be removed by the lease-fencing fix): a submit whose INSERT
-// waits out a database outage longer than the lease (RetryInterval, 10 s) writes its row with
-// lease_expire and next_cron_time computed before the wait (operations.ts `save`), so both are
-// already past when the row lands; the scheduler claims it at once and runs a second pass while
-// the submit's own pass calls the same branches: overlapping calls of one gid on PostgreSQL and
-// MariaDB alike. DTX_CHAOS_KNOWN_BUGS=1 runs it anyway.
-const OUTAGE_OVERLAP_BUG = !process.env.DTX_CHAOS_KNOWN_BUGS;
+// This case found a real bug: a submit whose INSERT waited out an outage longer than the lease
+// wrote a lease that had already run out, the scheduler claimed the row at once and two passes
+// called the same branches at the same time. Fixed by lease fencing (packages/engine/src/leases.ts:
+// lease times by the database's clock, and a pass never calls a branch its lease may not cover).
 
 // A third of the branch calls answer 400 ms late (well within the 3 s request timeout), so that
 // many passes are in the middle of a call when a kill or the outage hits.
@@ -67,7 +64,7 @@ describe.each(testStores())('chaos on %s', (store) => {
   // the killed one's sagas to recover, their leases expiring during the outage), the freeze from
   // ~14 s for 25 s, submitting for ~40 s.
   const killThenOutage = scenarios['kill-then-outage'].faults;
-  it.skipIf(store === 'sqlite' || OUTAGE_OVERLAP_BUG)(
+  it.skipIf(store === 'sqlite')(
     `200 sagas across a kill, then a ${OUTAGE_S} s database freeze (longer than the pool's acquire timeout)`,
     () => {
       expect(killThenOutage.find((f) => f.kind === 'outage')?.seconds).toBe(OUTAGE_S);

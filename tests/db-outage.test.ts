@@ -1,5 +1,5 @@
-// A database outage under a running coordinator: requests fail with a clear error while the
-// database is down, the coordinator keeps running, and once the database is back it serves again
+// A database outage under a running coordinator: requests are refused with a clear, retryable
+// error (503) while the database is down, the coordinator keeps running, and once the database is back it serves again
 // and resumes the transactions it had accepted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchServer, eventually } from './support/branches.ts';
@@ -45,8 +45,10 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
 
     pg.stop();
     const during = await dtm.post('submit', saga('during'));
-    expect(during.status).toBe(500);
-    expect(during.body.message).toMatch(/ECONNREFUSED|connect|terminat/i);
+    // Nothing could run: a retryable refusal naming the cause, not a failure.
+    expect(during.status).toBe(503);
+    expect(during.body).toMatchObject({ reason: 'store_unavailable' });
+    expect(during.body.message).toMatch(/database is unreachable.*ECONNREFUSED/i);
     expect((await fetch(`${coordinator.base}/api/ping`)).status).toBe(200);
 
     pg.start();

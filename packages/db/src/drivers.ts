@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import * as mariadb from 'mariadb';
-import type { Dialect } from './types.ts';
+import { StoreUnavailableError, type Dialect } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -215,11 +215,29 @@ function isDeadlock(err: unknown): boolean {
   );
 }
 
+/**
+ * Errors that mean no connection could be had, so the statement never reached the server: the
+ * pool's acquire timeout (MariaDB connector: 45028), a refused or unroutable connection. Only
+ * these become StoreUnavailableError: a connection lost *during* a statement leaves its outcome
+ * unknown and stays an error.
+ */
+function isUnreachable(err: unknown): boolean {
+  const e = err as { errno?: number; code?: string } | null;
+  return (
+    e?.errno === 45028 ||
+    e?.code === 'ER_GET_CONNECTION_TIMEOUT' ||
+    e?.code === 'ECONNREFUSED' ||
+    e?.code === 'EHOSTUNREACH' ||
+    e?.code === 'ENOTFOUND'
+  );
+}
+
 async function retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
+      if (isUnreachable(err)) throw new StoreUnavailableError((err as Error).message, { cause: err });
       if (!isDeadlock(err) || attempt >= DEADLOCK_ATTEMPTS) throw err;
       await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
     }

@@ -10,6 +10,11 @@ export type ErrorKind =
   | 'bad-request'
   /** Request body over the configured limit: HTTP 413, gRPC ResourceExhausted. */
   | 'too-large'
+  /**
+   * The database could not be reached and the operation did not run (nothing was stored): HTTP
+   * 503 with Retry-After, gRPC Unavailable. Retrying is safe. (Ours: dtm answers 500.)
+   */
+  | 'unavailable'
   /** Any other error (HTTP 500). `panic` marks errors dtm raises by panicking (gRPC Internal). */
   | 'error';
 

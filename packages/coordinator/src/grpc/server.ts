@@ -42,6 +42,8 @@ export function grpcStatusOf(err: unknown): { code: grpc.status; details: string
       return { code: grpc.status.INVALID_ARGUMENT, details };
     case 'too-large':
       return { code: grpc.status.RESOURCE_EXHAUSTED, details };
+    case 'unavailable':
+      return { code: grpc.status.UNAVAILABLE, details };
     default:
       return { code: err.panic ? grpc.status.INTERNAL : grpc.status.UNKNOWN, details };
   }

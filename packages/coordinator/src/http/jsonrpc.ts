@@ -53,6 +53,8 @@ export async function handleJsonRpc(engine: Engine, raw: Buffer | undefined): Pr
     return { status: 200, body: { jsonrpc: '2.0', id, error: null, result } };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    // The database was unreachable and nothing ran: retryable, like an admission refusal.
+    if (errorKind(err) === 'unavailable') return error(id, -32000, message, 503);
     return error(id, errorKind(err) === 'failure' ? -32901 : -32603, message);
   }
 }

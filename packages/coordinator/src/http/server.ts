@@ -38,6 +38,8 @@ export function errorReply(err: unknown): { status: number; body: Record<string,
         return { status: 400, body: { message: err.message } };
       case 'too-large':
         return { status: 413, body: { message: err.message } };
+      case 'unavailable':
+        return { status: 503, body: { message: err.message, reason: 'store_unavailable' } };
       default:
         return { status: 500, body: { message: err.message } };
     }
@@ -47,6 +49,7 @@ export function errorReply(err: unknown): { status: number; body: Record<string,
 
 function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   const { status, body } = errorReply(err);
+  if (status === 503) void reply.header('retry-after', '1');
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 

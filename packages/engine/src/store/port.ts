@@ -2,6 +2,7 @@
 // safe when several coordinator instances share one database. The engine owns this interface
 // (types only: importing it loads no driver); packages/db implements it in sql-store.ts (one
 // class, three dialects), and nothing above that package sees SQL.
+import { DtmError } from '../errors.ts';
 import type { BranchStatus, GlobalStatus } from '../status.ts';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql';
@@ -178,6 +179,19 @@ export interface GlobalQuery {
   transType?: string;
   createTimeStart?: Date;
   createTimeEnd?: Date;
+}
+
+/**
+ * The database could not be reached before the operation ran (no connection could be had from
+ * the pool in time, or the server refused the connection): nothing was written, retrying is
+ * safe. Transports answer it as a retryable refusal, not a failure.
+ */
+export class StoreUnavailableError extends DtmError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(`the database is unreachable, nothing was stored, retry later: ${message}`, 'unavailable');
+    this.name = 'StoreUnavailableError';
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
 }
 
 /** A storage operation refused what it was asked (not a connection or SQL failure). */
