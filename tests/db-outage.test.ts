@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startChild, type ChildCoordinator } from './support/coordinator.ts';
+import { json, type DtmAnswer } from './support/replies.ts';
 import { PrivatePostgres } from './support/private-pg.ts';
 import { testStores } from './support/stores.ts';
 
@@ -46,7 +47,7 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
     pg.stop();
     const during = await dtm.post('submit', saga('during'));
     expect(during.status).toBe(500);
-    expect(during.body.message).toMatch(/ECONNREFUSED|connect|terminat/i);
+    expect(json<DtmAnswer>(during).message).toMatch(/ECONNREFUSED|connect|terminat/i);
     expect((await fetch(`${coordinator.base}/api/ping`)).status).toBe(200);
 
     pg.start();
