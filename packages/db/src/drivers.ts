@@ -56,7 +56,7 @@ export function connect(opts: ConnectOptions): SqlDriver {
 // busy coordinator issues many small writes at once. Reads run at once, but never while a batch
 // is open (one connection: they would see, or land inside, its uncommitted writes).
 
-type Work = { fn: (conn: SqlConn) => Promise<unknown> | unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type Work = { fn: (conn: SqlConn) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
