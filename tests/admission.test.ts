@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
+import { json, type DtmAnswer, type JsonRpcReply } from './support/replies.ts';
 import { DtmGrpc, GrpcBranchServer, grpc } from './support/grpc.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
@@ -78,10 +79,10 @@ describe.each(testStores())('admission control on %s', (storeName) => {
     const line = text.split('\n').find((l) => l.startsWith(name));
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
   };
-  const expectRetryable = (r: { status: number; text: string; body: any }, reason: string) => {
+  const expectRetryable = (r: { status: number; text: string; body: unknown }, reason: string) => {
     expect(r.status).toBe(503);
     expect(r.body).toMatchObject({ reason });
-    expect(r.body.message).toMatch(/^dtx is overloaded: .*retry it later$/);
+    expect(json<DtmAnswer>(r).message).toMatch(/^dtx is overloaded: .*retry it later$/);
     // dtmcli reads a body containing FAILURE (or ONGOING) as the transaction's outcome
     expect(r.text).not.toMatch(/FAILURE|ONGOING/);
   };
@@ -166,7 +167,7 @@ describe.each(testStores())('admission control on %s', (storeName) => {
     const text = await res.text();
     expect(res.status).toBe(503);
     expect(JSON.parse(text)).toMatchObject({ jsonrpc: '2.0', id: null, result: null, error: { code: -32000 } });
-    expect(JSON.parse(text).error.message).toMatch(/^dtx is overloaded: /);
+    expect(json<JsonRpcReply>({ body: JSON.parse(text) }).error?.message).toMatch(/^dtx is overloaded: /);
     expect(text).not.toMatch(/FAILURE|ONGOING/);
     expect(await ping()).toBe(200);
 
@@ -186,7 +187,7 @@ describe.each(testStores())('admission control on %s', (storeName) => {
     });
     const held = Array.from({ length: BOUND }, () => gid('gheld'));
     const heldReplies = held.map((g) => rpc.call('Submit', gsaga(g)));
-    await eventually(() => gbusi.callsTo('/busi.Busi/TransOut').filter((c) => held.includes(c.metadata['dtm-gid'])).length === BOUND);
+    await eventually(() => gbusi.callsTo('/busi.Busi/TransOut').filter((c) => held.includes(c.metadata['dtm-gid'] ?? '')).length === BOUND);
 
     const extra = Array.from({ length: 3 }, () => gid('grefused'));
     const [replies, pingStatus] = await Promise.all([Promise.all(extra.map((g) => rpc.call('Submit', gsaga(g)))), ping()]);

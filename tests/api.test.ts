@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
+import { nth, present } from './support/checked.ts';
+import { json, type DtmAll, type DtmAnswer, type DtmResetCron, type DtmVersion } from './support/replies.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
 describe.each(testStores())('HTTP API on %s', (storeName) => {
@@ -48,11 +50,11 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
     it('version, newGid and ping', async () => {
       const v = await dtm.get('version');
       expect(v.status).toBe(200);
-      expect(v.body.version).toMatch(/^v\d+\.\d+\.\d+/);
+      expect(json<DtmVersion>(v).version).toMatch(/^v\d+\.\d+\.\d+/);
       const g = await dtm.get('newGid');
-      expect(g.body.dtm_result).toBe('SUCCESS');
-      expect(g.body.gid).toMatch(/^[2-9A-HJ-NP-Za-km-z]{22}$/);
-      expect((await dtm.get('newGid')).body.gid).not.toBe(g.body.gid);
+      expect(json<DtmAnswer>(g).dtm_result).toBe('SUCCESS');
+      expect(json<DtmAnswer>(g).gid).toMatch(/^[2-9A-HJ-NP-Za-km-z]{22}$/);
+      expect(json<DtmAnswer>(await dtm.get('newGid')).gid).not.toBe(json<DtmAnswer>(g).gid);
       for (const method of ['GET', 'POST', 'PUT']) {
         const p = await fetch(`${base}/api/ping`, { method });
         expect(await p.json()).toEqual({ msg: 'pong' });
@@ -85,7 +87,7 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
       const g = gid('shape');
       await dtm.post('submit', saga(g, { wait_result: true }));
       const q = await dtm.query(g);
-      const t = q.transaction;
+      const t = present(q.transaction, 'the transaction');
       expect(Object.keys(t)).toEqual([
         'id', 'create_time', 'update_time', 'gid', 'trans_type', 'status', 'protocol', 'finish_time', 'options',
         'next_cron_interval', 'next_cron_time', 'concurrent',
@@ -93,10 +95,10 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
       expect(t.create_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
       expect(t.options).toBe('{"wait_result":true,"concurrent":false}');
       expect(t.concurrent).toBe(false);
-      expect(Object.keys(q.branches[1])).toEqual([
+      expect(Object.keys(nth(q.branches, 1))).toEqual([
         'id', 'create_time', 'update_time', 'gid', 'url', 'bin_data', 'branch_id', 'op', 'status', 'finish_time',
       ]);
-      expect(Buffer.from(q.branches[1].bin_data, 'base64').toString()).toBe('{}');
+      expect(Buffer.from(nth(q.branches, 1).bin_data ?? '', 'base64').toString()).toBe('{}');
     });
 
     it('all lists newest first with cursor paging and filters', async () => {
@@ -107,21 +109,21 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
         await dtm.post('prepare', { gid: g, trans_type: i % 2 ? 'tcc' : 'msg' });
       }
       const page1 = await dtm.get('all?limit=2');
-      expect(page1.body.transactions.map((t: any) => t.gid)).toEqual([gids[4], gids[3]]);
-      expect(page1.body.next_position).toMatch(/^\d+$/);
-      const page2 = await dtm.get(`all?limit=2&position=${page1.body.next_position}`);
-      expect(page2.body.transactions.map((t: any) => t.gid)).toEqual([gids[2], gids[1]]);
+      expect(json<DtmAll>(page1).transactions?.map((t) => t.gid)).toEqual([gids[4], gids[3]]);
+      expect(json<DtmAll>(page1).next_position).toMatch(/^\d+$/);
+      const page2 = await dtm.get(`all?limit=2&position=${json<DtmAll>(page1).next_position}`);
+      expect(json<DtmAll>(page2).transactions?.map((t) => t.gid)).toEqual([gids[2], gids[1]]);
       const tcc = await dtm.get('all?limit=100&transType=tcc&status=prepared');
-      const tccGids = tcc.body.transactions.map((t: any) => t.gid);
+      const tccGids = json<DtmAll>(tcc).transactions?.map((t) => t.gid);
       expect(tccGids).toContain(gids[3]);
       expect(tccGids).not.toContain(gids[4]);
-      expect(tcc.body.next_position).toBe('');
+      expect(json<DtmAll>(tcc).next_position).toBe('');
       const one = await dtm.get(`all?gid=${gids[0]}&position=7`);
-      expect(one.body.transactions.map((t: any) => t.gid)).toEqual([gids[0]]);
-      expect(one.body.next_position).toBe('7');
-      expect((await dtm.get('all?gid=no-such-gid')).body.transactions).toBeNull();
+      expect(json<DtmAll>(one).transactions?.map((t) => t.gid)).toEqual([gids[0]]);
+      expect(json<DtmAll>(one).next_position).toBe('7');
+      expect(json<DtmAll>(await dtm.get('all?gid=no-such-gid')).transactions).toBeNull();
       const future = Date.now() + 3_600_000;
-      expect((await dtm.get(`all?createTimeStart=${future}`)).body.transactions).toEqual([]);
+      expect(json<DtmAll>(await dtm.get(`all?createTimeStart=${future}`)).transactions).toEqual([]);
       expect((await dtm.get('all?position=abc')).status).toBe(400);
     });
 
@@ -141,13 +143,13 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
     it('resetNextCronTime and resetCronTime make transactions due now', async () => {
       const g = gid('reset');
       await dtm.post('prepare', { gid: g, trans_type: 'tcc', retry_interval: 3600 });
-      const before = Date.parse((await dtm.query(g)).transaction.next_cron_time);
+      const before = Date.parse((await dtm.query(g)).transaction?.next_cron_time ?? '');
       expect(before).toBeGreaterThan(Date.now() + 3_000_000);
       const r = await dtm.get('resetCronTime?timeout=600&limit=1000');
       expect(r.status).toBe(200);
-      expect(r.body.succeed_count).toBeGreaterThanOrEqual(1);
-      expect(r.body.has_remaining).toBe(false);
-      expect(Date.parse((await dtm.query(g)).transaction.next_cron_time)).toBeLessThan(Date.now() + 20_000);
+      expect(json<DtmResetCron>(r).succeed_count).toBeGreaterThanOrEqual(1);
+      expect(json<DtmResetCron>(r).has_remaining).toBe(false);
+      expect(Date.parse((await dtm.query(g)).transaction?.next_cron_time ?? '')).toBeLessThan(Date.now() + 20_000);
       expect((await dtm.post('resetNextCronTime', { gid: g })).status).toBe(200);
       expect((await dtm.post('resetNextCronTime', { gid: 'no-such-gid' })).status).toBe(500);
     });
@@ -157,7 +159,7 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
       expect((await dtm.post('submit', saga(g, { wait_result: true }))).status).toBe(200);
       const again = await dtm.post('submit', saga(g));
       expect(again.status).toBe(409);
-      expect(again.body.message).toBe("current status 'succeed', cannot sumbmit. FAILURE");
+      expect(json<DtmAnswer>(again).message).toBe("current status 'succeed', cannot sumbmit. FAILURE");
       svc.on('/api/Slow', { delayMs: 800 });
       const g2 = gid('dup2');
       const body = { gid: g2, trans_type: 'saga', steps: [{ action: svc.url('/api/Slow'), compensate: '' }], payloads: ['{}'] };
@@ -172,8 +174,8 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
     async function expectRejected(body: unknown, status: number, message: RegExp | string, path = 'submit') {
       const r = await dtm.post(path, body);
       expect(r.status).toBe(status);
-      if (typeof message === 'string') expect(r.body.message).toBe(message);
-      else expect(r.body.message).toMatch(message);
+      if (typeof message === 'string') expect(json<DtmAnswer>(r).message).toBe(message);
+      else expect(json<DtmAnswer>(r).message).toMatch(message);
       return r;
     }
 
@@ -216,7 +218,7 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
       const g = gid('big');
       const r = await dtm.post('submit', saga(g, { payloads: ['x'.repeat(70 * 1024)] }));
       expect(r.status).toBe(413);
-      expect(r.body.message).toMatch(/larger than 65536 bytes/);
+      expect(json<DtmAnswer>(r).message).toMatch(/larger than 65536 bytes/);
       await nothingStored(g);
     });
 
@@ -228,10 +230,10 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
       expect(asSaga.body).toEqual({ message: 'unknow trans type: saga' });
       const asTcc = await dtm.post('registerBranch', { gid: g, trans_type: 'tcc', branch_id: '09', confirm: '', cancel: '' });
       expect(asTcc.status).toBe(409);
-      expect(asTcc.body.message).toBe(`no trans with gid: ${g} status: prepared found FAILURE`);
+      expect(json<DtmAnswer>(asTcc).message).toBe(`no trans with gid: ${g} status: prepared found FAILURE`);
       const nonString = await dtm.post('registerBranch', { gid: g, trans_type: 'tcc', branch_id: 1 });
       expect(nonString.status).toBe(400);
-      expect(nonString.body.message).toMatch(/cannot unmarshal number into Go value of type string/);
+      expect(json<DtmAnswer>(nonString).message).toMatch(/cannot unmarshal number into Go value of type string/);
       expect((await dtm.query(g)).branches).toHaveLength(2);
     });
 
@@ -243,7 +245,7 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
       expect(r.body).toEqual({ dtm_result: 'FAILURE', message: "trans type: 'saga' current status 'succeed', cannot abort. FAILURE" });
       const unknown = await dtm.post('abort', { gid: 'no-such-gid', trans_type: 'tcc' });
       expect(unknown.status).toBe(500);
-      expect(unknown.body.message).toBe('no TransGlobal with gid: no-such-gid found');
+      expect(json<DtmAnswer>(unknown).message).toBe('no TransGlobal with gid: no-such-gid found');
     });
 
     it('prepare of a gid that is no longer prepared', async () => {
@@ -251,7 +253,7 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
       await dtm.post('submit', saga(g, { wait_result: true }));
       const r = await dtm.post('prepare', saga(g));
       expect(r.status).toBe(409);
-      expect(r.body.message).toBe("current status 'succeed', cannot prepare. FAILURE");
+      expect(json<DtmAnswer>(r).message).toBe("current status 'succeed', cannot prepare. FAILURE");
     });
 
     it('the server keeps serving after all of the above', async () => {

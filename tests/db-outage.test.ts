@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startChild, type ChildCoordinator } from './support/coordinator.ts';
+import { json, type DtmAnswer } from './support/replies.ts';
 import { PrivatePostgres } from './support/private-pg.ts';
 import { testStores } from './support/stores.ts';
 
@@ -47,8 +48,8 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
     const during = await dtm.post('submit', saga('during'));
     // Nothing could run: a retryable refusal naming the cause, not a failure.
     expect(during.status).toBe(503);
-    expect(during.body).toMatchObject({ reason: 'store_unavailable' });
-    expect(during.body.message).toMatch(/database is unreachable.*ECONNREFUSED/i);
+    expect(json<DtmAnswer & { reason?: string }>(during)).toMatchObject({ reason: 'store_unavailable' });
+    expect(json<DtmAnswer>(during).message).toMatch(/database is unreachable.*ECONNREFUSED/i);
     expect((await fetch(`${coordinator.base}/api/ping`)).status).toBe(200);
 
     pg.start();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_TTL_SECONDS, type Coordinator } from '@dtx/coordinator';
 import { eventually } from './support/branches.ts';
 import { DtmHttp, startChild, startInProcess } from './support/coordinator.ts';
+import { nth } from './support/checked.ts';
 import { freePort } from './support/processes.ts';
 import { DtmGrpc, GrpcBranchServer } from './support/grpc.ts';
 import { freshStore } from './support/stores.ts';
@@ -72,7 +73,7 @@ describe.skipIf(!ETCD)('go-zero driver with etcd', () => {
       }
       return gids;
     };
-    const callsOf = (s: GrpcBranchServer, gids: string[]) => s.calls.filter((c) => gids.includes(c.metadata['dtm-gid'])).length;
+    const callsOf = (s: GrpcBranchServer, gids: string[]) => s.calls.filter((c) => gids.includes(c.metadata['dtm-gid'] ?? '')).length;
 
     it('round-robins etcd:// and discov:// targets over the live endpoints and follows etcd changes', async () => {
       const key = `dtx-busi-${suffix}`;
@@ -163,7 +164,7 @@ describe.skipIf(!ETCD)('go-zero driver with etcd', () => {
         // A client resolving the service now finds only the second instance, and it serves.
         const endpoints = Object.values(await keysUnder(key));
         expect(endpoints).toEqual([`127.0.0.1:${portB}`]);
-        const client = new DtmGrpc(endpoints[0]);
+        const client = new DtmGrpc(nth(endpoints, 0));
         try {
           expect(await client.call('NewGid', {})).toMatchObject({ ok: true });
         } finally {

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '@dtx/coordinator';
 import { eventually } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
+import { nth } from './support/checked.ts';
+import { json, type DtmKvPage } from './support/replies.ts';
 import { DtmGrpc, GrpcBranchServer, grpc } from './support/grpc.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
@@ -45,7 +47,7 @@ describe.each(testStores())('gRPC API on %s', (storeName) => {
     const dup = await dtm.call('Subscribe', { Topic: topic, URL: busi.url('/busi.Busi/TransIn') });
     expect(dup).toMatchObject({ ok: false, code: grpc.status.UNKNOWN, details: 'this url exists' });
     const kv = await http.get(`queryKV?cat=topics&key=${topic}`);
-    expect(JSON.parse(kv.body.kv[0].v)).toEqual([{ url: busi.url('/busi.Busi/TransIn'), remark: 'r' }]);
+    expect(JSON.parse(nth(json<DtmKvPage>(kv).kv, 0).v)).toEqual([{ url: busi.url('/busi.Busi/TransIn'), remark: 'r' }]);
     // a gRPC msg on the topic reaches the subscriber
     const g = gid('topicmsg');
     const r = await dtm.call('Submit', {

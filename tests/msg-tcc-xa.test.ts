@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
+import { nth } from './support/checked.ts';
+import { json, type DtmAnswer } from './support/replies.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
 describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
@@ -64,8 +66,8 @@ describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
       await dtm.waitStatus(g, 'succeed', 20_000);
       const qp = svc.callsTo('/m3/QueryPrepared', g);
       expect(qp.length).toBeGreaterThanOrEqual(1);
-      expect(qp[0].method).toBe('GET');
-      expect(qp[0].query).toEqual({ branch_id: '00', gid: g, op: 'msg', trans_type: 'msg' });
+      expect(qp[0]?.method).toBe('GET');
+      expect(qp[0]?.query).toEqual({ branch_id: '00', gid: g, op: 'msg', trans_type: 'msg' });
       expect(svc.trail(g).filter((t) => t.endsWith(':action'))).toEqual(['/m3/TransOut:action', '/m3/TransIn:action']);
     });
 
@@ -106,8 +108,8 @@ describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
       const r = await dtm.post('submit', msg(g, 'm6', { concurrent: true, wait_result: true }));
       expect(r.status).toBe(200);
       expect(await dtm.status(g)).toBe('succeed');
-      const out = svc.callsTo('/m6/TransOut', g)[0].at;
-      const inn = svc.callsTo('/m6/TransIn', g)[0].at;
+      const out = nth(svc.callsTo('/m6/TransOut', g), 0).at;
+      const inn = nth(svc.callsTo('/m6/TransIn', g), 0).at;
       expect(inn - out).toBeLessThan(4000);
     });
 
@@ -116,7 +118,7 @@ describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
       const t0 = Date.now();
       await dtm.post('submit', msg(g, 'm7', { custom_data: '{"delay":2}' }));
       await dtm.waitStatus(g, 'succeed', 20_000);
-      expect(svc.callsTo('/m7/TransOut', g)[0].at - t0).toBeGreaterThanOrEqual(1900);
+      expect(nth(svc.callsTo('/m7/TransOut', g), 0).at - t0).toBeGreaterThanOrEqual(1900);
     });
 
     it('with wait_result answers 409 while an action is still ONGOING', async () => {
@@ -124,7 +126,7 @@ describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
       const g = gid('msg-wait-ongoing');
       const r = await dtm.post('submit', msg(g, 'm8', { wait_result: true }));
       expect(r.status).toBe(409);
-      expect(r.body.message).toBe('wait result not return success: FAILURE');
+      expect(json<DtmAnswer>(r).message).toBe('wait result not return success: FAILURE');
     });
   });
 
@@ -156,7 +158,7 @@ describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
       expect((await runTcc(g, 't1', 3)).status).toBe(200);
       const q = await dtm.waitStatus(g, 'succeed');
       expect(svc.trail(g)).toEqual(['/t1/Confirm3:confirm', '/t1/Confirm2:confirm', '/t1/Confirm1:confirm']);
-      expect(svc.callsTo('/t1/Confirm2', g)[0].body).toBe('{"amount":2}');
+      expect(svc.callsTo('/t1/Confirm2', g)[0]?.body).toBe('{"amount":2}');
       expect(q.branches.map((b) => `${b.branch_id}/${b.op}/${b.status}`)).toEqual([
         '01/cancel/prepared', '01/confirm/succeed', '02/cancel/prepared', '02/confirm/succeed', '03/cancel/prepared', '03/confirm/succeed',
       ]);
@@ -224,7 +226,7 @@ describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
       }
       expect((await dtm.post('submit', { gid: g, trans_type: 'xa', wait_result: true })).status).toBe(200);
       expect(svc.trail(g)).toEqual(['/x1/Xa01:commit', '/x1/Xa02:commit']);
-      expect(svc.callsTo('/x1/Xa01', g)[0].method).toBe('POST');
+      expect(svc.callsTo('/x1/Xa01', g)[0]?.method).toBe('POST');
       expect(await dtm.status(g)).toBe('succeed');
     });
 

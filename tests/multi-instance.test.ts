@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, storeUrl, type StoreConfig } from '@dtx/db';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startChild, type ChildCoordinator } from './support/coordinator.ts';
+import { nth } from './support/checked.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
 const SAGAS = 200;
@@ -51,7 +52,7 @@ function multiInstanceSuite(storeName: 'postgres' | 'mysql') {
     const clients = children.map((c) => new DtmHttp(c.base));
     await Promise.all(
       gids.map(async (gid, i) => {
-        const r = await clients[i % 2].post('submit', {
+        const r = await nth(clients, i % 2).post('submit', {
           gid,
           trans_type: 'saga',
           retry_interval: 1,

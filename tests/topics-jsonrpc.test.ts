@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
+import { json, type DtmAnswer, type DtmKvPage, type JsonRpcReply } from './support/replies.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
 describe.each(testStores())('topics, KV, JSON-RPC and metrics on %s', (storeName) => {
@@ -45,7 +46,7 @@ describe.each(testStores())('topics, KV, JSON-RPC and metrics on %s', (storeName
       `01-02 ${svc.url('/t/mail')}`,
       `02 ${svc.url('/t/audit')}`,
     ]);
-    expect(svc.callsTo('/t/mail', g)[0].body).toBe('{"order":1}');
+    expect(svc.callsTo('/t/mail', g)[0]?.body).toBe('{"order":1}');
   });
 
   it('subscribe, unsubscribe and delete answer dtm errors', async () => {
@@ -54,14 +55,14 @@ describe.each(testStores())('topics, KV, JSON-RPC and metrics on %s', (storeName
     await sub('t2', 'http://a/1');
     const dup = await sub('t2', 'http://a/1');
     expect(dup.status).toBe(500);
-    expect(dup.body.message).toBe('this url exists');
-    expect((await dtm.get('unsubscribe?topic=nope&url=x')).body.message).toBe('no such a topic');
-    expect((await dtm.get('unsubscribe?topic=t2&url=http://a/9')).body.message).toBe('no such an url ');
+    expect(json<DtmAnswer>(dup).message).toBe('this url exists');
+    expect(json<DtmAnswer>(await dtm.get('unsubscribe?topic=nope&url=x')).message).toBe('no such a topic');
+    expect(json<DtmAnswer>(await dtm.get('unsubscribe?topic=t2&url=http://a/9')).message).toBe('no such an url ');
     expect((await dtm.get('unsubscribe?topic=t2&url=http://a/1')).status).toBe(200);
-    expect((await dtm.get('unsubscribe?topic=t2&url=http://a/1')).body.message).toBe('this topic is empty');
+    expect(json<DtmAnswer>(await dtm.get('unsubscribe?topic=t2&url=http://a/1')).message).toBe('this topic is empty');
     const kv = await dtm.get('queryKV?cat=topics&key=t2');
-    expect(kv.body.kv).toHaveLength(1);
-    expect(kv.body.kv[0]).toMatchObject({ cat: 'topics', k: 't2', v: '[]', version: 2 });
+    expect(json<DtmKvPage>(kv).kv).toHaveLength(1);
+    expect(json<DtmKvPage>(kv).kv[0]).toMatchObject({ cat: 'topics', k: 't2', v: '[]', version: 2 });
     const del = await fetch(`${base}/api/dtmsvr/topic/t2`, { method: 'DELETE' });
     expect(del.status).toBe(200);
     const again = await fetch(`${base}/api/dtmsvr/topic/t2`, { method: 'DELETE' });
@@ -80,22 +81,22 @@ describe.each(testStores())('topics, KV, JSON-RPC and metrics on %s', (storeName
   it('scanKV pages newest first', async () => {
     for (const t of ['k1', 'k2', 'k3']) await sub(`scan-${t}`, 'http://a/1');
     const p1 = await dtm.get('scanKV?cat=topics&limit=2');
-    expect(p1.body.kv.map((k: any) => k.k).slice(0, 2)).toEqual(['scan-k3', 'scan-k2']);
-    const p2 = await dtm.get(`scanKV?cat=topics&limit=2&position=${p1.body.next_position}`);
-    expect(p2.body.kv[0].k).toBe('scan-k1');
+    expect(json<DtmKvPage>(p1).kv.map((k) => k.k).slice(0, 2)).toEqual(['scan-k3', 'scan-k2']);
+    const p2 = await dtm.get(`scanKV?cat=topics&limit=2&position=${json<DtmKvPage>(p1).next_position}`);
+    expect(json<DtmKvPage>(p2).kv[0]?.k).toBe('scan-k1');
   });
 
   describe('JSON-RPC', () => {
     const rpc = async (body: unknown) => {
       const r = await fetch(`${base}/api/json-rpc`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
-      return { status: r.status, body: (await r.json()) as any };
+      return { status: r.status, body: await r.json() };
     };
 
     it('newGid and a saga submitted over JSON-RPC', async () => {
       const g = await rpc({ jsonrpc: '2.0', id: 'no-use', method: 'newGid', params: {} });
       expect(g.status).toBe(200);
       expect(g.body).toMatchObject({ jsonrpc: '2.0', id: 'no-use', error: null });
-      expect(g.body.result.gid).toMatch(/^\w{22}$/);
+      expect(json<JsonRpcReply>(g).result?.gid).toMatch(/^\w{22}$/);
       const gidRpc = gid('rpc');
       const s = await rpc({
         jsonrpc: '2.0',
@@ -106,15 +107,15 @@ describe.each(testStores())('topics, KV, JSON-RPC and metrics on %s', (storeName
       expect(s.body).toEqual({ jsonrpc: '2.0', id: 'no-use', error: null, result: null });
       expect(await dtm.status(gidRpc)).toBe('succeed');
       const again = await rpc({ jsonrpc: '2.0', id: 'x', method: 'submit', params: { gid: gidRpc, trans_type: 'saga' } });
-      expect(again.body.error).toEqual({ code: -32901, message: "current status 'succeed', cannot sumbmit. FAILURE" });
+      expect(json<JsonRpcReply>(again).error).toEqual({ code: -32901, message: "current status 'succeed', cannot sumbmit. FAILURE" });
     });
 
     it('envelope errors', async () => {
       expect((await rpc('{bad')).status).toBe(400);
-      expect((await rpc({ jsonrpc: '2.0', id: 1, method: 'newGid' })).body.error.code).toBe(-32700);
-      expect((await rpc({ jsonrpc: '1.0', id: 'a', method: 'newGid' })).body.error.code).toBe(-32600);
-      expect((await rpc({ jsonrpc: '2.0', id: 'a', method: 'nope' })).body.error).toEqual({ code: -32601, message: 'Method not found: nope' });
-      expect((await rpc({ jsonrpc: '2.0', id: 'a', method: 'abort', params: { gid: 'nope', trans_type: 'tcc' } })).body.error.code).toBe(-32603);
+      expect(json<JsonRpcReply>(await rpc({ jsonrpc: '2.0', id: 1, method: 'newGid' })).error?.code).toBe(-32700);
+      expect(json<JsonRpcReply>(await rpc({ jsonrpc: '1.0', id: 'a', method: 'newGid' })).error?.code).toBe(-32600);
+      expect(json<JsonRpcReply>(await rpc({ jsonrpc: '2.0', id: 'a', method: 'nope' })).error).toEqual({ code: -32601, message: 'Method not found: nope' });
+      expect(json<JsonRpcReply>(await rpc({ jsonrpc: '2.0', id: 'a', method: 'abort', params: { gid: 'nope', trans_type: 'tcc' } })).error?.code).toBe(-32603);
     });
   });
 

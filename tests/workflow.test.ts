@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Coordinator } from '@dtx/coordinator';
 import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startInProcess } from './support/coordinator.ts';
+import { json, type DtmAnswer, type DtmProgresses } from './support/replies.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
 describe.each(testStores())('workflow on %s', (storeName) => {
@@ -38,13 +39,13 @@ describe.each(testStores())('workflow on %s', (storeName) => {
     const g = gid('replay');
     const first = await prepare(g);
     expect(first.status).toBe(200);
-    expect(first.body.transaction).toMatchObject({ gid: g, status: 'prepared' });
-    expect(first.body.progresses).toEqual([]);
+    expect(json<DtmProgresses>(first).transaction).toMatchObject({ gid: g, status: 'prepared' });
+    expect(json<DtmProgresses>(first).progresses).toEqual([]);
 
     const reg = await dtm.post('registerBranch', { gid: g, trans_type: 'workflow', branch_id: '01', op: 'action', status: 'succeed', data: '{"ok":true}' });
     expect(reg.status).toBe(200);
     const again = await prepare(g);
-    expect(again.body.progresses).toEqual([{ status: 'succeed', bin_data: Buffer.from('{"ok":true}').toString('base64'), branch_id: '01', op: 'action' }]);
+    expect(json<DtmProgresses>(again).progresses).toEqual([{ status: 'succeed', bin_data: Buffer.from('{"ok":true}').toString('base64'), branch_id: '01', op: 'action' }]);
     const dup = await dtm.post('registerBranch', { gid: g, trans_type: 'workflow', branch_id: '01', op: 'action', status: 'succeed', data: 'x' });
     expect(dup.status).toBe(500);
 
@@ -52,11 +53,11 @@ describe.each(testStores())('workflow on %s', (storeName) => {
     const sub = await dtm.post('submit', { gid: g, trans_type: 'workflow', req_extra: { status: 'succeed', rollback_reason: '', result } });
     expect(sub.status).toBe(200);
     const done = await prepare(g);
-    expect(done.body.transaction).toMatchObject({ status: 'succeed', result });
+    expect(json<DtmProgresses>(done).transaction).toMatchObject({ status: 'succeed', result });
     // a second submit finds no prepared workflow
     const late = await dtm.post('submit', { gid: g, trans_type: 'workflow', req_extra: { status: 'failed' } });
     expect(late.status).toBe(500);
-    expect(late.body.message).toBe('storage: NotFound');
+    expect(json<DtmAnswer>(late).message).toBe('storage: NotFound');
   });
 
   it('calls the resume callback of an abandoned prepared workflow with its input', async () => {
@@ -66,9 +67,9 @@ describe.each(testStores())('workflow on %s', (storeName) => {
       const c = svc.callsTo('/wf/resume', g);
       return c.length ? c : null;
     }, 10_000);
-    expect(calls[0].method).toBe('POST');
-    expect(calls[0].body).toBe(input.toString());
-    expect(calls[0].query).toEqual({ branch_id: '00', gid: g, op: 'transfer', trans_type: 'workflow' });
+    expect(calls[0]?.method).toBe('POST');
+    expect(calls[0]?.body).toBe(input.toString());
+    expect(calls[0]?.query).toEqual({ branch_id: '00', gid: g, op: 'transfer', trans_type: 'workflow' });
     expect(await dtm.status(g)).toBe('prepared');
     await dtm.post('submit', { gid: g, trans_type: 'workflow', req_extra: { status: 'failed', rollback_reason: 'gave up' } });
     const q = await dtm.query(g);

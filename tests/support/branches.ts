@@ -117,7 +117,7 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 20_000
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
       last = v;
     } catch (err) {
       last = err;

@@ -6,6 +6,7 @@ import { defaultConfig, type Config } from '@dtx/config';
 import { startCoordinator, type Coordinator } from '@dtx/coordinator';
 import { silentLogger } from '@dtx/engine';
 import { freePort, startScript } from './processes.ts';
+import { json, type DtmFound, type DtmQuery, type JsonReply } from './replies.ts';
 import { storeEnv } from './stores.ts';
 
 // apps/server/test imports ROOT from here; its home is processes.ts.
@@ -55,14 +56,11 @@ export async function startChild(store: StoreConfig, env: Record<string, string>
     timeoutMs: 30_000,
     everyMs: 100,
   });
-  return { port, base, proc: child.proc, output: child.output, kill: (signal = 'SIGKILL') => child.stop(signal) };
+  return { port, base, proc: child.proc, output: () => child.output(), kill: (signal = 'SIGKILL') => child.stop(signal) };
 }
 
-export interface DtmReply {
-  status: number;
-  body: any;
-  text: string;
-}
+/** A reply of the dtm HTTP API (tests/support/replies.ts has the shapes of its bodies). */
+export type DtmReply = JsonReply;
 
 /** A small dtm HTTP client for tests (what every SDK does underneath). */
 export class DtmHttp {
@@ -84,7 +82,7 @@ export class DtmHttp {
   private async send(path: string, init: RequestInit): Promise<DtmReply> {
     const r = await fetch(`${this.base}/api/dtmsvr/${path}`, init);
     const text = await r.text();
-    let parsed: unknown = null;
+    let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
@@ -93,10 +91,10 @@ export class DtmHttp {
     return { status: r.status, body: parsed, text };
   }
 
-  async query(gid: string): Promise<{ transaction: any; branches: any[] }> {
+  async query(gid: string): Promise<DtmQuery> {
     const r = await this.get(`query?gid=${encodeURIComponent(gid)}`);
     if (r.status !== 200) throw new Error(`query ${gid}: ${r.status} ${r.text}`);
-    return r.body;
+    return json<DtmQuery>(r);
   }
 
   async status(gid: string): Promise<string | undefined> {
@@ -104,14 +102,12 @@ export class DtmHttp {
   }
 
   /** Waits for the transaction to reach `status`. */
-  async waitStatus(gid: string, status: string, timeoutMs = 30_000): Promise<{ transaction: any; branches: any[] }> {
+  async waitStatus(gid: string, status: string, timeoutMs = 30_000): Promise<DtmFound> {
     const deadline = Date.now() + timeoutMs;
-    let last = '';
     for (;;) {
-      const q = await this.query(gid);
-      last = q.transaction?.status;
-      if (last === status) return q;
-      if (Date.now() > deadline) throw new Error(`${gid} stayed '${last}', expected '${status}'`);
+      const { transaction, branches } = await this.query(gid);
+      if (transaction?.status === status) return { transaction, branches };
+      if (Date.now() > deadline) throw new Error(`${gid} stayed '${transaction?.status}', expected '${status}'`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

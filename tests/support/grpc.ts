@@ -32,6 +32,7 @@ export class GrpcBranchServer {
     const byService = new Map<string, string[]>();
     for (const m of methods) {
       const [, service, method] = m.split('/');
+      if (service === undefined || method === undefined) throw new Error(`'${m}' is not a /service/Method name`);
       byService.set(service, [...(byService.get(service) ?? []), method]);
     }
     for (const [service, names] of byService) {
@@ -74,7 +75,8 @@ export class GrpcBranchServer {
     for (const [k, v] of Object.entries(call.metadata.getMap())) metadata[k] = String(v);
     const c: GrpcBranchCall = { method: path, metadata, body: Buffer.from(call.request), at: Date.now() };
     this.calls.push(c);
-    const r: GrpcReply = await (this.handlers.get(path) ?? (() => ({})))(c);
+    const handler: GrpcHandler = this.handlers.get(path) ?? (() => ({}));
+    const r = await handler(c);
     if (r.delayMs) await new Promise((res) => setTimeout(res, r.delayMs));
     if (!r.code) return cb(null, Buffer.alloc(0));
     cb({ code: r.code, details: r.details ?? '', metadata: new grpc.Metadata() });
@@ -97,19 +99,29 @@ export interface GrpcError {
   details: string;
 }
 
+/** A unary method of a generated client (grpc-js types them all as `Function`). */
+type UnaryMethod = (
+  req: Record<string, unknown>,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, reply: unknown) => void,
+) => grpc.ClientUnaryCall;
+
 /** A client of the coordinator's dtmgimp.Dtm service; calls resolve to the reply or the status. */
 export class DtmGrpc {
-  private readonly client: grpc.Client & Record<string, Function>;
+  private readonly client: grpc.Client & Record<string, UnaryMethod | undefined>;
 
   constructor(readonly target: string) {
     const proto = grpc.loadPackageDefinition(loadDtmProto()) as unknown as { dtmgimp: { Dtm: grpc.ServiceClientConstructor } };
-    this.client = new proto.dtmgimp.Dtm(target, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>;
+    this.client = new proto.dtmgimp.Dtm(target, grpc.credentials.createInsecure()) as grpc.Client & Record<string, UnaryMethod | undefined>;
   }
 
   call<T = Record<string, unknown>>(method: string, req: Record<string, unknown>): Promise<{ ok: true; reply: T } | ({ ok: false } & GrpcError)> {
-    return new Promise((resolve) => {
-      this.client[method](req, { deadline: Date.now() + 30_000 }, (err: grpc.ServiceError | null, reply: T) =>
-        resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, reply }),
+    return new Promise((resolve, reject) => {
+      const unary = this.client[method];
+      if (!unary) return reject(new Error(`dtmgimp.Dtm has no method ${method}`));
+      unary.call(this.client, req, { deadline: Date.now() + 30_000 }, (err, reply) =>
+        // the reply is the method's decoded protobuf message; `T` names the fields a test reads
+        resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, reply: reply as T }),
       );
     });
   }

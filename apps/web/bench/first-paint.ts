@@ -50,7 +50,7 @@ await page0.getByTestId('whoami').waitFor();
 const state = await login.storageState();
 await login.close();
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
 const targets = [
   { name: 'Transactions (newest 50)', path: '/transactions', ready: 'table[data-testid="transactions-table"] tbody tr' },
   { name: 'Stuck view', path: '/transactions?stuck=1', ready: 'table[data-testid="transactions-table"] tbody tr' },

@@ -5,7 +5,9 @@
 import { expect, test, type Page } from '@playwright/test';
 import { join } from 'node:path';
 import { BranchServer, eventually } from '../../../tests/support/branches.ts';
+import { nth } from '../../../tests/support/checked.ts';
 import { DtmHttp } from '../../../tests/support/coordinator.ts';
+import { json, type DtmKvPage } from '../../../tests/support/replies.ts';
 import { ROOT } from '../../../tests/support/processes.ts';
 
 const WEB = () => process.env.DTX_E2E_WEB!;
@@ -55,8 +57,7 @@ async function stuckSaga(label: string, downStep = 2) {
 /** A topic's subscribers as the coordinator's own API (queryKV) reports them. */
 async function topicSubscribers(topic: string): Promise<unknown> {
   const res = await dtm.get(`queryKV?cat=topics&key=${topic}`);
-  const { kv } = res.body as { kv: { v: string }[] };
-  return JSON.parse(kv[0].v);
+  return JSON.parse(nth(json<DtmKvPage>(res).kv, 0).v);
 }
 
 test('an unauthenticated visitor is sent to the login page, and a wrong password is refused', async ({ page }) => {

@@ -26,12 +26,12 @@ export interface WebServer {
 }
 
 const isHttps = (req: IncomingMessage) =>
-  (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() === 'https' || !!(req.socket as { encrypted?: boolean }).encrypted;
+  (req.headers['x-forwarded-proto'] as string | undefined)?.split(',')[0]?.trim() === 'https' || !!(req.socket as { encrypted?: boolean }).encrypted;
 
 function sameOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
   if (!origin) return true; // same-origin fetches may omit it; SameSite=Strict and the header still hold
-  const host = (req.headers['x-forwarded-host'] as string | undefined)?.split(',')[0].trim() || req.headers.host;
+  const host = (req.headers['x-forwarded-host'] as string | undefined)?.split(',')[0]?.trim() || req.headers.host;
   try {
     return new URL(origin).host === host;
   } catch {

@@ -15,11 +15,16 @@ const config = loadConfig({ env });
 const db = await openDatabase(storeConfigOf(config, 4));
 const deps = await createDashboard(config, { logger: silentLogger, db });
 const dialect = db.driver.dialect;
-const total = Number((await db.driver.query('SELECT COUNT(*) AS c FROM trans_global'))[0].c);
-const maxId = Number((await db.driver.query('SELECT MAX(id) AS m FROM trans_global'))[0].m);
-const newest = Number((await db.driver.query('SELECT MAX(create_time) AS m FROM trans_global'))[0].m instanceof Date
-  ? ((await db.driver.query('SELECT MAX(create_time) AS m FROM trans_global'))[0].m as Date).getTime()
-  : (await db.driver.query('SELECT MAX(create_time) AS m FROM trans_global'))[0].m);
+/** The one row an aggregate query answers with. */
+async function aggregate(sql: string): Promise<Record<string, unknown>> {
+  const [row] = await db.driver.query(sql);
+  if (!row) throw new Error(`no row from ${sql}`);
+  return row;
+}
+const total = Number((await aggregate('SELECT COUNT(*) AS c FROM trans_global')).c);
+const maxId = Number((await aggregate('SELECT MAX(id) AS m FROM trans_global')).m);
+const newestTime = (await aggregate('SELECT MAX(create_time) AS m FROM trans_global')).m;
+const newest = Number(newestTime instanceof Date ? newestTime.getTime() : newestTime);
 
 async function time(name: string, fn: () => Promise<unknown>): Promise<void> {
   for (let i = 0; i < 3; i++) await fn();

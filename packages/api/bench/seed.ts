@@ -55,7 +55,7 @@ const columns =
   'next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, retry_count, last_error';
 
 const t0 = Date.now();
-const existing = Number((await db.driver.query('SELECT COUNT(*) AS c FROM trans_global'))[0].c);
+const existing = Number((await db.driver.query('SELECT COUNT(*) AS c FROM trans_global'))[0]?.c ?? 0);
 if (existing > 0) {
   console.log(`trans_global already has ${existing} rows; nothing seeded (use a fresh database)`);
 } else {

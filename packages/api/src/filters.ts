@@ -87,5 +87,7 @@ export function whereOf(f: Filter, o: WhereOptions): TransWhere {
   if (f.createdFrom !== undefined) and.push({ createTime: { gte: new Date(f.createdFrom) } });
   if (f.createdTo !== undefined) and.push({ createTime: { lte: new Date(f.createdTo) } });
   if (f.stuck) and.push(stuckWhere(thresholdsOf(f, o.stuck), o.now));
-  return and.length === 0 ? {} : and.length === 1 ? and[0] : { AND: and };
+  const [first, ...rest] = and;
+  if (!first) return {};
+  return rest.length === 0 ? first : { AND: and };
 }

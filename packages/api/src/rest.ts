@@ -60,7 +60,8 @@ function filterFromQuery(q: URLSearchParams): Filter {
 function basicAuth(header: string | undefined): { user: string; pass: string } | null {
   const m = /^Basic\s+(.+)$/i.exec(header ?? '');
   if (!m) return null;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const [, encoded = ''] = m;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon < 0 ? null : { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
 }
@@ -103,13 +104,15 @@ export async function handleRest(deps: ApiDeps, req: RestRequest): Promise<RestR
       }
     }
     const route = `${req.method} /${parts[0] ?? ''}${parts.length > 1 ? '/:gid' : ''}${parts.length > 2 ? `/${parts[2]}` : ''}`;
+    // Routes with :gid have a second segment; '' (refused by the procedures' input check) never reaches them.
+    const gid = parts[1] ?? '';
     switch (route) {
       case 'GET /transactions': {
         const input = { ...filterFromQuery(req.query), cursor: req.query.get('cursor') ?? undefined, limit: Number(req.query.get('limit') ?? 50) };
         return { status: 200, body: await caller.transactions.list(input) };
       }
       case 'GET /transactions/:gid':
-        return { status: 200, body: await caller.transactions.get({ gid: parts[1] }) };
+        return { status: 200, body: await caller.transactions.get({ gid }) };
       case 'GET /counts':
         return { status: 200, body: await caller.transactions.counts(filterFromQuery(req.query)) };
       case 'POST /transactions/:gid/retry':
@@ -117,7 +120,7 @@ export async function handleRest(deps: ApiDeps, req: RestRequest): Promise<RestR
       case 'POST /transactions/:gid/force-stop': {
         const b = actionBody.parse(body);
         const action = parts[2] as 'retry' | 'abort' | 'force-stop';
-        const r = await caller.actions.run({ action, gid: parts[1], reason: b.reason, confirmGid: b.confirmGid });
+        const r = await caller.actions.run({ action, gid, reason: b.reason, confirmGid: b.confirmGid });
         return { status: r.ok ? 200 : 409, body: r };
       }
       case 'POST /bulk': {

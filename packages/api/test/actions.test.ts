@@ -6,6 +6,7 @@ import { silentLogger } from '@dtx/engine';
 import type { Coordinator } from '@dtx/coordinator';
 import { createCaller, createContext, createDashboard, handleRest, hashPassword, SESSION_COOKIE, type ApiDeps, type SessionUser } from '@dtx/api';
 import { BranchServer, eventually } from '../../../tests/support/branches.ts';
+import { nth } from '../../../tests/support/checked.ts';
 import { DtmHttp, startInProcess, testConfig } from '../../../tests/support/coordinator.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
 
@@ -96,7 +97,7 @@ describe.each(testStores())('dashboard actions on %s', (storeName) => {
       '/race/C2:compensate',
       '/race/C1:compensate',
     ]);
-    expect(svc.callsTo('/race/C2', g)[0].at).toBeGreaterThanOrEqual(svc.callsTo('/race/A2', g)[0].at + 1500);
+    expect(nth(svc.callsTo('/race/C2', g), 0).at).toBeGreaterThanOrEqual(nth(svc.callsTo('/race/A2', g), 0).at + 1500);
   });
 
   it('race: retry now while a pass holds the transaction is refused, and audited as not done', async () => {
@@ -136,7 +137,7 @@ describe.each(testStores())('dashboard actions on %s', (storeName) => {
     await expect(createCaller(ctx).auth.login({ username: 'vic', password: 'wrong' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     expect(await createCaller(ctx).auth.login({ username: 'vic', password: 'vic-password' })).toEqual({ username: 'vic', role: 'viewer' });
     expect(cookies[0]).toMatch(new RegExp(`^${SESSION_COOKIE}=[^;]+; Path=/; Max-Age=\\d+; HttpOnly; SameSite=Strict$`));
-    const cookie = cookies[0].split(';')[0];
+    const cookie = nth(nth(cookies, 0).split(';'), 0);
     const viewer = createCaller(await createContext(deps, { cookie, https: false }));
     expect((await viewer.auth.me()).user).toMatchObject({ username: 'vic', role: 'viewer' });
     // a forged cookie is nobody
@@ -149,7 +150,7 @@ describe.each(testStores())('dashboard actions on %s', (storeName) => {
     });
     expect(renewed[0]).toContain('; Secure');
     expect((await createCaller(await createContext(deps, { cookie, https: false })).auth.me()).user).toBeNull();
-    const fresh = renewed[0].split(';')[0];
+    const fresh = nth(nth(renewed, 0).split(';'), 0);
     expect((await createCaller(await createContext(deps, { cookie: fresh, https: false })).auth.me()).user?.username).toBe('vic');
     await deps.prisma.dashboardUser.update({ where: { username: 'vic' }, data: { disabled: true } });
     expect((await createCaller(await createContext(deps, { cookie: fresh, https: false })).auth.me()).user).toBeNull();

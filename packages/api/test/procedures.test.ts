@@ -6,6 +6,7 @@ import { TRPCError } from '@trpc/server';
 import { openDatabase, type Database, type NewGlobal } from '@dtx/db';
 import { silentLogger } from '@dtx/engine';
 import { createCaller, createDashboard, hashPassword, type ApiDeps, type Context, type Role } from '@dtx/api';
+import { nth } from '../../../tests/support/checked.ts';
 import { testConfig } from '../../../tests/support/coordinator.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
 
@@ -151,7 +152,7 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     expect(g?.rollbackReason).toBe('force stopped by operator1: bad data');
     const audit = await as('viewer').audit.list({});
     expect(audit.items[0]).toMatchObject({ actor: 'operator1', action: 'force-stop', target: 'stuck-old', reason: 'bad data', gidCount: 1, succeeded: 1, failed: 0 });
-    expect(audit.items[0].details[0]).toMatchObject({ gid: 'stuck-old', ok: true, from: 'submitted', to: 'failed' });
+    expect(audit.items[0]?.details[0]).toMatchObject({ gid: 'stuck-old', ok: true, from: 'submitted', to: 'failed' });
   });
 
   it('an action that cannot run is audited as not done, with the reason', async () => {
@@ -214,7 +215,7 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     expect(d.transaction).toMatchObject({ gid: 'detail-1', status: 'submitted', transType: 'saga' });
     expect(JSON.parse(d.transaction.options)).toEqual({ retry_interval: 600 });
     expect(d.branches.map((b) => `${b.branchId}:${b.op}`)).toEqual(['01:compensate', '01:action']);
-    expect(d.branches[1].payload).toEqual({ format: 'json', text: '{\n  "amount": 30\n}' });
+    expect(d.branches[1]?.payload).toEqual({ format: 'json', text: '{\n  "amount": 30\n}' });
     expect(d.attempts).toHaveLength(1);
     expect(d.attempts[0]).toMatchObject({ httpStatus: 503, outcome: 'error', response: 'down', durationMs: 12 });
     await expect(as('viewer').transactions.get({ gid: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -244,9 +245,9 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     ]);
     // dtm's own kv format, as the coordinator reads it
     const kv = await db.store.kvFind('topics', 'orders');
-    expect(JSON.parse(kv[0].v!)).toEqual([{ url: 'http://svc/on-order', remark: 'billing' }, { url: 'http://svc/stock', remark: '' }]);
+    expect(JSON.parse(nth(kv, 0).v!)).toEqual([{ url: 'http://svc/on-order', remark: 'billing' }, { url: 'http://svc/stock', remark: '' }]);
     await as('operator').topics.unsubscribe({ topic: 'orders', url: 'http://svc/on-order' });
-    expect((await as('viewer').topics.list())[0].subscribers).toEqual([{ url: 'http://svc/stock', remark: '' }]);
+    expect((await as('viewer').topics.list())[0]?.subscribers).toEqual([{ url: 'http://svc/stock', remark: '' }]);
     await as('operator').topics.delete({ topic: 'orders' });
     expect(await as('viewer').topics.list()).toEqual([]);
     const audit = await deps.prisma.auditLog.findMany({ where: { action: { startsWith: 'topic-' } }, orderBy: { id: 'asc' } });

@@ -25,8 +25,8 @@ const server = http.createServer((req, res) => {
   if (url.startsWith(PREFIX)) {
     const q = url.indexOf('?');
     const name = url.slice(PREFIX.length, q < 0 ? undefined : q);
-    if (name in counts && name !== 'other') counts[name]++;
-    else counts.other++;
+    if (name in counts && name !== 'other') counts[name] = (counts[name] ?? 0) + 1;
+    else counts.other = (counts.other ?? 0) + 1;
     // Answer once the request body is read (it is `{}`), like a real handler would.
     req.on('end', () => {
       res.writeHead(200, OK_HEADERS);
@@ -41,7 +41,7 @@ const server = http.createServer((req, res) => {
     res.end(body);
     return;
   }
-  counts.other++;
+  counts.other = (counts.other ?? 0) + 1;
   res.writeHead(404, { 'content-type': 'text/plain' });
   res.end('404 page not found');
 });
@@ -74,7 +74,7 @@ grpcServer.addService(
     methods.map((m) => [
       m,
       (_call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-        counts[m]++;
+        counts[m] = (counts[m] ?? 0) + 1;
         cb(null, Buffer.alloc(0));
       },
     ]),

@@ -98,7 +98,7 @@ export class DbStats {
       else await this.admin.run(`DROP TABLE IF EXISTS ${table}`);
     }
     lat.sort((a, b) => a - b);
-    return { p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)] };
+    return { p50: lat[Math.floor(n * 0.5)] ?? NaN, p99: lat[Math.floor(n * 0.99)] ?? NaN };
   }
 
   async dropDatabase(db: string): Promise<void> {

@@ -192,7 +192,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
+  return sorted[i] ?? NaN;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -152,9 +152,14 @@ interface RunResult {
   profile?: ProfileSummary;
 }
 
-async function branchStats(origin: string): Promise<Record<string, number>> {
+const BRANCH_METHODS = ['TransOut', 'TransIn', 'TransOutCom', 'TransInCom', 'other'] as const;
+type BranchCounts = Record<(typeof BRANCH_METHODS)[number], number>;
+
+/** The branch server's call counts (branch-server.ts), 0 for a method it has not reported. */
+async function branchStats(origin: string): Promise<BranchCounts> {
   const res = await fetch(`${origin}/__stats`);
-  return (await res.json()) as Record<string, number>;
+  const s = (await res.json()) as Partial<Record<string, number>>;
+  return Object.fromEntries(BRANCH_METHODS.map((k) => [k, s[k] ?? 0])) as BranchCounts;
 }
 
 function round(v: number, d = 1): number {
@@ -238,8 +243,8 @@ async function runOne(
   });
   let c0!: CpuSample;
   let c1!: CpuSample;
-  let b0!: Record<string, number>;
-  let b1!: Record<string, number>;
+  let b0!: BranchCounts;
+  let b1!: BranchCounts;
   let hr0 = 0n;
   let hr1 = 0n;
 
@@ -287,7 +292,7 @@ async function runOne(
   for (let i = 0; i < gids.length && checked < sampleN; i += step, checked++) {
     let status: string;
     try {
-      const res = await fetch(`${base}/api/dtmsvr/query?gid=${encodeURIComponent(gids[i])}`);
+      const res = await fetch(`${base}/api/dtmsvr/query?gid=${encodeURIComponent(gids[i] ?? '')}`);
       const body = (await res.json()) as { transaction?: { status?: string } | null };
       status = body.transaction?.status ?? 'not found';
     } catch (err) {
@@ -368,7 +373,7 @@ async function runOne(
     },
     dbPerSaga,
     dbCounters,
-    branchCalls: Object.fromEntries(['TransOut', 'TransIn', 'TransOutCom', 'TransInCom', 'other'].map((k) => [k, bFinal[k] - branchBefore[k]])),
+    branchCalls: Object.fromEntries(BRANCH_METHODS.map((k) => [k, bFinal[k] - branchBefore[k]])),
     coordinatorPid: coordPid,
     databasePid: dbPid,
   };
@@ -378,8 +383,8 @@ async function runOne(
       .filter((f) => f.endsWith('.cpuprofile'))
       .map((f) => join(profDir, f))
       .sort((x, y) => statSync(y).size - statSync(x).size);
-    if (files.length) {
-      const file = files[0];
+    const file = files[0];
+    if (file) {
       // V8 profile times and process.hrtime are both CLOCK_MONOTONIC, in microseconds here.
       result.profile = summarize(file, { fromUs: Number(hr0 / 1000n), toUs: Number(hr1 / 1000n) });
       writeFileSync(join(profDir, 'summary.json'), JSON.stringify(result.profile, null, 2));
@@ -455,8 +460,8 @@ function printTable(results: RunResult[]): void {
     fmt(r.cpuMsPerSaga.coordinator, 3),
     fmt(r.cpuMsPerSaga.database, 3),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   console.log(line(head));
   console.log(`|${widths.map((w, i) => (i < 3 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of rows) console.log(line(r));
@@ -510,7 +515,7 @@ async function main(): Promise<void> {
   const settings: Record<string, Record<string, string>> = {};
   const probes: Record<string, { p50: number; p99: number }> = {};
   try {
-    for (const store of target ? [stores[0] ?? ''] : stores) {
+    for (const store of target ? [stores[0] ?? ('' as const)] : stores) {
       if (store === 'postgres' || store === 'mysql') {
         const s = DbStats.open(store, adminUrl(store));
         try {
@@ -552,7 +557,8 @@ async function main(): Promise<void> {
     }
     for (const g of groups.values()) {
       const sorted = [...g].sort((x, y) => x.completedPerSec - y.completedPerSec);
-      medians.push(sorted[Math.floor((sorted.length - 1) / 2)]);
+      const median = sorted[Math.floor((sorted.length - 1) / 2)];
+      if (median) medians.push(median);
     }
     console.log(`\nmedian run (by done/s) of ${repeat}:`);
     printTable(medians);

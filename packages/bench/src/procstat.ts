@@ -75,10 +75,10 @@ export function treeDelta(before: Map<number, number>, after: Map<number, number
 
 /** Machine-wide busy and total CPU seconds (all cores) since boot. */
 export function machineCpu(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal guest guest_nice
-  const idle = v[3] + (v[4] ?? 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
   return { busy: (total - idle) / TICKS, total: total / TICKS };
 }
@@ -97,8 +97,8 @@ export function pidListeningOn(port: number): number | null {
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       if (cols.length < 10) continue;
-      const local = cols[1];
-      if (cols[3] === '0A' && local.endsWith(`:${hex}`)) inodes.add(cols[9]);
+      const [, local = '', , state, , , , , , inode = ''] = cols;
+      if (state === '0A' && local.endsWith(`:${hex}`)) inodes.add(inode);
     }
   }
   if (inodes.size === 0) return null;
@@ -116,7 +116,7 @@ export function pidListeningOn(port: number): number | null {
       try {
         const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
         const m = /^socket:\[(\d+)\]$/.exec(link);
-        if (m && inodes.has(m[1])) {
+        if (m && inodes.has(m[1] ?? '')) {
           holders.push(pid);
           break;
         }

@@ -97,7 +97,8 @@ function packageOf(url: string): string | null {
   const i = url.lastIndexOf('/node_modules/');
   if (i < 0) return null;
   const rest = url.slice(i + '/node_modules/'.length).split('/');
-  return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  const [scope = '', name = ''] = rest;
+  return scope.startsWith('@') ? `${scope}/${name}` : scope;
 }
 
 /** The area of a frame, or null when it has no source of its own (builtins, native). */
@@ -198,7 +199,7 @@ export function summarize(file: string, opts: { fromUs?: number; toUs?: number; 
   const times = new Float64Array(n);
   let t = prof.startTime;
   for (let i = 0; i < n; i++) {
-    t += prof.timeDeltas[i];
+    t += prof.timeDeltas[i] ?? 0;
     times[i] = t;
   }
   const areaSelf = new Map<string, number>();
@@ -237,12 +238,14 @@ export function summarize(file: string, opts: { fromUs?: number; toUs?: number; 
   };
 
   for (let i = 0; i < n; i++) {
-    if (opts.fromUs !== undefined && times[i] < opts.fromUs) continue;
-    if (opts.toUs !== undefined && times[i] > opts.toUs) continue;
-    const w = (i + 1 < n ? prof.timeDeltas[i + 1] : prof.timeDeltas[i]) / 1000;
+    const at = times[i] ?? 0;
+    if (opts.fromUs !== undefined && at < opts.fromUs) continue;
+    if (opts.toUs !== undefined && at > opts.toUs) continue;
+    const w = ((i + 1 < n ? prof.timeDeltas[i + 1] : prof.timeDeltas[i]) ?? 0) / 1000;
     if (w <= 0) continue;
     wall += w;
     const id = prof.samples[i];
+    if (id === undefined) continue;
     const node = byId.get(id) as ProfileNode;
     const area = leafArea(node.callFrame) ?? areaFor(id);
     if (area === 'idle') continue;

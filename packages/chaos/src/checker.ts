@@ -55,7 +55,7 @@ const label = (c: CallRecord) => `${c.route}/${c.op}@${c.start.toFixed(1)}-${c.e
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] * 10) / 10;
+  return Math.round((sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0) * 10) / 10;
 }
 
 /** Why one finished saga's outcome is illegal (empty: legal). */
@@ -200,6 +200,7 @@ export async function drain(acks: Ack[], targets: () => string[], deadlineMs: nu
     await Promise.all(Array.from({ length: 8 }, async () => {
       while (i < gids.length) {
         const gid = gids[i++];
+        if (gid === undefined) break;
         try {
           finals.set(gid, await queryStatus(targets(), gid));
         } catch {

@@ -46,6 +46,7 @@ export async function runFault(f: Fault, ctx: FaultContext, t0: number): Promise
     while (await nap(between(f.every), ctx.active)) {
       if (f.untilS !== undefined && Date.now() - t0 > f.untilS * 1000) break;
       const c = ctx.coordinators[Math.floor(Math.random() * ctx.coordinators.length)];
+      if (!c) break;
       await c.kill();
       log(`SIGKILL ${c.name}`);
       await c.start();

@@ -12,8 +12,8 @@ export function row(r: ChaosResult): string[] {
 }
 
 export function table(rows: string[][], head = columns): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padStart(w[i])).join('  ');
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(w[i] ?? 0)).join('  ');
   return [line(head), ...rows.map(line)].join('\n');
 }
 

@@ -78,7 +78,7 @@ export async function submitAll(o: SubmitOptions): Promise<Ack[]> {
       }
       const gid = gidOf(o.runId, i, o.rollbackPct);
       const targets = o.targets();
-      const target = targets[i % targets.length];
+      const target = targets[i % targets.length] ?? '';
       const at = Date.now();
       const started = performance.now();
       const ack: Ack = { gid, rollback: gid.includes(ROLLBACK_MARK), target, status: 0, latencyMs: 0, error: '', at };

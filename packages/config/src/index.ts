@@ -26,8 +26,9 @@ function setLeaf(target: Record<string, unknown>, key: string, raw: unknown, whe
     if (!Number.isInteger(n)) throw new ConfigError(`${name} must be an integer, got '${String(raw)}'`);
     target[key] = n;
   } else {
-    if (raw !== null && typeof raw === 'object') throw new ConfigError(`${name} must be a string`);
-    target[key] = raw === null || raw === undefined ? '' : String(raw);
+    if (raw === null || raw === undefined) target[key] = '';
+    else if (typeof raw === 'string' || typeof raw === 'number' || typeof raw === 'boolean' || typeof raw === 'bigint') target[key] = String(raw);
+    else throw new ConfigError(`${name} must be a string`);
   }
 }
 
@@ -70,7 +71,7 @@ export interface LoadOptions {
 
 export function loadConfig(opts: LoadOptions = {}): Config {
   const c = defaultConfig();
-  applyEnv(c as unknown as Record<string, unknown>, opts.env ?? process.env);
+  applyEnv(c, opts.env ?? process.env);
   if (opts.file) {
     let parsed: unknown;
     try {
@@ -80,7 +81,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
     if (parsed !== null && parsed !== undefined) {
       if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`${opts.file} must be a YAML mapping`);
-      applyFile(c as unknown as Record<string, unknown>, parsed as Record<string, unknown>);
+      applyFile(c, parsed as Record<string, unknown>);
     }
   }
   if (opts.debug) c.LogLevel = 'debug';
@@ -88,6 +89,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (r.success) return r.data;
   // Only the first complaint, in the schema's key order (a group's rule after its keys' own rules).
   const issue = r.error.issues[0];
+  if (!issue) throw new ConfigError('invalid configuration');
   const path = issue.path.map(String);
   const sep = issue.message.startsWith(':') ? '' : ' ';
   throw new ConfigError(`${path.join('.')} (${envName(path)})${sep}${issue.message}`);
@@ -99,8 +101,8 @@ export function redacted(c: Config): Config {
   for (const k of configKeys()) {
     if (!k.doc.secret) continue;
     const parent = k.path.slice(0, -1).reduce<Record<string, unknown>>((o, seg) => o[seg] as Record<string, unknown>, copy);
-    const leaf = k.path[k.path.length - 1];
-    if (parent[leaf]) parent[leaf] = '********';
+    const leaf = k.path.at(-1);
+    if (leaf !== undefined && parent[leaf]) parent[leaf] = '********';
   }
   return copy;
 }

@@ -110,8 +110,9 @@ const microService = z
       // dtm fails start-up on an unknown scheme too; consul and nacos registries are not offered.
       const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)\/([^?#]+)/.exec(ms.Target);
       if (!m) return ['Target', `must look like etcd://host:2379/service, got '${ms.Target}'`];
-      if (!['etcd', 'discov'].includes(m[1].toLowerCase())) return ['Target', `: unsupported scheme '${m[1]}' (etcd or discov)`];
-      if (m[2] === '') return ['Target', 'names no etcd host'];
+      const [, scheme = '', host = ''] = m;
+      if (!['etcd', 'discov'].includes(scheme.toLowerCase())) return ['Target', `: unsupported scheme '${scheme}' (etcd or discov)`];
+      if (host === '') return ['Target', 'names no etcd host'];
       return undefined;
     }),
   );
@@ -313,7 +314,8 @@ export function defaultConfig(): Config {
   for (const k of configKeys()) {
     let node = c;
     for (const seg of k.path.slice(0, -1)) node = (node[seg] ??= {}) as Record<string, unknown>;
-    node[k.path[k.path.length - 1]] = k.defaultValue;
+    const leaf = k.path.at(-1);
+    if (leaf !== undefined) node[leaf] = k.defaultValue;
   }
   return c as Config;
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const template = readFileSync(join(root, 'prisma', 'schema.template.prisma'), 'utf8');
 
+/** @type {Record<string, Record<string, string>>} */
 const dialects = {
   sqlite: {
     provider: 'sqlite',
@@ -31,10 +32,11 @@ const dialects = {
 
 const prismaBin = join(root, 'packages', 'db', 'node_modules', '.bin', 'prisma');
 for (const [dialect, values] of Object.entries(dialects)) {
-  const rendered = template.replace(/\{\{(\w+)\}\}/g, (_, key) => {
+  const rendered = template.replace(/\{\{(\w+)\}\}/g, (_, /** @type {string} */ key) => {
     if (key === 'dialect') return dialect;
-    if (!(key in values)) throw new Error(`schema template: unknown placeholder ${key}`);
-    return values[key];
+    const value = values[key];
+    if (value === undefined) throw new Error(`schema template: unknown placeholder ${key}`);
+    return value;
   });
   const file = join(root, 'prisma', `schema.${dialect}.prisma`);
   writeFileSync(file, `// GENERATED from schema.template.prisma by packages/db/scripts/generate.mjs; do not edit.\n${rendered}`);

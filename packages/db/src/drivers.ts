@@ -56,7 +56,7 @@ export function connect(opts: ConnectOptions): SqlDriver {
 // busy coordinator issues many small writes at once. Reads run at once, but never while a batch
 // is open (one connection: they would see, or land inside, its uncommitted writes).
 
-type Work = { fn: (conn: SqlConn) => Promise<unknown> | unknown; resolve: (v: any) => void; reject: (e: unknown) => void };
+type Work = { fn: (conn: SqlConn) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
@@ -75,8 +75,8 @@ class SqliteDriver implements SqlDriver {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.conn = {
-      query: async (sql, params = []) => this.execQuery(sql, params),
-      run: async (sql, params = []) => this.execRun(sql, params),
+      query: (sql, params = []) => settle(() => this.execQuery(sql, params)),
+      run: (sql, params = []) => settle(() => this.execRun(sql, params)),
     };
   }
 
@@ -133,7 +133,7 @@ class SqliteDriver implements SqlDriver {
     if (batch.length === 0) return;
     let done!: () => void;
     this.running = new Promise<void>((r) => (done = r));
-    const results: { ok: boolean; value: unknown }[] = [];
+    const results: { w: Work; ok: boolean; value: unknown }[] = [];
     try {
       this.db.exec('BEGIN IMMEDIATE');
       for (const w of batch) {
@@ -141,15 +141,15 @@ class SqliteDriver implements SqlDriver {
         try {
           const value = await w.fn(this.conn);
           this.db.exec('RELEASE w');
-          results.push({ ok: true, value });
+          results.push({ w, ok: true, value });
         } catch (err) {
           this.db.exec('ROLLBACK TO w');
           this.db.exec('RELEASE w');
-          results.push({ ok: false, value: err });
+          results.push({ w, ok: false, value: err });
         }
       }
       this.db.exec('COMMIT');
-      batch.forEach((w, i) => (results[i].ok ? w.resolve(results[i].value) : w.reject(results[i].value)));
+      for (const r of results) (r.ok ? r.w.resolve : r.w.reject)(r.value);
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       for (const w of batch) w.reject(err);
@@ -172,6 +172,11 @@ class SqliteDriver implements SqlDriver {
   }
 }
 
+/** Runs `fn` now and settles with its value; a throw becomes a rejection, as in an async function. */
+function settle<T>(fn: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(fn()));
+}
+
 function sqliteParam(v: unknown): unknown {
   if (v instanceof Date) return v.getTime();
   if (typeof v === 'boolean') return v ? 1 : 0;
@@ -188,7 +193,7 @@ function sqliteRow(row: Row): Row {
   for (const key of Object.keys(row)) {
     if (SQLITE_TIME_COLUMNS.has(key)) {
       const v = row[key];
-      row[key] = v === null || v === undefined ? null : new Date(typeof v === 'number' ? v : Date.parse(String(v)));
+      row[key] = v === null || v === undefined ? null : new Date(typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : NaN);
     }
   }
   return row;
@@ -282,7 +287,7 @@ class PgDriver implements SqlDriver {
   }
 
   async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return retryDeadlock(async () => (await this.pool.query({ ...pgSql(sql), values: params })).rows);
+    return retryDeadlock(async () => (await this.pool.query<Row>({ ...pgSql(sql), values: params })).rows);
   }
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
@@ -296,7 +301,7 @@ class PgDriver implements SqlDriver {
   private async txOnce<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {
     const client = await this.pool.connect();
     const conn: SqlConn = {
-      query: async (sql, params = []) => (await client.query({ ...pgSql(sql), values: params })).rows,
+      query: async (sql, params = []) => (await client.query<Row>({ ...pgSql(sql), values: params })).rows,
       run: async (sql, params = []) => (await client.query({ ...pgSql(sql), values: params })).rowCount ?? 0,
     };
     try {
@@ -352,7 +357,7 @@ class MysqlDriver implements SqlDriver {
   }
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    return retryDeadlock(async () => (await this.pool.query(sql, params)).affectedRows ?? 0);
+    return retryDeadlock(async () => mysqlAffected(await this.pool.query(sql, params)));
   }
 
   tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {
@@ -363,7 +368,7 @@ class MysqlDriver implements SqlDriver {
     const c = await this.pool.getConnection();
     const conn: SqlConn = {
       query: async (sql, params = []) => mysqlRows(await c.query(sql, params)),
-      run: async (sql, params = []) => (await c.query(sql, params)).affectedRows ?? 0,
+      run: async (sql, params = []) => mysqlAffected(await c.query(sql, params)),
     };
     try {
       // SET TRANSACTION applies to the next transaction of this connection only.
@@ -389,4 +394,10 @@ function mysqlRows(result: unknown): Row[] {
   if (!Array.isArray(result)) return [];
   // The connector attaches column metadata as a non-enumerable `meta`; plain rows remain.
   return result as Row[];
+}
+
+/** The changed-row count of a write's reply (mariadb's UpsertResult); 0 when it has none. */
+function mysqlAffected(result: unknown): number {
+  const n: unknown = typeof result === 'object' && result !== null ? (result as { affectedRows?: unknown }).affectedRows : undefined;
+  return typeof n === 'number' ? n : 0;
 }

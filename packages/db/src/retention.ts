@@ -68,7 +68,7 @@ export async function finishedStats(driver: SqlDriver): Promise<{ count: number;
 /** An aggregate's time as a Date (SQLite returns its epoch milliseconds, the others a Date). */
 function toDate(v: unknown): Date | null {
   if (v === null || v === undefined) return null;
-  return v instanceof Date ? v : new Date(typeof v === 'number' ? v : String(v));
+  return v instanceof Date ? v : new Date(typeof v === 'number' || typeof v === 'string' ? v : NaN);
 }
 
 /** Whether this database's schema was adopted from a dtm server (migrate.ts records it so). */

@@ -99,15 +99,24 @@ function num(v: unknown): number {
   return typeof v === 'number' ? v : Number(v);
 }
 
+/**
+ * A text column's value: strings as they are, numbers in decimal, bytes as UTF-8 (what String()
+ * gave for every value a driver returns for these columns); anything else as JSON, never
+ * "[object Object]".
+ */
 function str(v: unknown): string {
-  return v === null || v === undefined ? '' : String(v);
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (v instanceof Uint8Array) return Buffer.from(v).toString();
+  return JSON.stringify(v) ?? '';
 }
 
 function buf(v: unknown): Buffer | null {
   if (v === null || v === undefined) return null;
   if (Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v);
-  return Buffer.from(String(v));
+  return Buffer.from(str(v));
 }
 
 export function toGlobal(r: Row): GlobalRow {
@@ -158,7 +167,7 @@ function toKv(r: Row): KvRow {
     id: num(r.id),
     cat: str(r.cat),
     k: str(r.k),
-    v: r.v === null || r.v === undefined ? null : String(r.v),
+    v: r.v === null || r.v === undefined ? null : str(r.v),
     version: num(r.version),
     createTime: time(r.create_time),
     updateTime: time(r.update_time),
@@ -192,7 +201,7 @@ export class SqlStore implements Store {
   }
 
   async insertTrans(g: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean> {
-    const values = `(${[...Array(15).fill('?'), LEASE_UNTIL[this.dialect], '?', '?'].join(', ')})`;
+    const values = `(${[...Array<string>(15).fill('?'), LEASE_UNTIL[this.dialect], '?', '?'].join(', ')})`;
     const insertGlobal = `INSERT INTO trans_global (${GLOBAL_INSERT_COLUMNS}) VALUES ${values}`;
     if (this.dialect === 'postgres') {
       // One round trip: the branches are inserted only if the global was.
@@ -239,7 +248,7 @@ export class SqlStore implements Store {
 
   async findGlobal(gid: string): Promise<GlobalRow | null> {
     const rows = await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE gid = ?`, [gid]);
-    return rows.length ? toGlobal(rows[0]) : null;
+    return rows[0] ? toGlobal(rows[0]) : null;
   }
 
   async findBranches(gid: string): Promise<BranchRow[]> {
@@ -358,10 +367,10 @@ export class SqlStore implements Store {
     if (this.dialect === 'mysql') {
       if ((await this.driver.run(sql, params)) === 0) return null;
       const rows = await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE gid = ? AND owner = ?`, [gid, token]);
-      return rows.length ? toGlobal(rows[0]) : null;
+      return rows[0] ? toGlobal(rows[0]) : null;
     }
     const rows = await this.driver.query(`${sql} RETURNING ${GLOBAL_COLUMNS}`, params);
-    return rows.length ? toGlobal(rows[0]) : null;
+    return rows[0] ? toGlobal(rows[0]) : null;
   }
 
   async renewLeases(tokens: string[], leaseMs: number): Promise<RenewedLease[]> {

@@ -65,7 +65,8 @@ export function parsePrismaSchema(text: string): PrismaModel[] {
   const src = stripComments(text);
   const blocks = [...src.matchAll(/^\s*model\s+(\w+)\s*\{([^}]*)\}/gm)];
   const modelNames = new Set(blocks.map((b) => b[1]));
-  for (const [, name, body] of blocks) {
+  // Groups without `?` always take part in a match: the '' defaults are never used.
+  for (const [, name = '', body = ''] of blocks) {
     const model: PrismaModel = { name, table: name, fields: [], primaryKey: [], indexes: [] };
     const fieldUniques: string[] = [];
     const blockAttrs: string[] = [];
@@ -78,7 +79,7 @@ export function parsePrismaSchema(text: string): PrismaModel[] {
       }
       const m = /^(\w+)\s+(\w+)(\?|\[\])?\s*(.*)$/.exec(line);
       if (!m) throw new Error(`prisma schema: model ${name}: cannot read the line "${line}"`);
-      const [, fieldName, type, modifier, attrs] = m;
+      const [, fieldName = '', type = '', modifier, attrs = ''] = m;
       if (modelNames.has(type) || modifier === '[]') continue; // relation fields have no column
       const column = /@map\(\s*"([^"]+)"\s*\)/.exec(attrs)?.[1] ?? fieldName;
       const db = /@db\.(\w+)(?:\(([^)]*)\))?/.exec(attrs);
@@ -87,7 +88,7 @@ export function parsePrismaSchema(text: string): PrismaModel[] {
         column,
         type,
         optional: modifier === '?',
-        native: db ? { name: db[1], args: db[2] ? list(db[2]) : [] } : undefined,
+        native: db ? { name: db[1] ?? '', args: db[2] ? list(db[2]) : [] } : undefined,
       });
       if (/@id\b/.test(attrs)) model.primaryKey = [column];
       const unique = /@unique\b(?:\(\s*map:\s*"([^"]+)"\s*\))?/.exec(attrs);
@@ -101,7 +102,7 @@ export function parsePrismaSchema(text: string): PrismaModel[] {
     for (const attr of blockAttrs) {
       const m = /^@@(\w+)\((.*)\)$/.exec(attr);
       if (!m) throw new Error(`prisma schema: model ${name}: cannot read "${attr}"`);
-      const [, kind, args] = m;
+      const [, kind = '', args = ''] = m;
       if (kind === 'map') {
         model.table = /^"([^"]+)"$/.exec(args.trim())?.[1] ?? '';
         continue;
@@ -110,13 +111,13 @@ export function parsePrismaSchema(text: string): PrismaModel[] {
       if (!fields || !['index', 'unique', 'id'].includes(kind)) {
         throw new Error(`prisma schema: model ${name}: unsupported "${attr}"`);
       }
-      const columns = list(fields[1]).map(columnOf);
+      const columns = list(fields[1] ?? '').map(columnOf);
       const map = /map:\s*"([^"]+)"/.exec(args)?.[1];
       if (kind === 'id') model.primaryKey = columns;
       else model.indexes.push({ name: map ?? '', columns, unique: kind === 'unique' });
     }
     for (const u of fieldUniques) {
-      const [column, map] = u.split('\u0000');
+      const [column = '', map = ''] = u.split('\u0000');
       model.indexes.push({ name: map, columns: [column], unique: true });
     }
     // Prisma's default constraint names (used when no map: is given).

@@ -59,7 +59,7 @@ export class PassRunner {
   private async pass(trans: PassTrans, branches: BranchRow[], lease: HeldLease): Promise<PassOutcome> {
     const { store, clock } = this.env;
     const token = lease.token;
-    let err: DtmError | null = null;
+    let err: DtmError | null;
     let pass: Pass | null = null;
     let fenced = false;
     /** Why the pass stopped before it could finish its work, for the dashboard ('' when it did not). */

@@ -19,12 +19,18 @@ export interface Subscriber {
   remark: string;
 }
 
+/** A subscriber field: a string as it is, another JSON value in its JSON form, '' when absent. */
+function field(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return v === undefined || v === null ? '' : JSON.stringify(v);
+}
+
 function parseSubscribers(v: string | null): Subscriber[] {
   if (!v) return [];
   try {
     const list = JSON.parse(v) as unknown;
     if (!Array.isArray(list)) return [];
-    return list.map((s: { url?: unknown; remark?: unknown }) => ({ url: String(s?.url ?? ''), remark: String(s?.remark ?? '') }));
+    return list.map((s: { url?: unknown; remark?: unknown } | null) => ({ url: field(s?.url), remark: field(s?.remark) }));
   } catch {
     return [];
   }

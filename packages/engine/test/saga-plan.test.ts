@@ -7,7 +7,14 @@ const { newSagaState, parseSagaCustom, pickActions, pickCompensations, prepareTo
 /** Branch statuses from a compact string: per step "<compensate><action>", p/s/f. */
 function statuses(spec: string): string[] {
   const map: Record<string, string> = { p: 'prepared', s: 'succeed', f: 'failed' };
-  return spec.replace(/\s/g, '').split('').map((c) => map[c]);
+  return spec
+    .replace(/\s/g, '')
+    .split('')
+    .map((c) => {
+      const status = map[c];
+      if (!status) throw new Error(`unknown status letter '${c}' in '${spec}'`);
+      return status;
+    });
 }
 
 describe('saga plan: forward', () => {

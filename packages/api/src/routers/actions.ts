@@ -144,7 +144,8 @@ export async function stepBulk(deps: ApiDeps, user: SessionUser, input: { auditI
       select: { id: true, gid: true },
     });
     gids = rows.map((r) => r.gid);
-    nextCursor = rows.length === CHUNK ? String(rows[rows.length - 1].id) : null;
+    const last = rows.at(-1);
+    nextCursor = rows.length === CHUNK && last ? String(last.id) : null;
   }
   const results: AdminResult[] = [];
   for (const gid of gids) {

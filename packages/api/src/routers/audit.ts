@@ -22,9 +22,10 @@ export async function listAudit(deps: ApiDeps, input: z.infer<typeof auditInput>
     take: input.limit + 1,
   });
   const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
   return {
     items: page.map((r) => {
-      let details: unknown = [];
+      let details: unknown;
       try {
         details = JSON.parse(r.details);
       } catch {
@@ -43,7 +44,7 @@ export async function listAudit(deps: ApiDeps, input: z.infer<typeof auditInput>
         details: details as { gid: string; ok: boolean; message: string; from?: string; to?: string }[],
       };
     }),
-    nextCursor: rows.length > input.limit ? String(page[page.length - 1].id) : null,
+    nextCursor: rows.length > input.limit && last ? String(last.id) : null,
   };
 }
 

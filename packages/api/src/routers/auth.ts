@@ -17,7 +17,8 @@ let dummyHash: Promise<string> | null = null;
 // attempt for it must wait 2, 4, 8 ... (at most 60) seconds after the last failure. Per dashboard
 // process; a correct password resets it.
 const FREE_TRIES = 5;
-const failuresOf = new WeakMap<ApiDeps, Map<string, { count: number; until: number }>>();
+type Failure = { count: number; until: number };
+const failuresOf = new WeakMap<ApiDeps, Map<string, Failure>>();
 
 export class ThrottledError extends TRPCError {
   constructor(readonly retryAfterSeconds: number) {
@@ -32,7 +33,7 @@ export class ThrottledError extends TRPCError {
 export async function authenticate(deps: ApiDeps, name: string, pass: string): Promise<(SessionUser & { passwordHash: string }) | null> {
   const now = Date.now();
   let failures = failuresOf.get(deps);
-  if (!failures) failuresOf.set(deps, (failures = new Map()));
+  if (!failures) failuresOf.set(deps, (failures = new Map<string, Failure>()));
   const f = failures.get(name);
   if (f && f.until > now) throw new ThrottledError(Math.ceil((f.until - now) / 1000));
   const u = await deps.prisma.dashboardUser.findUnique({ where: { username: name } });

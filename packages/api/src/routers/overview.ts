@@ -13,7 +13,7 @@ const SAMPLE = 5000;
 export function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
+  return sorted[i] ?? null;
 }
 
 export async function overview(deps: ApiDeps, minutes: number) {

@@ -41,8 +41,9 @@ export const topicsRouter = router({
     return rows.map((r) => {
       let subscribers: { url?: string; remark?: string }[] = [];
       try {
-        const v = JSON.parse(r.v ?? '[]');
-        if (Array.isArray(v)) subscribers = v;
+        const v: unknown = JSON.parse(r.v ?? '[]');
+        // shown as stored: the coordinator writes this list (docs/protocol/http-api.md §4.13)
+        if (Array.isArray(v)) subscribers = v as { url?: string; remark?: string }[];
       } catch {
         // not a list: shown as no subscribers
       }

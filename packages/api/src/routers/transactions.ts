@@ -92,7 +92,8 @@ export type ListItem = Awaited<ReturnType<typeof listTransactions>>['items'][num
 // Counting a million rows costs tens of milliseconds (SQLite, PostgreSQL) to a second or more
 // (InnoDB counts row by row); every open dashboard polls it. Equal questions share one answer for
 // a while: at least 2 s, and ten times as long as the count took, so a slow store is asked less.
-const countCaches = new WeakMap<ApiDeps, Map<string, { until: number; value: Promise<Counts> }>>();
+type CountEntry = { until: number; value: Promise<Counts> };
+const countCaches = new WeakMap<ApiDeps, Map<string, CountEntry>>();
 const COUNT_TTL_MS = 2000;
 
 interface Counts {
@@ -122,7 +123,7 @@ export function countTransactions(deps: ApiDeps, f: Filter): Promise<Counts> {
   const key = JSON.stringify({ ...f, status: undefined });
   const now = Date.now();
   let countCache = countCaches.get(deps);
-  if (!countCache) countCaches.set(deps, (countCache = new Map()));
+  if (!countCache) countCaches.set(deps, (countCache = new Map<string, CountEntry>()));
   for (const [k, v] of countCache) if (v.until < now) countCache.delete(k);
   const hit = countCache.get(key);
   if (hit) return hit.value;

@@ -50,7 +50,7 @@ export interface ParsedTarget {
 export function parseSchemeTarget(target: string): ParsedTarget | null {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/.exec(target);
   if (!m) return null;
-  const [, scheme, authority, path = '', query = ''] = m;
+  const [, scheme = '', authority = '', path = '', query = ''] = m;
   const params = new URLSearchParams(query);
   const s = scheme.toLowerCase();
   if (s === 'direct') {

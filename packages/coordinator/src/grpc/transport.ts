@@ -104,11 +104,12 @@ export class GrpcTransport implements BranchTransport {
     // (like grpc-go's round_robin, which only picks READY connections).
     const start = this.rr.get(target) ?? 0;
     this.rr.set(target, start + 1);
+    // `addresses` is not empty (checked above), so every index taken modulo its length is valid.
     for (let i = 0; i < addresses.length; i++) {
-      const c = this.client(addresses[(start + i) % addresses.length]);
+      const c = this.client(addresses[(start + i) % addresses.length]!);
       if (c.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) return c;
     }
-    return this.client(addresses[start % addresses.length]);
+    return this.client(addresses[start % addresses.length]!);
   }
 
   private client(address: string): grpc.Client {

@@ -63,7 +63,7 @@ function stringMap(v: unknown, what: string): Record<string, string> {
 function stringArray(v: unknown, what: string): string[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw badRequest(`${what} must be an array of strings`);
-  return v.map((x, i) => {
+  return (v as unknown[]).map((x, i) => {
     if (x !== null && typeof x !== 'string') throw badRequest(`${what}[${i}] must be a string, got ${jsonType(x)}`);
     return x ?? '';
   });

@@ -27,7 +27,8 @@ export async function handleJsonRpc(engine: Engine, raw: Buffer | undefined): Pr
   }
   const id = env.id ?? '';
   if (!id || env.jsonrpc !== '2.0') return error(id, -32600, `Bad json request: ${JSON.stringify(env)}`);
-  const method = String(env.method ?? '');
+  // A method that is not a string names no method: its JSON text goes into -32601's message.
+  const method = typeof env.method === 'string' ? env.method : env.method === undefined || env.method === null ? '' : JSON.stringify(env.method);
   const params = env.params;
   try {
     let result: unknown = null;

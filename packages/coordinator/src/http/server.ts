@@ -98,7 +98,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   if (opts.metrics) {
     const metrics = opts.metrics;
     app.addHook('onResponse', async (req, reply) => {
-      const path = req.url.split('?', 1)[0];
+      const path = req.url.split('?', 1)[0] ?? req.url;
       const api = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
       metrics.request('http', api, reply.statusCode < 400, reply.elapsedTime / 1000);
     });
@@ -216,7 +216,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     });
     return {
       transactions: rows.map((g) => renderGlobal(g, tf)),
-      next_position: rows.length === limit ? String(rows[rows.length - 1].id) : '',
+      next_position: rows.length === limit ? String(rows.at(-1)?.id ?? '') : '',
     };
   });
   route('GET', `${base}/resetCronTime`, async (req) => {
@@ -241,7 +241,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     const limit = queryInt(req, 'limit', 100) as number;
     if (limit < 1) throw badRequest('query parameter limit must be positive');
     const rows = await store.kvScan(queryString(req, 'cat'), queryInt(req, 'position', undefined), limit);
-    return { kv: kvList(rows), next_position: rows.length === limit ? String(rows[rows.length - 1].id) : '' };
+    return { kv: kvList(rows), next_position: rows.length === limit ? String(rows.at(-1)?.id ?? '') : '' };
   });
   route('GET', `${base}/queryKV`, async (req) => ({ kv: kvList(await store.kvFind(queryString(req, 'cat'), queryString(req, 'key'))) }));
 
@@ -270,7 +270,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   // gin answers unknown paths and wrong methods with a plain-text 404, and redirects a path with
   // a trailing slash to the path without it.
   app.setNotFoundHandler((req, reply) => {
-    const [path, qs] = req.url.split('?', 2);
+    const [path = '', qs] = req.url.split('?', 2);
     if (path.length > 1 && path.endsWith('/') && routes.has(path.replace(/\/+$/, ''))) {
       const target = path.replace(/\/+$/, '') + (qs ? `?${qs}` : '');
       return reply.redirect(target, req.method === 'GET' ? 301 : 307);

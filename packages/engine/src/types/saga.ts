@@ -9,7 +9,7 @@ import { checkBranchUrl, checkCustomData, checkPayloads, pad2, type TargetRules 
 import type { DtmError } from '../errors.ts';
 import type { ExecResult, Pass } from '../pass.ts';
 import { Status } from '../status.ts';
-import type { NewBranch } from '../store/port.ts';
+import type { BranchRow, NewBranch } from '../store/port.ts';
 import { Op, type TransRequest } from '../model.ts';
 import type { TransTypeModule } from './module.ts';
 import { checkSagaOrders, newSagaState, parseSagaCustom, pickActions, pickCompensations, prepareToCompensate } from './saga-plan.ts';
@@ -55,6 +55,8 @@ export const saga: TransTypeModule = {
 interface Done {
   pos: number;
   result: ExecResult | null;
+  /** Set when the call rejected; `error` is what it rejected with. */
+  failed?: true;
   error?: unknown;
 }
 
@@ -81,27 +83,32 @@ async function sagaPass(p: Pass, inflight: Map<number, Promise<Done>>): Promise<
   let aFailed = 0;
   let aSucceed = 0;
   for (let pos = 1; pos < branches.length; pos += 2) {
-    if (branches[pos].status === Status.Prepared) aToStart++;
-    else if (branches[pos].status === Status.Failed) aFailed++;
+    if (branches[pos]?.status === Status.Prepared) aToStart++;
+    else if (branches[pos]?.status === Status.Failed) aFailed++;
   }
   let failureMessage = '';
   let retries = o.retryCount;
 
+  const branchAt = (pos: number): BranchRow => {
+    const b = branches[pos];
+    if (!b) throw new Error(`saga: no branch at position ${pos}`);
+    return b;
+  };
   const start = (pos: number) => {
     state.started[pos] = true;
     inflight.set(
       pos,
-      p.exec(branches[pos]).then(
+      p.exec(branchAt(pos)).then(
         (result): Done => ({ pos, result }),
-        (error): Done => ({ pos, result: null, error }),
+        (error): Done => ({ pos, result: null, failed: true, error }),
       ),
     );
   };
   const next = async (): Promise<Done> => {
     const done = await Promise.race(inflight.values());
     inflight.delete(done.pos);
-    if (done.error) throw done.error;
-    state.status[done.pos] = branches[done.pos].status;
+    if (done.failed) throw done.error;
+    state.status[done.pos] = branchAt(done.pos).status;
     return done;
   };
 
@@ -154,7 +161,7 @@ async function sagaPass(p: Pass, inflight: Map<number, Promise<Done>>): Promise<
     for (const pos of pickCompensations(state)) start(pos);
     if (inflight.size === 0) break;
     const done = await next();
-    if (branches[done.pos].op === Op.Compensate && state.status[done.pos] === Status.Succeed) compensated++;
+    if (branchAt(done.pos).op === Op.Compensate && state.status[done.pos] === Status.Succeed) compensated++;
   }
   if (p.status === Status.Aborting && compensated === toCompensate) await p.changeStatus(Status.Failed);
   return null;
