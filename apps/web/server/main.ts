@@ -55,7 +55,13 @@ async function main(): Promise<void> {
   process.env.DTX_WEB_DIST_DIR = distDirFor(config.Dashboard.BasePath);
   const app = next({ dev, dir: WEB_DIR, hostname: host, port: config.Dashboard.Port });
   await app.prepare();
-  const web = await startWebServer({ deps: dashboard, next: app.getRequestHandler(), port: config.Dashboard.Port, host });
+  const web = await startWebServer({
+    deps: dashboard,
+    next: app.getRequestHandler(),
+    port: config.Dashboard.Port,
+    host,
+    scheduler: coordinator ? () => coordinator.engine.health() : undefined,
+  });
 
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `http://${shown}:${web.port}${config.Dashboard.BasePath}/`;

@@ -5,6 +5,7 @@ import { badRequest, DtmError, type Engine, type Logger, type Topics } from '@dt
 import type { KvRow, Store } from '@dtx/db';
 import type { Metrics } from '../metrics.ts';
 import { decodeRegistration, decodeTransRequest, parseJsonBody } from './decode.ts';
+import { addReadinessRoute, READY_PATH } from './health.ts';
 import { handleJsonRpc } from './jsonrpc.ts';
 import { renderBranch, renderGlobal, renderKv, renderProgresses, TimeFormat } from './render.ts';
 
@@ -122,6 +123,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
 
   app.all('/api/ping', async (_req, reply) => reply.type('application/json; charset=utf-8').send({ msg: 'pong' }));
   routes.add('/api/ping');
+  addReadinessRoute(app, { ping: () => opts.store.ping(), scheduler: () => engine.health() });
+  routes.add(READY_PATH);
 
   const base = '/api/dtmsvr';
   route('GET', `${base}/version`, async () => ({ version: opts.version }));
