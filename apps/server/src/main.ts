@@ -42,8 +42,11 @@ export async function run(argv: string[]): Promise<void> {
   const config = loadConfigOrExit({ file: args.c, debug: args.d });
   const log = createLogger(config);
   log.info({ config: redacted(config) }, 'configuration');
-  const coordinator = await startCoordinator(config, { logger: log });
-  exitOnSignals(log, () => coordinator.close());
+  // Signals are handled from here on: one that arrives while the coordinator is starting stops it
+  // once it has started (and the process exits 0), instead of killing it half-way.
+  const coordinator = startCoordinator(config, { logger: log });
+  exitOnSignals(log, async () => (await coordinator).close());
+  await coordinator;
 }
 
 if (isEntry(import.meta.url)) {

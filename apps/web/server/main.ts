@@ -58,23 +58,33 @@ ${opts.withCoordinator ? '' : '  --with-coordinator  also run a coordinator in t
   else if (!dev) ensureBuild(config.Dashboard.BasePath);
   log.info({ config: redacted(config) }, 'configuration');
 
+  // Signals are handled from here on (one during start-up closes what has started, in reverse order).
+  const closers: Array<() => Promise<unknown>> = [];
+  exitOnSignals(log, async () => {
+    for (const close of closers.reverse()) await close();
+  });
   let coordinator: Coordinator | null = null;
   if (args['with-coordinator'] || opts.withCoordinator) coordinator = await startCoordinator(config, { logger: log });
+  const started = coordinator;
+  if (started) closers.push(() => started.close());
   const dashboard = await createDashboard(config, { logger: log, db: coordinator?.db });
+  closers.push(() => dashboard.close());
 
   const host = config.Dashboard.Host || config.ListenHost;
   // next.config.ts reads the base path and the build folder from here.
   process.env.DTX_WEB_BASE_PATH = config.Dashboard.BasePath;
   process.env.DTX_WEB_DIST_DIR = distDirFor(config.Dashboard.BasePath);
   const app = next({ dev, dir: webDir, hostname: host, port: config.Dashboard.Port });
+  closers.push(() => app.close().catch(() => undefined));
   await app.prepare();
   const web = await startWebServer({
     deps: dashboard,
     next: app.getRequestHandler(),
     port: config.Dashboard.Port,
     host,
-    scheduler: coordinator ? () => coordinator.engine.health() : undefined,
+    scheduler: started ? () => started.engine.health() : undefined,
   });
+  closers.push(() => web.close());
 
   const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const url = `http://${shown}:${web.port}${config.Dashboard.BasePath}/`;
@@ -89,12 +99,6 @@ ${opts.withCoordinator ? '' : '  --with-coordinator  also run a coordinator in t
   process.stdout.write(`dashboard: ${url}\n`);
   if (coordinator) process.stdout.write(`coordinator: http://${shown}:${coordinator.httpPort}/api/dtmsvr\n`);
 
-  exitOnSignals(log, async () => {
-    await web.close();
-    await app.close().catch(() => undefined);
-    await dashboard.close();
-    await coordinator?.close();
-  });
 }
 
 /** A release cannot run `next build`: the base path must be one it was built for. */
