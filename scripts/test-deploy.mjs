@@ -94,6 +94,19 @@ for (const [name, args] of sets) {
     { encoding: 'utf8', cwd: WORK },
   );
   console.log(`${name}: ${(r.stdout + r.stderr).trim()}`);
+  // What the chart promises, beyond schema validity (docs/deploying.md, "Kubernetes").
+  const expected = [
+    'kind: Deployment', 'kind: Service', 'kind: ConfigMap', 'kind: PodDisruptionBudget', 'conf.yml: |',
+    'path: /api/ping', 'path: /api/health/ready', 'secretKeyRef:', 'name: STORE_PASSWORD', 'name: DASHBOARD_SESSION_SECRET',
+    `value: "${name === 'mysql' ? 'mysql' : 'postgres'}"`,
+    ...(name === 'postgres' ? ['kind: Ingress', 'replicas: 3'] : []),
+  ];
+  for (const e of expected) {
+    if (!rendered.includes(e)) {
+      console.log(`${name}: the rendered chart lacks "${e}"`);
+      failed = true;
+    }
+  }
   // kubeconform counts a kind without a schema as "skipped" only with -ignore-missing-schemas; without it, an error
   if (r.status !== 0) failed = true;
 }
