@@ -4,9 +4,9 @@
 // exiting, then becomes ready when the database appears.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from './support/branches.ts';
-import { startChild, type ChildCoordinator } from './support/coordinator.ts';
+import { startChild, startInProcess, type ChildCoordinator } from './support/coordinator.ts';
 import { PrivatePostgres } from './support/private-pg.ts';
-import { testStores } from './support/stores.ts';
+import { freshStore, testStores } from './support/stores.ts';
 
 async function ready(base: string): Promise<{ status: number; body: any }> {
   const r = await fetch(`${base}/api/health/ready`);
@@ -15,6 +15,23 @@ async function ready(base: string): Promise<{ status: number; body: any }> {
 
 const store = (pg: PrivatePostgres, db: string) => ({
   driver: 'postgres' as const, host: '127.0.0.1', port: pg.port, user: 'postgres', password: '', db, schema: 'public', maxOpenConns: 4,
+});
+
+describe('readiness follows the scheduler (SQLite)', () => {
+  it('is 200 while the scheduler loop runs and 503 once it stopped, with the reason; ping stays 200', async () => {
+    const c = await startInProcess(await freshStore('sqlite', 'ready'));
+    const base = `http://127.0.0.1:${c.httpPort}`;
+    try {
+      await eventually(async () => (await ready(base)).status === 200, 10_000);
+      expect(c.engine.health()).toMatchObject({ ok: true });
+      await c.engine.stop(1000);
+      const r = await ready(base);
+      expect(r).toEqual({ status: 503, body: { status: 'unavailable', reason: 'scheduler not running' } });
+      expect((await fetch(`${base}/api/ping`)).status).toBe(200);
+    } finally {
+      await c.close();
+    }
+  });
 });
 
 describe.skipIf(!testStores().includes('postgres'))('readiness (PostgreSQL)', () => {
