@@ -41,7 +41,8 @@ ${opts.withCoordinator ? '' : '  --with-coordinator  also run a coordinator in t
         h: { type: 'boolean' },
       },
     }).values;
-    if ((opts.withCoordinator && args['with-coordinator']) || (opts.webDir && args.dev)) throw new Error('option not available here');
+    if (opts.withCoordinator && args['with-coordinator']) throw new Error(`${opts.name ?? 'dashboard'} always runs the coordinator`);
+    if (opts.webDir && args.dev) throw new Error('--dev (next dev) needs the repository; the release serves its prebuilt dashboard');
   } catch (err) {
     console.error(`${(err as Error).message}\n${usage}`);
     process.exit(2);
@@ -106,7 +107,7 @@ function requirePrebuilt(webDir: string, basePath: string): void {
   if (existsSync(join(webDir, distDirFor(basePath), 'BUILD_ID'))) return;
   console.error(
     `The dashboard in this release was not built for Dashboard.BasePath '${basePath}' (no ${distDirFor(basePath)} in ${webDir}).\n` +
-      'Build the release with DASHBOARD_BASE_PATH set to it (docs/deploying.md), or run the dashboard behind a proxy that strips the prefix.',
+      'Build the release with DASHBOARD_BASE_PATH set to it (docs/deploying.md, "The release artifact").',
   );
   process.exit(2);
 }
