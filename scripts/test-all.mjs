@@ -2,7 +2,8 @@
 // `pnpm test`: the whole test suite. Starts the databases and etcd the suites need (from the
 // Debian packages' binaries, on ports of their own), then runs the type check, every TypeScript
 // test on SQLite, PostgreSQL and MariaDB, the dashboard's end-to-end tests in Chromium (after a
-// production build of the web app), and the Go compatibility tests against the real dtm SDK.
+// production build of the web app), the Helm chart's validation, and the Go compatibility tests
+// against the real dtm SDK. The TypeScript tests include the release package (tests/release.test.ts).
 //
 //   DTX_TEST_STORES=sqlite pnpm test     # only the embedded store, no external services
 //   pnpm test -- tests/saga.test.ts      # extra arguments go to vitest (e2e and Go tests are skipped)
@@ -56,6 +57,10 @@ if (!args.length && !process.env.DTX_SKIP_E2E) {
     step('dashboard end-to-end tests (Playwright, Chromium)', 'pnpm', ['exec', 'playwright', 'test'], { cwd: web, ...e2eEnv });
   }
 }
+// The Helm chart rendered and validated against the Kubernetes schemas (helm and kubeconform are
+// Go programs from the module proxy; skipped without Go).
+const hasGo = spawnSync('go', ['version']).status === 0;
+if (!args.length && hasGo) step('deployment manifests (helm template + kubeconform)', 'node', ['scripts/test-deploy.mjs']);
 // Every Go module under compat/ (each has its own go.mod and dependencies from the Go proxy).
 const compat = join(root, 'compat');
 const goModules = !args.length && existsSync(compat) ? readdirSync(compat).filter((d) => existsSync(join(compat, d, 'go.mod'))) : [];

@@ -1,22 +1,24 @@
-// The coordinator process: `dtx-server [-c conf.yml] [-d] [-v]`, configured like dtm.
+// The coordinator process: `dtx server [-c conf.yml] [-d] [-v]` (in the repository `pnpm
+// start:server`), configured like dtm. `run` is exported for the release CLI
+// (packages/release/src/cli.ts), which loads this module's bundle and calls it; run directly, the
+// module starts itself.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, redacted } from '@dtx/config';
+import { redacted } from '@dtx/config';
 import { startCoordinator } from '@dtx/coordinator';
-import { createLogger, exitOnSignals, VERSION } from '@dtx/runtime';
+import { createLogger, exitOnSignals, isEntry, loadConfigOrExit, VERSION } from '@dtx/runtime';
 
-function usage(): never {
-  console.log(`Usage: dtx-server [options]
+const USAGE = `Usage: dtx server [options]
   -c <file>   YAML configuration file (dtm's keys; overrides environment variables)
   -d          debug log level
   -v          print the version and exit
-  -h          this help`);
-  process.exit(0);
-}
+  -h          this help`;
 
-async function main(): Promise<void> {
+/** Starts the coordinator; returns once it serves (signals then stop it). Bad arguments: usage on stderr, exit 2. */
+export async function run(argv: string[]): Promise<void> {
   let args;
   try {
     args = parseArgs({
+      args: argv,
       options: {
         c: { type: 'string' },
         d: { type: 'boolean' },
@@ -26,31 +28,30 @@ async function main(): Promise<void> {
       allowPositionals: false,
     }).values;
   } catch (err) {
-    console.error((err as Error).message);
-    usage();
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
   }
-  if (args.h) usage();
+  if (args.h) {
+    console.log(USAGE);
+    return;
+  }
   if (args.v) {
     console.log(`dtx version: ${VERSION}`);
     return;
   }
-  let config;
-  try {
-    config = loadConfig({ file: args.c, debug: args.d });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit({ file: args.c, debug: args.d });
   const log = createLogger(config);
   log.info({ config: redacted(config) }, 'configuration');
-  const coordinator = await startCoordinator(config, { logger: log });
-  exitOnSignals(log, () => coordinator.close());
+  // Signals are handled from here on: one that arrives while the coordinator is starting stops it
+  // once it has started (and the process exits 0), instead of killing it half-way.
+  const coordinator = startCoordinator(config, { logger: log });
+  exitOnSignals(log, async () => (await coordinator).close());
+  await coordinator;
 }
 
-main().catch((err: Error) => {
-  console.error(`fatal: ${err.stack ?? err.message}`);
-  process.exit(1);
-});
+if (isEntry(import.meta.url)) {
+  run(process.argv.slice(2)).catch((err: Error) => {
+    console.error(`fatal: ${err.stack ?? err.message}`);
+    process.exit(1);
+  });
+}

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
 import { appRouter, createContext, CSRF_HEADER, handleRest, userFromCookie, type ApiDeps } from '@dtx/api';
+import { checkReadiness, READY_PATH } from '@dtx/coordinator';
 
 export interface WebServerOptions {
   deps: ApiDeps;
@@ -17,6 +18,8 @@ export interface WebServerOptions {
   next: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   port: number;
   host: string;
+  /** The in-process coordinator's scheduler health (dtx start), part of readiness. */
+  scheduler?: () => { ok: boolean; reason?: string };
 }
 
 export interface WebServer {
@@ -106,6 +109,11 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     }
 
     if (path === '/api/health') return json(res, 200, { ok: true });
+    // The coordinator's readiness rule (packages/coordinator/src/http/health.ts) for this process.
+    if (path === READY_PATH) {
+      const r = await checkReadiness({ ping: () => o.deps.db.store.ping(), scheduler: o.scheduler });
+      return json(res, r.status, r.body);
+    }
 
     // Pages need a session; Next's assets and the login page do not.
     const open = path.startsWith('/_next/') || path === '/login' || path === '/favicon.ico' || path.startsWith('/api/');

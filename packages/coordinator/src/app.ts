@@ -16,6 +16,7 @@ import { buildGrpcServer, closeGrpc, listenGrpc } from './grpc/server.ts';
 import { parseSchemeTarget, type Driver } from './grpc/target.ts';
 import { GrpcTransport, resolvedSchemes } from './grpc/transport.ts';
 import { buildHttpServer } from './http/server.ts';
+import { startStandby, type Standby } from './http/standby.ts';
 import { TimeFormat } from './http/render.ts';
 import { Metrics } from './metrics.ts';
 
@@ -50,7 +51,7 @@ export interface StartOptions {
 export async function startCoordinator(config: Config, opts: StartOptions): Promise<Coordinator> {
   const log = opts.logger;
   const s = config.Store;
-  const db = await openWithRetry(storeConfigOf(config), log);
+  const db = await openWithRetry(storeConfigOf(config), log, { port: config.HttpPort, host: config.ListenHost });
   if (db.migration?.adopted) log.warn({ db: s.Db }, "adopted dtm's schema in this database: dtx manages it from now on");
   if (db.migration?.applied.length) log.info({ applied: db.migration.applied }, 'schema migrations applied');
   const topics = new Topics(db.store, log);
@@ -213,17 +214,30 @@ async function register(config: Config, grpcPort: number, log: Logger): Promise<
   return registrar;
 }
 
-/** dtm waits for its store at start-up, retrying every 3 s; so do we (up to 60 s). */
-async function openWithRetry(c: Parameters<typeof openDatabase>[0], log: Logger): Promise<Database> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await openDatabase(c);
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      const transient = ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'ER_CON_COUNT_ERROR', '57P03'].includes(code);
-      if (!transient || attempt >= 20) throw err;
-      log.warn({ err: (err as Error).message, attempt }, 'store not reachable yet; retrying in 3s');
-      await new Promise((r) => setTimeout(r, 3000));
+/**
+ * dtm waits for its store at start-up, retrying every 3 s; so do we, for as long as it takes (an
+ * orchestrator restarting us would only add a crash loop). Meanwhile the HTTP port answers ping and
+ * readiness (503 with the reason) from a stand-by server (http/standby.ts).
+ */
+async function openWithRetry(c: Parameters<typeof openDatabase>[0], log: Logger, listen: { port: number; host: string }): Promise<Database> {
+  let standby: Standby | null = null;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await openDatabase(c);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        const transient = ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ER_CON_COUNT_ERROR', '57P03'].includes(code);
+        if (!transient) throw err;
+        const reason = `${c.driver} at ${c.host}:${c.port} not reachable (${(err as Error).message})`;
+        log.warn({ err: (err as Error).message, code, attempt, store: `${c.driver}://${c.host}:${c.port}/${c.db}` },
+          'store not reachable; retrying in 3s (readiness answers 503 until it is)');
+        if (attempt === 1) standby = await startStandby(listen.port, listen.host, reason);
+        standby?.setReason(reason);
+        await new Promise((r) => setTimeout(r, 3000));
+      }
     }
+  } finally {
+    await (standby as Standby | null)?.close();
   }
 }

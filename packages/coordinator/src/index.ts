@@ -3,6 +3,7 @@
 // `--with-coordinator` mode and by tests.
 export { startCoordinator, type Coordinator, type StartOptions } from './app.ts';
 export { errorReply } from './http/server.ts';
+export { checkReadiness, READY_PATH, type Readiness, type ReadinessProbe } from './http/health.ts';
 export { loadDtmProto, grpcStatusOf } from './grpc/server.ts';
 export { splitBranchUrl } from './grpc/target.ts';
 export { LEASE_TTL_SECONDS } from './discovery/etcd.ts';

@@ -3,13 +3,20 @@
 // Prisma's native schema engine is not needed: it cannot be downloaded on locked-down servers.
 // Several instances may start at once: the whole run holds a database-wide lock.
 import { createHash, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SqlConn, SqlDriver } from './drivers.ts';
 import type { Dialect } from './types.ts';
 
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'prisma', 'migrations');
+const HERE = dirname(fileURLToPath(import.meta.url));
+/**
+ * prisma/migrations in the repository; in the release bundle (packages/release/build.mjs) the
+ * folder is copied beside the bundled code as `migrations/`.
+ */
+export const MIGRATIONS_DIR = existsSync(join(HERE, 'migrations'))
+  ? join(HERE, 'migrations')
+  : join(HERE, '..', '..', '..', 'prisma', 'migrations');
 
 export interface Migration {
   name: string;

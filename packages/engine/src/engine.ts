@@ -18,7 +18,7 @@ import { Operations } from './operations.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { EngineMetrics, PassEnv, PassTrans } from './pass.ts';
 import { PassRunner, type PassOutcome } from './runner.ts';
-import { Scheduler } from './scheduler.ts';
+import { Scheduler, type SchedulerHealth } from './scheduler.ts';
 import type { BranchRow, GlobalQuery, GlobalRow, Store } from './store/port.ts';
 import type { TopicResolver } from './types/module.ts';
 import type { BranchRegistration, TransRequest } from './model.ts';
@@ -206,6 +206,11 @@ export class Engine {
     await this.runner.drain(graceMs);
     this.leases.stop();
     await this.attempts.flush();
+  }
+
+  /** The scheduler's health, for readiness checks: running and a loop turn within a few TransCronIntervals. */
+  health(): SchedulerHealth {
+    return this.scheduler.healthy();
   }
 
   /** Transactions this instance is processing right now (claimed ones included). */

@@ -2,6 +2,7 @@ export * from './model.ts';
 export * from './status.ts';
 export * from './errors.ts';
 export { Engine, defaultEngineConfig, type EngineConfig, type EngineDeps, type PassOutcome } from './engine.ts';
+export type { SchedulerHealth } from './scheduler.ts';
 export { encodeOptions, decodeOptions } from './options.ts';
 export { baseInterval, touch, retryCountOf, type Schedule, type ServerTiming } from './schedule.ts';
 export type { BranchCall, BranchTransport, CallResult, Outcome } from './calls/types.ts';

@@ -24,8 +24,24 @@ export interface SchedulerOptions {
   concurrency: number;
 }
 
+/** What readiness checks ask the scheduler (docs/operations.md, "Health"). */
+export interface SchedulerHealth {
+  ok: boolean;
+  /** Why not, when not ok. */
+  reason?: string;
+  /** Wall-clock ms of the last completed loop turn (a claim query that answered), if any. */
+  lastLoopAt: number | null;
+}
+
+/** A loop turn older than this many TransCronIntervals (plus STALE_SLACK_MS) makes the scheduler unhealthy. */
+export const STALE_INTERVALS = 3;
+const STALE_SLACK_MS = 2000;
+
 export class Scheduler {
   private running = false;
+  /** Date.now() (not the engine's Clock: tests' ManualClock must not make a live loop look stale). */
+  private lastLoopAt: number | null = null;
+  private lastError = '';
   private loopDone: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private active = 0;
@@ -59,9 +75,13 @@ export class Scheduler {
       if (room > 0) {
         try {
           claimed = await this.claimAndRun(room);
+          this.lastLoopAt = Date.now();
         } catch (e) {
-          this.o.log.error({ err: (e as Error).message }, 'claiming due transactions failed');
+          this.lastError = (e as Error).message;
+          this.o.log.error({ err: this.lastError }, 'claiming due transactions failed');
         }
+      } else {
+        this.lastLoopAt = Date.now(); // busy at full concurrency: the loop is alive
       }
       if (!this.running) break;
       if (claimed > 0 && claimed === room) continue;
@@ -75,6 +95,18 @@ export class Scheduler {
       });
       this.wake = null;
     }
+  }
+
+  /** Ready when the loop is running and completed a turn within the last few TransCronIntervals. */
+  healthy(now = Date.now()): SchedulerHealth {
+    const lastLoopAt = this.lastLoopAt;
+    if (!this.running) return { ok: false, reason: 'scheduler not running', lastLoopAt };
+    const staleMs = STALE_INTERVALS * this.o.transCronInterval * 1000 + STALE_SLACK_MS;
+    if (lastLoopAt === null || now - lastLoopAt > staleMs) {
+      const since = lastLoopAt === null ? 'has not completed a turn yet' : `last completed a turn ${Math.round((now - lastLoopAt) / 1000)}s ago`;
+      return { ok: false, reason: `scheduler ${since}${this.lastError ? ` (last error: ${this.lastError})` : ''}`, lastLoopAt };
+    }
+    return { ok: true, lastLoopAt };
   }
 
   /** Claims up to `limit` due transactions and starts their passes. Returns how many. */

@@ -1,8 +1,14 @@
 // etcd as go-zero uses it (docs/protocol/gozero-driver.md §2, §3.2): a service instance is the key
 // `<service>/<lease id in decimal>` whose value is its address, held by a 10-second lease that
 // is kept alive; clients read every key under `<service>/` and watch the prefix.
-import { Etcd3, type Lease, type Watcher } from 'etcd3';
+import { createRequire } from 'node:module';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
 import type { Logger } from '@dtx/engine';
+
+// etcd3 (and the gRPC stack under it) takes about a second to load, as much as the rest of the
+// coordinator; only the go-zero driver needs it, so it is loaded on first use (start-up target
+// of docs/benchmarks.md, "Start-up").
+const load = createRequire(import.meta.url);
 
 /** go-zero's default TimeToLive. */
 export const LEASE_TTL_SECONDS = 10;
@@ -14,7 +20,8 @@ export interface EtcdEndpoint {
 }
 
 export function newEtcdClient(e: EtcdEndpoint): Etcd3 {
-  return new Etcd3({
+  const { Etcd3: Client } = load('etcd3') as typeof import('etcd3');
+  return new Client({
     hosts: e.hosts.map((h) => (/^https?:\/\//.test(h) ? h : `http://${h}`)),
     auth: e.user ? { username: e.user, password: e.password ?? '' } : undefined,
     dialTimeout: 5000,

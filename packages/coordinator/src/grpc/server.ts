@@ -1,6 +1,7 @@
 // dtm's gRPC API (docs/protocol/grpc-api.md): service dtmgimp.Dtm plus server reflection, over the same engine
 // calls as the HTTP API. Handlers only decode, call the engine and encode; engine errors become
 // gRPC statuses in one place (grpcStatusOf).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -11,7 +12,9 @@ import { isRefusal, type Admission, type AdmittedOp } from '../admission.ts';
 import type { Metrics } from '../metrics.ts';
 import { registrationFromGrpc, transRequestFromGrpc, type DtmBranchRequestMsg, type DtmRequestMsg } from './decode.ts';
 
-const PROTO_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'proto');
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+/** packages/coordinator/proto; in the release bundle (packages/release/build.mjs) `proto/` beside the bundled code. */
+const PROTO_DIR = existsSync(join(HERE, 'proto', 'dtmgimp.proto')) ? join(HERE, 'proto') : join(HERE, '..', '..', 'proto');
 
 /** dtm's proto, decoded with its own field names (PascalCase) and int64 as numbers. */
 export function loadDtmProto(): protoLoader.PackageDefinition {

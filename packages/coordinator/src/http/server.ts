@@ -6,6 +6,7 @@ import type { KvRow, Store } from '@dtx/db';
 import { isRefusal, type Admission, type AdmittedOp, type Refusal, type Slot } from '../admission.ts';
 import type { Metrics } from '../metrics.ts';
 import { decodeRegistration, decodeTransRequest, parseJsonBody } from './decode.ts';
+import { addReadinessRoute, READY_PATH } from './health.ts';
 import { handleJsonRpc, overloadedJsonRpc } from './jsonrpc.ts';
 import { renderBranch, renderGlobal, renderKv, renderProgresses, TimeFormat } from './render.ts';
 
@@ -165,6 +166,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
 
   app.all('/api/ping', async (_req, reply) => reply.type('application/json; charset=utf-8').send({ msg: 'pong' }));
   routes.add('/api/ping');
+  addReadinessRoute(app, { ping: () => opts.store.ping(), scheduler: () => engine.health() });
+  routes.add(READY_PATH);
 
   const base = '/api/dtmsvr';
   route('GET', `${base}/version`, async () => ({ version: opts.version }));
