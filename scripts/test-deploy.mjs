@@ -81,7 +81,12 @@ function schemas() {
 mkdirSync(WORK, { recursive: true });
 if (!existsSync(join(WORK, 'go.mod'))) writeFileSync(join(WORK, 'go.mod'), 'module dtxdeploy\n\ngo 1.22\n');
 const schemaDir = schemas();
-const sets = [['default', []], ...readdirSync(join(CHART, 'ci')).sort().map((f) => [f.replace(/-values\.yaml$/, ''), ['-f', join(CHART, 'ci', f)]])];
+const sets = [
+  ['default', []],
+  ...readdirSync(join(CHART, 'ci'))
+    .sort()
+    .map((f) => [f.replace(/-values\.yaml$/, ''), ['-f', join(CHART, 'ci', f)]]),
+];
 let failed = false;
 for (const [name, args] of sets) {
   go(['run', HELM, 'lint', '--strict', CHART, ...args]);
@@ -96,8 +101,16 @@ for (const [name, args] of sets) {
   console.log(`${name}: ${(r.stdout + r.stderr).trim()}`);
   // What the chart promises, beyond schema validity (docs/deploying.md, "Kubernetes").
   const expected = [
-    'kind: Deployment', 'kind: Service', 'kind: ConfigMap', 'kind: PodDisruptionBudget', 'conf.yml: |',
-    'path: /api/ping', 'path: /api/health/ready', 'secretKeyRef:', 'name: STORE_PASSWORD', 'name: DASHBOARD_SESSION_SECRET',
+    'kind: Deployment',
+    'kind: Service',
+    'kind: ConfigMap',
+    'kind: PodDisruptionBudget',
+    'conf.yml: |',
+    'path: /api/ping',
+    'path: /api/health/ready',
+    'secretKeyRef:',
+    'name: STORE_PASSWORD',
+    'name: DASHBOARD_SESSION_SECRET',
     `value: "${name === 'mysql' ? 'mysql' : 'postgres'}"`,
     ...(name === 'postgres' ? ['kind: Ingress', 'replicas: 3'] : []),
   ];

@@ -61,11 +61,7 @@ describe.each(testStores())('operator actions on %s', (storeName) => {
     expect(r).toMatchObject({ ok: true, from: 'submitted', to: 'aborting' });
     const q = await dtm.waitStatus(g, 'failed', 10_000);
     // A3 may have run (its call errored): it is compensated too; A4 never ran
-    expect(svc.trail(g).filter((t) => t.endsWith(':compensate'))).toEqual([
-      '/stuck/C3:compensate',
-      '/stuck/C2:compensate',
-      '/stuck/C1:compensate',
-    ]);
+    expect(svc.trail(g).filter((t) => t.endsWith(':compensate'))).toEqual(['/stuck/C3:compensate', '/stuck/C2:compensate', '/stuck/C1:compensate']);
     expect(svc.callsTo('/stuck/A4', g)).toHaveLength(0);
     expect(q.transaction.rollback_reason).toBe('aborted by alice: payment provider is down');
     expect(await admin.abort(g, '', 'bob')).toMatchObject({ ok: false, message: 'already failed' });
@@ -106,7 +102,14 @@ describe.each(testStores())('operator actions on %s', (storeName) => {
   it('tcc: a prepared one is cancelled; a submitted one with a confirmed branch is refused', async () => {
     const g1 = gid('tcc1');
     await dtm.post('prepare', { gid: g1, trans_type: 'tcc' });
-    await dtm.post('registerBranch', { gid: g1, trans_type: 'tcc', branch_id: '01', data: '{}', confirm: svc.url('/tcc/Confirm'), cancel: svc.url('/tcc/Cancel') });
+    await dtm.post('registerBranch', {
+      gid: g1,
+      trans_type: 'tcc',
+      branch_id: '01',
+      data: '{}',
+      confirm: svc.url('/tcc/Confirm'),
+      cancel: svc.url('/tcc/Cancel'),
+    });
     expect(await admin.abort(g1, '', 'frank')).toMatchObject({ ok: true, to: 'aborting' });
     await dtm.waitStatus(g1, 'failed', 10_000);
     expect(svc.trail(g1)).toEqual(['/tcc/Cancel:cancel']);
@@ -115,7 +118,14 @@ describe.each(testStores())('operator actions on %s', (storeName) => {
     const g2 = gid('tcc2');
     await dtm.post('prepare', { gid: g2, trans_type: 'tcc', retry_interval: 600 });
     for (const i of [1, 2]) {
-      await dtm.post('registerBranch', { gid: g2, trans_type: 'tcc', branch_id: `0${i}`, data: '{}', confirm: svc.url(`/tcc2/Confirm${i}`), cancel: svc.url(`/tcc2/Cancel${i}`) });
+      await dtm.post('registerBranch', {
+        gid: g2,
+        trans_type: 'tcc',
+        branch_id: `0${i}`,
+        data: '{}',
+        confirm: svc.url(`/tcc2/Confirm${i}`),
+        cancel: svc.url(`/tcc2/Cancel${i}`),
+      });
     }
     // confirms run last registered first: Confirm2 fails, so none succeeded yet
     await dtm.post('submit', { gid: g2, trans_type: 'tcc', retry_interval: 600 });
@@ -128,7 +138,14 @@ describe.each(testStores())('operator actions on %s', (storeName) => {
     svc.on('/tcc3/Confirm1', { status: 503 });
     await dtm.post('prepare', { gid: g3, trans_type: 'tcc', retry_interval: 600 });
     for (const i of [1, 2]) {
-      await dtm.post('registerBranch', { gid: g3, trans_type: 'tcc', branch_id: `0${i}`, data: '{}', confirm: svc.url(`/tcc3/Confirm${i}`), cancel: svc.url(`/tcc3/Cancel${i}`) });
+      await dtm.post('registerBranch', {
+        gid: g3,
+        trans_type: 'tcc',
+        branch_id: `0${i}`,
+        data: '{}',
+        confirm: svc.url(`/tcc3/Confirm${i}`),
+        cancel: svc.url(`/tcc3/Cancel${i}`),
+      });
     }
     // Confirm2 succeeds, then Confirm1 fails: a confirm has been applied
     await dtm.post('submit', { gid: g3, trans_type: 'tcc', retry_interval: 600 });

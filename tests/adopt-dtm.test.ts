@@ -27,9 +27,38 @@ function adoptionSuite(storeName: 'postgres' | 'mysql') {
       for (const ddl of DTM_SCHEMA[storeName]) await dtm.run(ddl);
       const past = new Date(Date.now() - 60_000);
       const ins = (cols: string, n: number) => `(${cols}) VALUES (${new Array(n).fill('?').join(', ')})`;
-      const g = 'gid, trans_type, status, query_prepared, protocol, create_time, update_time, options, custom_data, next_cron_interval, next_cron_time, owner, ext_data';
-      await dtm.run(`INSERT INTO trans_global ${ins(g, 13)}`, ['left-by-dtm', 'saga', 'submitted', '', 'http', past, past, '{"concurrent":false}', '', 10, past, 'dtm-owner-token', '']);
-      await dtm.run(`INSERT INTO trans_global ${ins(g, 13)}`, ['done-by-dtm', 'saga', 'succeed', '', 'http', past, past, '{"concurrent":false}', '', 10, past, '', '']);
+      const g =
+        'gid, trans_type, status, query_prepared, protocol, create_time, update_time, options, custom_data, next_cron_interval, next_cron_time, owner, ext_data';
+      await dtm.run(`INSERT INTO trans_global ${ins(g, 13)}`, [
+        'left-by-dtm',
+        'saga',
+        'submitted',
+        '',
+        'http',
+        past,
+        past,
+        '{"concurrent":false}',
+        '',
+        10,
+        past,
+        'dtm-owner-token',
+        '',
+      ]);
+      await dtm.run(`INSERT INTO trans_global ${ins(g, 13)}`, [
+        'done-by-dtm',
+        'saga',
+        'succeed',
+        '',
+        'http',
+        past,
+        past,
+        '{"concurrent":false}',
+        '',
+        10,
+        past,
+        '',
+        '',
+      ]);
       const b = 'gid, url, bin_data, branch_id, op, status, create_time, update_time';
       const rows: [string, string, string][] = [
         ['01', 'compensate', 'prepared'],
@@ -77,7 +106,13 @@ function adoptionSuite(storeName: 'postgres' | 'mysql') {
 
   it("resolves dtm's topics and takes new transactions with millisecond times", async () => {
     const dtm = new DtmHttp(`http://127.0.0.1:${coordinator.httpPort}`);
-    const r = await dtm.post('submit', { gid: 'after-adoption', trans_type: 'msg', steps: [{ action: 'topic://orders' }], payloads: ['{}'], wait_result: true });
+    const r = await dtm.post('submit', {
+      gid: 'after-adoption',
+      trans_type: 'msg',
+      steps: [{ action: 'topic://orders' }],
+      payloads: ['{}'],
+      wait_result: true,
+    });
     expect(r.status).toBe(200);
     expect(svc.callsTo('/adopt/subscriber', 'after-adoption')).toHaveLength(1);
     const t = (await dtm.query('after-adoption')).transaction;

@@ -89,14 +89,33 @@ describe.each(testStores())('HTTP API on %s', (storeName) => {
       const q = await dtm.query(g);
       const t = present(q.transaction, 'the transaction');
       expect(Object.keys(t)).toEqual([
-        'id', 'create_time', 'update_time', 'gid', 'trans_type', 'status', 'protocol', 'finish_time', 'options',
-        'next_cron_interval', 'next_cron_time', 'concurrent',
+        'id',
+        'create_time',
+        'update_time',
+        'gid',
+        'trans_type',
+        'status',
+        'protocol',
+        'finish_time',
+        'options',
+        'next_cron_interval',
+        'next_cron_time',
+        'concurrent',
       ]);
       expect(t.create_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
       expect(t.options).toBe('{"wait_result":true,"concurrent":false}');
       expect(t.concurrent).toBe(false);
       expect(Object.keys(nth(q.branches, 1))).toEqual([
-        'id', 'create_time', 'update_time', 'gid', 'url', 'bin_data', 'branch_id', 'op', 'status', 'finish_time',
+        'id',
+        'create_time',
+        'update_time',
+        'gid',
+        'url',
+        'bin_data',
+        'branch_id',
+        'op',
+        'status',
+        'finish_time',
       ]);
       expect(Buffer.from(nth(q.branches, 1).bin_data ?? '', 'base64').toString()).toBe('{}');
     });

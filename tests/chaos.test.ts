@@ -33,8 +33,18 @@ const script = { failPct: 0, slowPct: 30, slowMs: 400 };
 async function check(store: StoreName, sagas: number, rate: number, faults: Fault[]): Promise<void> {
   const outDir = mkdtempSync(join(tmpdir(), `dtx-chaos-test-${store}-`));
   const r = await runChaos({
-    store, instances: 1, faults, sagas, rollbackPct: 10, concurrency: 16, rate, script,
-    retryInterval: 1, drainS: 90, maxSubmitS: 60, outDir,
+    store,
+    instances: 1,
+    faults,
+    sagas,
+    rollbackPct: 10,
+    concurrency: 16,
+    rate,
+    script,
+    retryInterval: 1,
+    drainS: 90,
+    maxSubmitS: 60,
+    outDir,
   });
   const summary = `${table([row(r)])}\n${details(r, 20)}`;
   console.log(summary);

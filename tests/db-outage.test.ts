@@ -17,7 +17,14 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
     await svc.start();
     await pg.init();
     coordinator = await startChild({
-      driver: 'postgres', host: '127.0.0.1', port: pg.port, user: 'postgres', password: '', db: 'dtx_outage', schema: 'public', maxOpenConns: 10,
+      driver: 'postgres',
+      host: '127.0.0.1',
+      port: pg.port,
+      user: 'postgres',
+      password: '',
+      db: 'dtx_outage',
+      schema: 'public',
+      maxOpenConns: 10,
     });
   });
   afterAll(async () => {

@@ -117,9 +117,20 @@ describe.each(testStores())('gRPC API on %s', (storeName) => {
 
   it('answers PrepareWorkflow with the transaction and its progresses', async () => {
     const g = gid('wf');
-    const req = { Gid: g, TransType: 'workflow', QueryPrepared: busi.url('/workflow.Workflow/Execute'), CustomedData: JSON.stringify({ name: 'wf1', data: '' }) };
+    const req = {
+      Gid: g,
+      TransType: 'workflow',
+      QueryPrepared: busi.url('/workflow.Workflow/Execute'),
+      CustomedData: JSON.stringify({ name: 'wf1', data: '' }),
+    };
     expect(await dtm.call('PrepareWorkflow', req)).toMatchObject({ ok: true });
-    await dtm.call('RegisterBranch', { Gid: g, TransType: 'workflow', BranchID: '01', Data: { status: 'succeed', op: 'action' }, BusiPayload: Buffer.from('r1') });
+    await dtm.call('RegisterBranch', {
+      Gid: g,
+      TransType: 'workflow',
+      BranchID: '01',
+      Data: { status: 'succeed', op: 'action' },
+      BusiPayload: Buffer.from('r1'),
+    });
     const r = await dtm.call<{ Transaction: Record<string, string>; Progresses: Record<string, unknown>[] }>('PrepareWorkflow', req);
     expect(r.ok).toBe(true);
     if (r.ok) {
@@ -137,7 +148,11 @@ describe.each(testStores())('gRPC API on %s', (storeName) => {
       ['malformed Steps JSON', { Steps: '[{"action":' }, 'Steps is not valid JSON'],
       ['Steps that are not objects of strings', { Steps: '[{"action":1}]' }, 'steps[0].action must be a string'],
       ['fewer BinPayloads than steps', { BinPayloads: [Buffer.from('x')] }, '2 steps but only 1 payloads'],
-      ['a step URL that is no gRPC target', { Steps: JSON.stringify([{ action: 'nowhere', compensate: '' }]), BinPayloads: [Buffer.alloc(0)] }, 'steps[0].action is not a gRPC target'],
+      [
+        'a step URL that is no gRPC target',
+        { Steps: JSON.stringify([{ action: 'nowhere', compensate: '' }]), BinPayloads: [Buffer.alloc(0)] },
+        'steps[0].action is not a gRPC target',
+      ],
     ])('rejects %s with InvalidArgument and writes nothing', async (_label, change, message) => {
       const g = gid('bad');
       const r = await dtm.call('Submit', { ...saga(g), ...change });
@@ -167,7 +182,11 @@ describe.each(testStores())('gRPC API on %s', (storeName) => {
     // ServerReflectionRequest { string list_services = 7; } / ServerReflectionResponse.list_services_response = 6
     const req = Buffer.concat([Buffer.from([0x3a, 1]), Buffer.from('*')]);
     const body = await new Promise<Buffer>((resolve, reject) => {
-      const stream = client.makeBidiStreamRequest('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b);
+      const stream = client.makeBidiStreamRequest(
+        '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+      );
       stream.on('data', (b: Buffer) => {
         resolve(b);
         stream.end();

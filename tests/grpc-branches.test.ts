@@ -143,7 +143,7 @@ describe.each(testStores())('gRPC branches on %s', (storeName) => {
     }
   });
 
-  it('asks a prepared msg\'s QueryPrepared over gRPC with branch 00, op msg and an empty message', async () => {
+  it("asks a prepared msg's QueryPrepared over gRPC with branch 00, op msg and an empty message", async () => {
     const g = gid('msgq');
     busi.on('/busi.Busi/Query', (c) => (c.metadata['dtm-gid'] === g ? { code: grpc.status.ABORTED, details: 'FAILURE' } : {}));
     const r = await dtm.call('Prepare', {

@@ -131,7 +131,7 @@ describe.each(testStores())('lease fencing on %s', (storeName) => {
     expect(row?.lastError).toBe(''); // a lost lease is no fault of the transaction
   });
 
-  it("an instance whose renewals fail never overlaps the instance that takes its transaction over", async () => {
+  it('an instance whose renewals fail never overlaps the instance that takes its transaction over', async () => {
     svc.on('/take/A1', { delayMs: 1500 });
     const a = engine(renewalsFail(db.store), 'take-a');
     const b = engine(db.store, 'take-b');

@@ -160,7 +160,12 @@ describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
       expect(svc.trail(g)).toEqual(['/t1/Confirm3:confirm', '/t1/Confirm2:confirm', '/t1/Confirm1:confirm']);
       expect(svc.callsTo('/t1/Confirm2', g)[0]?.body).toBe('{"amount":2}');
       expect(q.branches.map((b) => `${b.branch_id}/${b.op}/${b.status}`)).toEqual([
-        '01/cancel/prepared', '01/confirm/succeed', '02/cancel/prepared', '02/confirm/succeed', '03/cancel/prepared', '03/confirm/succeed',
+        '01/cancel/prepared',
+        '01/confirm/succeed',
+        '02/cancel/prepared',
+        '02/confirm/succeed',
+        '03/cancel/prepared',
+        '03/confirm/succeed',
       ]);
     });
 
@@ -185,13 +190,23 @@ describe.each(testStores())('msg, tcc and xa on %s', (storeName) => {
       const g = gid('tcc-timeout');
       await dtm.post('prepare', { gid: g, trans_type: 'tcc', timeout_to_fail: 1 });
       await dtm.post('registerBranch', {
-        gid: g, trans_type: 'tcc', branch_id: '01', data: '{}', confirm: svc.url('/t4/Confirm'), cancel: svc.url('/t4/Cancel'),
+        gid: g,
+        trans_type: 'tcc',
+        branch_id: '01',
+        data: '{}',
+        confirm: svc.url('/t4/Confirm'),
+        cancel: svc.url('/t4/Cancel'),
       });
       const q = await dtm.waitStatus(g, 'failed', 20_000);
       expect(q.transaction.rollback_reason).toBe('Timeout after 1 seconds');
       expect(svc.trail(g)).toEqual(['/t4/Cancel:cancel']);
       const late = await dtm.post('registerBranch', {
-        gid: g, trans_type: 'tcc', branch_id: '02', data: '{}', confirm: svc.url('/t4/Confirm'), cancel: svc.url('/t4/Cancel'),
+        gid: g,
+        trans_type: 'tcc',
+        branch_id: '02',
+        data: '{}',
+        confirm: svc.url('/t4/Confirm'),
+        cancel: svc.url('/t4/Cancel'),
       });
       expect(late.status).toBe(409);
       expect(late.body).toEqual({ dtm_result: 'FAILURE', message: `no trans with gid: ${g} status: prepared found FAILURE` });

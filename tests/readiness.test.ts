@@ -14,7 +14,14 @@ async function ready(base: string): Promise<{ status: number; body: any }> {
 }
 
 const store = (pg: PrivatePostgres, db: string) => ({
-  driver: 'postgres' as const, host: '127.0.0.1', port: pg.port, user: 'postgres', password: '', db, schema: 'public', maxOpenConns: 4,
+  driver: 'postgres' as const,
+  host: '127.0.0.1',
+  port: pg.port,
+  user: 'postgres',
+  password: '',
+  db,
+  schema: 'public',
+  maxOpenConns: 4,
 });
 
 describe('readiness follows the scheduler (SQLite)', () => {

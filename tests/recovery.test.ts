@@ -48,10 +48,14 @@ describe.each(testStores())('crash recovery on %s', (storeName) => {
     await arrived;
     // During the slow call the coordinator writes what the pass learnt so far (TransOut
     // succeeded): once that is stored, only the interrupted call is repeated after the restart.
-    await eventually(async () => {
-      const q = await dtm1.query(gid);
-      return q.branches.find((b) => b.op === 'action' && b.branch_id === '01')?.status === 'succeed';
-    }, 10_000, 20);
+    await eventually(
+      async () => {
+        const q = await dtm1.query(gid);
+        return q.branches.find((b) => b.op === 'action' && b.branch_id === '01')?.status === 'succeed';
+      },
+      10_000,
+      20,
+    );
     await first.kill('SIGKILL');
 
     const second = await startChild(store);

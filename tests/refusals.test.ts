@@ -157,7 +157,9 @@ describe.each(testStores())('refused at submit on %s', (storeName) => {
         }),
       });
       expect(r.status).toBe(400);
-      expect(((await r.json()) as { message: string }).message).toContain('passthrough_headers "x-note": the value holds a character not allowed in gRPC metadata');
+      expect(((await r.json()) as { message: string }).message).toContain(
+        'passthrough_headers "x-note": the value holds a character not allowed in gRPC metadata',
+      );
       await nothingStored(g);
     });
   });
@@ -216,7 +218,12 @@ describe.each(testStores())('refused at submit on %s', (storeName) => {
       const r = await rpc('registerBranch', { ...reg, branch_id: '02' });
       expect(json<JsonRpcReply>(r).error).toMatchObject({ code: -32603 });
       expect(json<JsonRpcReply>(r).error?.message).toContain(message);
-      const gr = await dtmGrpc.call('RegisterBranch', { Gid: g, TransType: 'tcc', BranchID: '03', Data: { confirm: 'ftp://x/pkg.Svc/Confirm', cancel: '' } });
+      const gr = await dtmGrpc.call('RegisterBranch', {
+        Gid: g,
+        TransType: 'tcc',
+        BranchID: '03',
+        Data: { confirm: 'ftp://x/pkg.Svc/Confirm', cancel: '' },
+      });
       expect(gr).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
       expect((gr as { details: string }).details).toContain(message);
       const xa = await http.post('registerBranch', { gid: g, trans_type: 'xa', branch_id: '04', url: 'file:///etc/passwd' });
@@ -228,7 +235,12 @@ describe.each(testStores())('refused at submit on %s', (storeName) => {
 
   describe('strings no store can hold', () => {
     it('NUL in the gid, custom_data, a step URL or query_prepared', async () => {
-      await refusedEverywhere('nulgid', (g) => httpSaga(`${g}\u0000x`), (g) => grpcSaga(`${g}\u0000x`), 'gid contains a NUL character');
+      await refusedEverywhere(
+        'nulgid',
+        (g) => httpSaga(`${g}\u0000x`),
+        (g) => grpcSaga(`${g}\u0000x`),
+        'gid contains a NUL character',
+      );
       await refusedEverywhere(
         'nulcustom',
         (g) => httpSaga(g, { custom_data: '{"concurrent":false,"x":"\u0000"}' }),
@@ -238,7 +250,11 @@ describe.each(testStores())('refused at submit on %s', (storeName) => {
       await refusedEverywhere(
         'nulurl',
         (g) => httpSaga(g, { steps: [{ action: `${svc.url('/rf/A')}?x=\u0000`, compensate: '' }], payloads: [''] }),
-        (g) => grpcSaga(g, { Steps: JSON.stringify([{ action: `${busi.url('/busi.Busi/TransIn')}\u0000`, compensate: '' }]), BinPayloads: [Buffer.alloc(0)] }),
+        (g) =>
+          grpcSaga(g, {
+            Steps: JSON.stringify([{ action: `${busi.url('/busi.Busi/TransIn')}\u0000`, compensate: '' }]),
+            BinPayloads: [Buffer.alloc(0)],
+          }),
         'steps[0].action contains a NUL character',
       );
       await refusedEverywhere(
@@ -305,7 +321,9 @@ describe.each(testStores())('refused at submit on %s', (storeName) => {
       expect(r.status, r.text).toBe(200);
       expect(Buffer.from(nth((await http.query(g)).branches, 1).bin_data ?? '', 'base64')).toEqual(Buffer.from([0, 0x61]));
       const gg = gid('nulbin');
-      expect(await dtmGrpc.call('Submit', grpcSaga(gg, { BinPayloads: [Buffer.from([0, 0]), Buffer.from([0])], TransOptions: { WaitResult: true } }))).toMatchObject({ ok: true });
+      expect(
+        await dtmGrpc.call('Submit', grpcSaga(gg, { BinPayloads: [Buffer.from([0, 0]), Buffer.from([0])], TransOptions: { WaitResult: true } })),
+      ).toMatchObject({ ok: true });
       expect(await http.status(gg)).toBe('succeed');
     });
   });
@@ -330,7 +348,14 @@ describe.each(testStores())('refused at submit on %s', (storeName) => {
     });
     const branches = (g: string) =>
       ['01', '02'].flatMap((id) =>
-        (['compensate', 'action'] as const).map((op) => ({ gid: g, url: svc.url(`/rf/adopted/${op}`), binData: Buffer.from('{}'), branchId: id, op, status: 'prepared' as const })),
+        (['compensate', 'action'] as const).map((op) => ({
+          gid: g,
+          url: svc.url(`/rf/adopted/${op}`),
+          binData: Buffer.from('{}'),
+          branchId: id,
+          op,
+          status: 'prepared' as const,
+        })),
       );
     const cases: [string, string, string][] = [
       [gid('bogus'), 'bogus', 'pass aborted: unknow trans type: bogus'],
@@ -386,7 +411,9 @@ describe('gRPC target schemes follow the configured driver (go-zero)', () => {
     expect((await prepare(`gz-etcd-${t}`, 'etcd://127.0.0.1:2379/busi/busi.Busi/TransIn')).status).toBe(200);
     const bad = await prepare(`gz-ftp-${t}`, 'ftp://x/pkg.Svc/M');
     expect(bad.status).toBe(400);
-    expect(json<DtmAnswer>(bad).message).toContain("uses the scheme 'ftp://', which the configured MicroService driver does not resolve (it resolves etcd://, discov://, direct://");
+    expect(json<DtmAnswer>(bad).message).toContain(
+      "uses the scheme 'ftp://', which the configured MicroService driver does not resolve (it resolves etcd://, discov://, direct://",
+    );
     expect((await http.query(`gz-ftp-${t}`)).transaction).toBeNull();
   });
 });
@@ -424,7 +451,10 @@ describe('JSON-RPC envelope errors (dtm: -32601 for an unknown method, -32700 fo
     for (const method of ['nope', 'newGid']) {
       const r = await post(`{"jsonrpc":"2.0","id":1,"method":"${method}"}`);
       expect(r.status).toBe(400);
-      expect(json<JsonRpcReply>(r).error).toEqual({ code: -32700, message: 'Parse json error: json: cannot unmarshal number into Go struct field .id of type string' });
+      expect(json<JsonRpcReply>(r).error).toEqual({
+        code: -32700,
+        message: 'Parse json error: json: cannot unmarshal number into Go struct field .id of type string',
+      });
     }
   });
 });

@@ -158,7 +158,12 @@ describe.skipIf(!!process.env.DTX_SKIP_RELEASE)('release package', () => {
       svc.on('/bad/TransIn', { status: 409, body: { error: 'insufficient balance' } });
       expect((await dtm.post('submit', saga('rel-409', 'bad'))).status).toBe(200);
       await dtm.waitStatus('rel-409', 'failed');
-      expect(svc.trail('rel-409')).toEqual(['/bad/TransOut:action', '/bad/TransIn:action', '/bad/TransInRevert:compensate', '/bad/TransOutRevert:compensate']);
+      expect(svc.trail('rel-409')).toEqual([
+        '/bad/TransOut:action',
+        '/bad/TransIn:action',
+        '/bad/TransInRevert:compensate',
+        '/bad/TransOutRevert:compensate',
+      ]);
     } finally {
       await svc.stop();
     }
@@ -233,28 +238,36 @@ describe.skipIf(!!process.env.DTX_SKIP_RELEASE)('release package', () => {
   }, 60_000);
 
   const servers = testStores().filter((s): s is Exclude<StoreName, 'sqlite'> => s !== 'sqlite');
-  it.each(servers)('dtx migrate, then dtx server, on %s', async (name) => {
-    const store = await freshStore(name, 'release');
-    const migrate = dtx(dir, ['migrate'], storeEnv(store));
-    expect(await migrate.exited, migrate.output()).toBe(0);
-    expect(migrate.output()).toMatch(/applied: 0001_init/);
-    const again = dtx(dir, ['migrate'], storeEnv(store));
-    expect(await again.exited).toBe(0);
-    expect(again.output()).toMatch(/the schema is up to date/);
+  it.each(servers)(
+    'dtx migrate, then dtx server, on %s',
+    async (name) => {
+      const store = await freshStore(name, 'release');
+      const migrate = dtx(dir, ['migrate'], storeEnv(store));
+      expect(await migrate.exited, migrate.output()).toBe(0);
+      expect(migrate.output()).toMatch(/applied: 0001_init/);
+      const again = dtx(dir, ['migrate'], storeEnv(store));
+      expect(await again.exited).toBe(0);
+      expect(again.output()).toMatch(/the schema is up to date/);
 
-    const http = await freePort();
-    const r = dtx(dir, ['server'], { ...storeEnv(store), HTTP_PORT: String(http), GRPC_PORT: '0' });
-    running.push(r);
-    await eventually(async () => (await fetch(`http://127.0.0.1:${http}/api/health/ready`).catch(() => null))?.status === 200, 30_000);
-    expect(r.output()).not.toMatch(/schema migrations applied/); // dtx migrate did it
-    const gid = await new DtmHttp(`http://127.0.0.1:${http}`).get('newGid');
-    expect(gid.status).toBe(200);
-    expect((await stop(r)).code).toBe(0);
-  }, 60_000);
+      const http = await freePort();
+      const r = dtx(dir, ['server'], { ...storeEnv(store), HTTP_PORT: String(http), GRPC_PORT: '0' });
+      running.push(r);
+      await eventually(async () => (await fetch(`http://127.0.0.1:${http}/api/health/ready`).catch(() => null))?.status === 200, 30_000);
+      expect(r.output()).not.toMatch(/schema migrations applied/); // dtx migrate did it
+      const gid = await new DtmHttp(`http://127.0.0.1:${http}`).get('newGid');
+      expect(gid.status).toBe(200);
+      expect((await stop(r)).code).toBe(0);
+    },
+    60_000,
+  );
 
   it('refuses unknown commands and flags with usage on stderr and exit code 2; version and help', async () => {
     for (const args of [['frobnicate'], [], ['server', '--bogus'], ['start', '--bogus'], ['migrate', 'extra']]) {
-      const r = spawnSync(process.execPath, [join(dir, 'node_modules', 'dtx', 'dist', 'cli.js'), ...args], { cwd: dir, env: cleanEnv(), encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [join(dir, 'node_modules', 'dtx', 'dist', 'cli.js'), ...args], {
+        cwd: dir,
+        env: cleanEnv(),
+        encoding: 'utf8',
+      });
       expect(r.status, `dtx ${args.join(' ')}`).toBe(2);
       expect(r.stderr).toMatch(/Usage: dtx/);
       expect(r.stdout).toBe('');

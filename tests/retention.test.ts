@@ -56,7 +56,14 @@ describe.each(testStores())('retention on %s', (storeName) => {
   /** A saga with two branch ops and three attempts, ended with `to` at `at` (or left submitted). */
   async function make(label: string, to: GlobalStatus | null, at: Date): Promise<string> {
     const g = gid(label);
-    const branches = ['compensate', 'action'].map((op) => ({ gid: g, url: 'http://127.0.0.1:1/x', binData: null, branchId: '01', op, status: 'prepared' as const }));
+    const branches = ['compensate', 'action'].map((op) => ({
+      gid: g,
+      url: 'http://127.0.0.1:1/x',
+      binData: null,
+      branchId: '01',
+      op,
+      status: 'prepared' as const,
+    }));
     expect(await db.store.insertTrans(global(g), branches, at)).toBe(true);
     await db.store.insertAttempts([0, 1, 2].map((i) => attempt(g, i)));
     if (to) expect(await db.store.changeStatus(g, 'submitted', to, at)).toBe(true);
@@ -102,7 +109,15 @@ describe.each(testStores())('retention on %s', (storeName) => {
     const g = await make('busy', null, clock.now());
     await db.store.insertAttempts(Array.from({ length: 20 }, (_, i) => attempt(g, i + 3)));
     const other = await make('quiet', null, clock.now());
-    const retention = new Retention({ store: db.store, clock, log: silentLogger, finishedAgeSeconds: 0, batchSize: 2, intervalSeconds: 60, keepAttempts: 5 });
+    const retention = new Retention({
+      store: db.store,
+      clock,
+      log: silentLogger,
+      finishedAgeSeconds: 0,
+      batchSize: 2,
+      intervalSeconds: 60,
+      keepAttempts: 5,
+    });
     const run = await retention.runOnce();
     expect(run.trimmedAttempts).toBe(18);
     expect((await db.store.findAttempts(g, 1000)).map((a) => a.response)).toEqual(['try 0', 'try 19', 'try 20', 'try 21', 'try 22']);

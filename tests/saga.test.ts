@@ -68,9 +68,7 @@ describe.each(testStores())('saga on %s', (storeName) => {
       '/r409/TransOutRevert:compensate',
     ]);
     expect(q.branches.map((b) => b.status)).toEqual(['succeed', 'succeed', 'succeed', 'failed']);
-    expect(q.transaction.rollback_reason).toBe(
-      `url:${svc.url('/r409/TransIn')} return failed: {"error":"insufficient balance"} FAILURE`,
-    );
+    expect(q.transaction.rollback_reason).toBe(`url:${svc.url('/r409/TransIn')} return failed: {"error":"insufficient balance"} FAILURE`);
     expect(q.transaction.rollback_time).toBeTruthy();
     // the compensation gets the action's payload
     expect(svc.callsTo('/r409/TransInRevert', g)[0]?.body).toBe('{"amount":30}');

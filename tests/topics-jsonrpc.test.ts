@@ -81,7 +81,11 @@ describe.each(testStores())('topics, KV, JSON-RPC and metrics on %s', (storeName
   it('scanKV pages newest first', async () => {
     for (const t of ['k1', 'k2', 'k3']) await sub(`scan-${t}`, 'http://a/1');
     const p1 = await dtm.get('scanKV?cat=topics&limit=2');
-    expect(json<DtmKvPage>(p1).kv.map((k) => k.k).slice(0, 2)).toEqual(['scan-k3', 'scan-k2']);
+    expect(
+      json<DtmKvPage>(p1)
+        .kv.map((k) => k.k)
+        .slice(0, 2),
+    ).toEqual(['scan-k3', 'scan-k2']);
     const p2 = await dtm.get(`scanKV?cat=topics&limit=2&position=${json<DtmKvPage>(p1).next_position}`);
     expect(json<DtmKvPage>(p2).kv[0]?.k).toBe('scan-k1');
   });
@@ -114,8 +118,13 @@ describe.each(testStores())('topics, KV, JSON-RPC and metrics on %s', (storeName
       expect((await rpc('{bad')).status).toBe(400);
       expect(json<JsonRpcReply>(await rpc({ jsonrpc: '2.0', id: 1, method: 'newGid' })).error?.code).toBe(-32700);
       expect(json<JsonRpcReply>(await rpc({ jsonrpc: '1.0', id: 'a', method: 'newGid' })).error?.code).toBe(-32600);
-      expect(json<JsonRpcReply>(await rpc({ jsonrpc: '2.0', id: 'a', method: 'nope' })).error).toEqual({ code: -32601, message: 'Method not found: nope' });
-      expect(json<JsonRpcReply>(await rpc({ jsonrpc: '2.0', id: 'a', method: 'abort', params: { gid: 'nope', trans_type: 'tcc' } })).error?.code).toBe(-32603);
+      expect(json<JsonRpcReply>(await rpc({ jsonrpc: '2.0', id: 'a', method: 'nope' })).error).toEqual({
+        code: -32601,
+        message: 'Method not found: nope',
+      });
+      expect(
+        json<JsonRpcReply>(await rpc({ jsonrpc: '2.0', id: 'a', method: 'abort', params: { gid: 'nope', trans_type: 'tcc' } })).error?.code,
+      ).toBe(-32603);
     });
   });
 

@@ -42,10 +42,19 @@ describe.each(testStores())('workflow on %s', (storeName) => {
     expect(json<DtmProgresses>(first).transaction).toMatchObject({ gid: g, status: 'prepared' });
     expect(json<DtmProgresses>(first).progresses).toEqual([]);
 
-    const reg = await dtm.post('registerBranch', { gid: g, trans_type: 'workflow', branch_id: '01', op: 'action', status: 'succeed', data: '{"ok":true}' });
+    const reg = await dtm.post('registerBranch', {
+      gid: g,
+      trans_type: 'workflow',
+      branch_id: '01',
+      op: 'action',
+      status: 'succeed',
+      data: '{"ok":true}',
+    });
     expect(reg.status).toBe(200);
     const again = await prepare(g);
-    expect(json<DtmProgresses>(again).progresses).toEqual([{ status: 'succeed', bin_data: Buffer.from('{"ok":true}').toString('base64'), branch_id: '01', op: 'action' }]);
+    expect(json<DtmProgresses>(again).progresses).toEqual([
+      { status: 'succeed', bin_data: Buffer.from('{"ok":true}').toString('base64'), branch_id: '01', op: 'action' },
+    ]);
     const dup = await dtm.post('registerBranch', { gid: g, trans_type: 'workflow', branch_id: '01', op: 'action', status: 'succeed', data: 'x' });
     expect(dup.status).toBe(500);
 

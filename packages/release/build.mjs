@@ -44,7 +44,11 @@ function workspacePins() {
 }
 
 const BUNDLED = ['@trpc/server'];
-const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (spec) =>
+  spec
+    .split('/')
+    .slice(0, spec.startsWith('@') ? 2 : 1)
+    .join('/');
 const builtins = new Set(builtinModules);
 
 const basePath = process.env.DASHBOARD_BASE_PATH ?? '';

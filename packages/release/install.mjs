@@ -13,5 +13,8 @@ if (!tarball || !dir || process.argv.length > 4) {
 }
 mkdirSync(dir, { recursive: true });
 if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
-const r = spawnSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', resolve(tarball)], { cwd: dir, stdio: 'inherit' });
+const r = spawnSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline', resolve(tarball)], {
+  cwd: dir,
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

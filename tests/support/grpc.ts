@@ -49,8 +49,7 @@ export class GrpcBranchServer {
           responseSerialize: identity,
           responseDeserialize: identity,
         };
-        impl[name] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
-          void this.handle(path, call, cb);
+        impl[name] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void this.handle(path, call, cb);
       }
       this.server.addService(def, impl);
     }

@@ -46,8 +46,16 @@ export class PrivatePostgres {
   }
 
   start(): void {
-    run(pgBin('pg_ctl'), ['-D', join(this.dir, 'data'), '-l', join(this.dir, 'pg.log'), '-w', '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`, 'start']);
+    run(pgBin('pg_ctl'), [
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'pg.log'),
+      '-w',
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1`,
+      'start',
+    ]);
   }
 
   stop(): void {

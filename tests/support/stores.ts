@@ -10,7 +10,10 @@ import { connect, type StoreConfig } from '@dtx/db';
 export type StoreName = 'sqlite' | 'postgres' | 'mysql';
 
 export function testStores(): StoreName[] {
-  const names = (process.env.DTX_TEST_STORES ?? 'sqlite,postgres,mysql').split(',').map((s) => s.trim()).filter(Boolean);
+  const names = (process.env.DTX_TEST_STORES ?? 'sqlite,postgres,mysql')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const n of names) {
     if (!['sqlite', 'postgres', 'mysql'].includes(n)) throw new Error(`DTX_TEST_STORES: unknown store ${n}`);
   }

@@ -55,8 +55,16 @@ describe('configuration', () => {
   });
 
   it('accepts the go-zero driver with an etcd or discov target', () => {
-    const env = { MICRO_SERVICE_DRIVER: 'dtm-driver-gozero', MICRO_SERVICE_TARGET: 'etcd://h1:2379,h2:2379/dtmservice', MICRO_SERVICE_END_POINT: 'h:36790' };
-    expect(loadConfig({ env }).MicroService).toEqual({ Driver: 'dtm-driver-gozero', Target: 'etcd://h1:2379,h2:2379/dtmservice', EndPoint: 'h:36790' });
+    const env = {
+      MICRO_SERVICE_DRIVER: 'dtm-driver-gozero',
+      MICRO_SERVICE_TARGET: 'etcd://h1:2379,h2:2379/dtmservice',
+      MICRO_SERVICE_END_POINT: 'h:36790',
+    };
+    expect(loadConfig({ env }).MicroService).toEqual({
+      Driver: 'dtm-driver-gozero',
+      Target: 'etcd://h1:2379,h2:2379/dtmservice',
+      EndPoint: 'h:36790',
+    });
     expect(loadConfig({ env: { ...env, MICRO_SERVICE_TARGET: 'discov://h:2379/dtm' } }).MicroService.Target).toBe('discov://h:2379/dtm');
   });
 

@@ -99,7 +99,6 @@ ${opts.withCoordinator ? '' : '  --with-coordinator  also run a coordinator in t
   log.info({ url, coordinator: coordinator ? `http://${shown}:${coordinator.httpPort}` : null }, 'dashboard started');
   process.stdout.write(`dashboard: ${url}\n`);
   if (coordinator) process.stdout.write(`coordinator: http://${shown}:${coordinator.httpPort}/api/dtmsvr\n`);
-
 }
 
 /** A release cannot run `next build`: the base path must be one it was built for. */

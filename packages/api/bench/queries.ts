@@ -10,7 +10,10 @@ import { overview, percentile } from '../src/routers/overview.ts';
 import type { Filter } from '../src/filters.ts';
 
 const RUNS = Number(process.env.RUNS ?? 40);
-const env = { STORE_DB: process.env.STORE_DB ?? (process.env.STORE_DRIVER && process.env.STORE_DRIVER !== 'sqlite' ? 'dtx_bench' : 'data/bench.sqlite'), ...process.env };
+const env = {
+  STORE_DB: process.env.STORE_DB ?? (process.env.STORE_DRIVER && process.env.STORE_DRIVER !== 'sqlite' ? 'dtx_bench' : 'data/bench.sqlite'),
+  ...process.env,
+};
 const config = loadConfig({ env });
 const db = await openDatabase(storeConfigOf(config, 4));
 const deps = await createDashboard(config, { logger: silentLogger, db });
@@ -49,7 +52,10 @@ await time('filter: exact gid', list({ gid: 'order-654321' }));
 await time('filter: created in a 1 h window 3 days ago', list({ createdFrom: newest - 3 * 86400_000, createdTo: newest - 3 * 86400_000 + 3600_000 }));
 await time('stuck view (defaults), first page', list({ stuck: true }));
 await time('stuck view, a page in the middle', list({ stuck: true, cursor: String(Math.floor(maxId / 2)) }));
-await time('stuck view matching nothing (worst case: every unfinished row read)', list({ stuck: true, stuckOverdueSeconds: 315360000, stuckRetryCount: 1000000, stuckAgeSeconds: 315360000 }));
+await time(
+  'stuck view matching nothing (worst case: every unfinished row read)',
+  list({ stuck: true, stuckOverdueSeconds: 315360000, stuckRetryCount: 1000000, stuckAgeSeconds: 315360000 }),
+);
 await time('filter: status prepared + aborting', list({ status: ['prepared', 'aborting'] }));
 await time('counts per status + stuck (no cache)', () => countNow(deps, {}));
 await time('counts for type saga (no cache)', () => countNow(deps, { transType: ['saga'] }));
@@ -62,9 +68,10 @@ if (dialect !== 'sqlite') {
     'first page': 'SELECT id FROM trans_global ORDER BY id DESC LIMIT 51',
     'middle page': `SELECT id FROM trans_global WHERE id < ${mid} ORDER BY id DESC LIMIT 51`,
     'status + type': `SELECT id FROM trans_global WHERE status = 'failed' AND trans_type = 'saga' ORDER BY id DESC LIMIT 51`,
-    'gid prefix': dialect === 'postgres'
-      ? `SELECT id FROM trans_global WHERE gid LIKE 'order-12345%' ORDER BY id DESC LIMIT 51`
-      : `SELECT id FROM trans_global WHERE gid >= 'order-12345' AND gid <= 'order-12345\u{10FFFF}' ORDER BY id DESC LIMIT 51`,
+    'gid prefix':
+      dialect === 'postgres'
+        ? `SELECT id FROM trans_global WHERE gid LIKE 'order-12345%' ORDER BY id DESC LIMIT 51`
+        : `SELECT id FROM trans_global WHERE gid >= 'order-12345' AND gid <= 'order-12345\u{10FFFF}' ORDER BY id DESC LIMIT 51`,
     // the stuck view runs this once per unfinished status and merges the pages
     'stuck (one status)': `SELECT id FROM trans_global WHERE status = 'submitted' AND (next_cron_time < now() - interval '1' minute OR retry_count > 5 OR create_time < now() - interval '1' hour) ORDER BY id DESC LIMIT 51`,
     'time window': `SELECT id FROM trans_global WHERE create_time >= now() - interval '3' day AND create_time <= now() - interval '71' hour ORDER BY id DESC LIMIT 51`,

@@ -13,7 +13,10 @@ import { loadConfig, storeConfigOf } from '@dtx/config';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } }, allowPositionals: true });
 const rows = Number(values.rows);
-const env = { STORE_DB: process.env.STORE_DB ?? (process.env.STORE_DRIVER && process.env.STORE_DRIVER !== 'sqlite' ? 'dtx_bench' : 'data/bench.sqlite'), ...process.env };
+const env = {
+  STORE_DB: process.env.STORE_DB ?? (process.env.STORE_DRIVER && process.env.STORE_DRIVER !== 'sqlite' ? 'dtx_bench' : 'data/bench.sqlite'),
+  ...process.env,
+};
 const config = loadConfig({ env });
 const db = await openDatabase(storeConfigOf(config, 4));
 const dialect = db.driver.dialect;

@@ -25,9 +25,19 @@ export const filterSchema = z.object({
   /** only stuck transactions (see stuckWhere) */
   stuck: z.boolean().optional(),
   /** thresholds overriding the configured ones for this view */
-  stuckOverdueSeconds: z.number().int().min(0).max(10 * 365 * 86400).optional(),
+  stuckOverdueSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(10 * 365 * 86400)
+    .optional(),
   stuckRetryCount: z.number().int().min(0).max(1_000_000).optional(),
-  stuckAgeSeconds: z.number().int().min(0).max(10 * 365 * 86400).optional(),
+  stuckAgeSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(10 * 365 * 86400)
+    .optional(),
 });
 export type Filter = z.infer<typeof filterSchema>;
 

@@ -40,7 +40,14 @@ export interface RestResponse {
 
 /** Query parameters as a filter; the procedure's input schema validates it. */
 function filterFromQuery(q: URLSearchParams): Filter {
-  const list = (k: string) => (q.get(k) ? q.get(k)!.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  const list = (k: string) =>
+    q.get(k)
+      ? q
+          .get(k)!
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const num = (k: string) => (q.get(k) ? Number(q.get(k)) : undefined);
   const bool = (k: string) => (q.get(k) ? ['1', 'true', 'yes'].includes(q.get(k)!.toLowerCase()) : undefined);
   return {

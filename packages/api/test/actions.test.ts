@@ -29,7 +29,10 @@ describe.each(testStores())('dashboard actions on %s', (storeName) => {
       db: coordinator.db,
     });
     dtm = new DtmHttp(`http://127.0.0.1:${coordinator.httpPort}`);
-    for (const [username, role] of [['olga', 'operator'], ['vic', 'viewer']] as const) {
+    for (const [username, role] of [
+      ['olga', 'operator'],
+      ['vic', 'viewer'],
+    ] as const) {
       await deps.prisma.dashboardUser.create({
         data: { username, passwordHash: await hashPassword(`${username}-password`), role, createdAt: new Date(), updatedAt: new Date() },
       });
@@ -92,11 +95,7 @@ describe.each(testStores())('dashboard actions on %s', (storeName) => {
     expect(svc.callsTo('/race/A3', g)).toHaveLength(0);
     // A2 answered and is recorded; A3 had become eligible, so by dtm's rule it "may have run" and
     // gets a (null) compensation too: compensations run for C3, C2, C1, in that order.
-    expect(svc.trail(g).filter((t) => t.endsWith(':compensate'))).toEqual([
-      '/race/C3:compensate',
-      '/race/C2:compensate',
-      '/race/C1:compensate',
-    ]);
+    expect(svc.trail(g).filter((t) => t.endsWith(':compensate'))).toEqual(['/race/C3:compensate', '/race/C2:compensate', '/race/C1:compensate']);
     expect(nth(svc.callsTo('/race/C2', g), 0).at).toBeGreaterThanOrEqual(nth(svc.callsTo('/race/A2', g), 0).at + 1500);
   });
 
@@ -154,7 +153,10 @@ describe.each(testStores())('dashboard actions on %s', (storeName) => {
     expect((await createCaller(await createContext(deps, { cookie: fresh, https: false })).auth.me()).user?.username).toBe('vic');
     await deps.prisma.dashboardUser.update({ where: { username: 'vic' }, data: { disabled: true } });
     expect((await createCaller(await createContext(deps, { cookie: fresh, https: false })).auth.me()).user).toBeNull();
-    await deps.prisma.dashboardUser.update({ where: { username: 'vic' }, data: { disabled: false, passwordHash: await hashPassword('vic-password') } });
+    await deps.prisma.dashboardUser.update({
+      where: { username: 'vic' },
+      data: { disabled: false, passwordHash: await hashPassword('vic-password') },
+    });
   });
 
   it('repeated wrong passwords make further attempts for that user wait, even with the right password', async () => {

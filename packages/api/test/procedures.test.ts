@@ -95,9 +95,7 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     const v = as('viewer');
     expect(gids(await v.transactions.list({ gid: 'page-07' }))).toEqual(['page-07']);
     expect(gids(await v.transactions.list({ gid: 'page-0' }))).toEqual([]);
-    expect(gids(await v.transactions.list({ gid: 'page-0', gidMode: 'prefix' })).sort()).toEqual(
-      Array.from({ length: 10 }, (_, i) => `page-0${i}`),
-    );
+    expect(gids(await v.transactions.list({ gid: 'page-0', gidMode: 'prefix' })).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `page-0${i}`));
     expect(gids(await v.transactions.list({ gid: 'pre_', gidMode: 'prefix' }))).toEqual(['pre_1']);
     expect(gids(await v.transactions.list({ gid: 'pre%', gidMode: 'prefix' }))).toEqual(['pre%2']);
     const failed = gids(await v.transactions.list({ status: ['failed'], limit: 100 }));
@@ -144,14 +142,24 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
   });
 
   it('force stop needs the gid typed back; done, it fails the transaction and is audited', async () => {
-    await expect(as('operator').actions.run({ action: 'force-stop', gid: 'stuck-old', reason: 'bad data' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    await expect(as('operator').actions.run({ action: 'force-stop', gid: 'stuck-old', reason: 'bad data' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+    });
     const r = await as('operator').actions.run({ action: 'force-stop', gid: 'stuck-old', reason: 'bad data', confirmGid: 'stuck-old' });
     expect(r).toMatchObject({ ok: true, from: 'submitted', to: 'failed' });
     const g = await db.store.findGlobal('stuck-old');
     expect(g?.status).toBe('failed');
     expect(g?.rollbackReason).toBe('force stopped by operator1: bad data');
     const audit = await as('viewer').audit.list({});
-    expect(audit.items[0]).toMatchObject({ actor: 'operator1', action: 'force-stop', target: 'stuck-old', reason: 'bad data', gidCount: 1, succeeded: 1, failed: 0 });
+    expect(audit.items[0]).toMatchObject({
+      actor: 'operator1',
+      action: 'force-stop',
+      target: 'stuck-old',
+      reason: 'bad data',
+      gidCount: 1,
+      succeeded: 1,
+      failed: 0,
+    });
     expect(audit.items[0]?.details[0]).toMatchObject({ gid: 'stuck-old', ok: true, from: 'submitted', to: 'failed' });
   });
 
@@ -165,7 +173,8 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
   });
 
   it('bulk over a filter: the preview count is frozen, chunks report progress, and one audit row sums it up', async () => {
-    for (let i = 0; i < 30; i++) await db.store.insertTrans(row(`bulk-${String(i).padStart(2, '0')}`, { status: 'prepared', transType: 'msg' }), [], new Date(NOW));
+    for (let i = 0; i < 30; i++)
+      await db.store.insertTrans(row(`bulk-${String(i).padStart(2, '0')}`, { status: 'prepared', transType: 'msg' }), [], new Date(NOW));
     const target = { filter: { gid: 'bulk-', gidMode: 'prefix' as const } };
     const p = await as('operator').actions.preview({ target });
     expect(p.total).toBe(30);
@@ -185,7 +194,12 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     }
     expect(progress).toEqual([25, 30]);
     const rows = await deps.prisma.transGlobal.findMany({ where: { gid: { startsWith: 'bulk-' } } });
-    expect(rows.filter((r) => r.status === 'failed').map((r) => r.gid).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `bulk-${String(i).padStart(2, '0')}`));
+    expect(
+      rows
+        .filter((r) => r.status === 'failed')
+        .map((r) => r.gid)
+        .sort(),
+    ).toEqual(Array.from({ length: 30 }, (_, i) => `bulk-${String(i).padStart(2, '0')}`));
     expect(rows.find((r) => r.gid === 'bulk-late')?.status).toBe('prepared');
     const a = await deps.prisma.auditLog.findUniqueOrThrow({ where: { id: BigInt(auditId) } });
     expect(a).toMatchObject({ actor: 'operator1', action: 'bulk-abort', reason: 'cleanup', gidCount: 30, succeeded: 30, failed: 0 });
@@ -204,12 +218,30 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
 
   it('the detail shows fields, branches with pretty payloads, and the attempt log', async () => {
     const now = new Date();
-    await db.store.insertTrans(row('detail-1', { options: '{"retry_interval":600}' }), [
-      { gid: 'detail-1', url: 'http://svc/C1', binData: Buffer.from('{"amount":30}'), branchId: '01', op: 'compensate', status: 'prepared' },
-      { gid: 'detail-1', url: 'http://svc/A1', binData: Buffer.from('{"amount":30}'), branchId: '01', op: 'action', status: 'prepared' },
-    ], now);
+    await db.store.insertTrans(
+      row('detail-1', { options: '{"retry_interval":600}' }),
+      [
+        { gid: 'detail-1', url: 'http://svc/C1', binData: Buffer.from('{"amount":30}'), branchId: '01', op: 'compensate', status: 'prepared' },
+        { gid: 'detail-1', url: 'http://svc/A1', binData: Buffer.from('{"amount":30}'), branchId: '01', op: 'action', status: 'prepared' },
+      ],
+      now,
+    );
     await db.store.insertAttempts([
-      { gid: 'detail-1', branchId: '01', op: 'action', url: 'http://svc/A1', protocol: 'http', startedAt: now, durationMs: 12, httpStatus: 503, grpcCode: null, outcome: 'error', response: 'down', error: 'HTTP 503', owner: 'x' },
+      {
+        gid: 'detail-1',
+        branchId: '01',
+        op: 'action',
+        url: 'http://svc/A1',
+        protocol: 'http',
+        startedAt: now,
+        durationMs: 12,
+        httpStatus: 503,
+        grpcCode: null,
+        outcome: 'error',
+        response: 'down',
+        error: 'HTTP 503',
+        owner: 'x',
+      },
     ]);
     const d = await as('viewer').transactions.get({ gid: 'detail-1' });
     expect(d.transaction).toMatchObject({ gid: 'detail-1', status: 'submitted', transType: 'saga' });
@@ -224,14 +256,23 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
   it('nodes: alive from recent heartbeats, lost after missing them; topics read from the kv table', async () => {
     const beat = (instanceId: string, agoMs: number, inFlight: number) =>
       db.store.heartbeat({
-        instanceId, address: `http://${instanceId}:36789`, version: 'v1', hostname: instanceId, pid: 1, store: storeName,
-        startedAt: new Date(NOW - 3600_000), heartbeatAt: new Date(Date.now() - agoMs), inFlight,
+        instanceId,
+        address: `http://${instanceId}:36789`,
+        version: 'v1',
+        hostname: instanceId,
+        pid: 1,
+        store: storeName,
+        startedAt: new Date(NOW - 3600_000),
+        heartbeatAt: new Date(Date.now() - agoMs),
+        inFlight,
       });
     await beat('node-a', 1000, 7);
     await beat('node-b', 60_000, 0);
     const nodes = await as('viewer').nodes.list();
-    expect(nodes.map((n) => [n.instanceId, n.alive, n.inFlight])).toEqual([['node-a', true, 7], ['node-b', false, 0]]);
-
+    expect(nodes.map((n) => [n.instanceId, n.alive, n.inFlight])).toEqual([
+      ['node-a', true, 7],
+      ['node-b', false, 0],
+    ]);
   });
 
   it('topics: listed from the kv table; operators subscribe, unsubscribe and delete, audited', async () => {
@@ -241,11 +282,20 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     await as('operator').topics.subscribe({ topic: 'orders', url: 'http://svc/stock' });
     await expect(as('operator').topics.subscribe({ topic: 'orders', url: 'http://svc/stock' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     expect(await as('viewer').topics.list()).toMatchObject([
-      { topic: 'orders', subscribers: [{ url: 'http://svc/on-order', remark: 'billing' }, { url: 'http://svc/stock', remark: '' }] },
+      {
+        topic: 'orders',
+        subscribers: [
+          { url: 'http://svc/on-order', remark: 'billing' },
+          { url: 'http://svc/stock', remark: '' },
+        ],
+      },
     ]);
     // dtm's own kv format, as the coordinator reads it
     const kv = await db.store.kvFind('topics', 'orders');
-    expect(JSON.parse(nth(kv, 0).v!)).toEqual([{ url: 'http://svc/on-order', remark: 'billing' }, { url: 'http://svc/stock', remark: '' }]);
+    expect(JSON.parse(nth(kv, 0).v!)).toEqual([
+      { url: 'http://svc/on-order', remark: 'billing' },
+      { url: 'http://svc/stock', remark: '' },
+    ]);
     await as('operator').topics.unsubscribe({ topic: 'orders', url: 'http://svc/on-order' });
     expect((await as('viewer').topics.list())[0]?.subscribers).toEqual([{ url: 'http://svc/stock', remark: '' }]);
     await as('operator').topics.delete({ topic: 'orders' });

@@ -64,7 +64,10 @@ function rssMb(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const stamp = new Date().toISOString().replace(/[-:T.Z]/g, '').slice(0, 14);
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:T.Z]/g, '')
+    .slice(0, 14);
   const dbName = `dtx_overload_${stamp}`;
   const port = await freePort();
   const env: Record<string, string> = {

@@ -47,7 +47,13 @@ const now = () => performance.timeOrigin + performance.now();
 const SUCCESS = JSON.stringify({ dtm_result: 'SUCCESS' });
 
 /** The answer to one call, by the script (pure, apart from the dice). */
-export function decide(script: BranchScript, route: string, op: string, gid: string, dice = Math.random): { status: number; body: string; delayMs: number } {
+export function decide(
+  script: BranchScript,
+  route: string,
+  op: string,
+  gid: string,
+  dice = Math.random,
+): { status: number; body: string; delayMs: number } {
   const delayMs = dice() * 100 < script.slowPct ? script.slowMs : 0;
   if (route === 'TransIn' && op === 'action' && gid.includes(ROLLBACK_MARK)) {
     return { status: 409, body: JSON.stringify({ dtm_result: 'FAILURE', message: 'scripted rollback' }), delayMs };
@@ -74,7 +80,14 @@ export function serveBranches(script: BranchScript, port = 0): Promise<{ server:
     const route = u.pathname.slice(PREFIX.length);
     const q = u.searchParams;
     const rec: CallRecord = {
-      gid: q.get('gid') ?? '', branch_id: q.get('branch_id') ?? '', op: q.get('op') ?? '', route, start, end: 0, status: 0, aborted: false,
+      gid: q.get('gid') ?? '',
+      branch_id: q.get('branch_id') ?? '',
+      op: q.get('op') ?? '',
+      route,
+      start,
+      end: 0,
+      status: 0,
+      aborted: false,
     };
     log.push(rec);
     const answer = decide(script, route, rec.op, rec.gid);

@@ -191,23 +191,30 @@ async function queryStatus(targets: string[], gid: string): Promise<Final> {
  * Polls the store until every acknowledged gid is finished or `deadlineMs` passes, then reads
  * every submitted gid's final status.
  */
-export async function drain(acks: Ack[], targets: () => string[], deadlineMs: number, progress?: (pending: number) => void): Promise<Map<string, Final>> {
+export async function drain(
+  acks: Ack[],
+  targets: () => string[],
+  deadlineMs: number,
+  progress?: (pending: number) => void,
+): Promise<Map<string, Final>> {
   const finals = new Map<string, Final>();
   const finished = (f?: Final) => f?.status === 'succeed' || f?.status === 'failed';
   const deadline = Date.now() + deadlineMs;
   const read = async (gids: string[]) => {
     let i = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (i < gids.length) {
-        const gid = gids[i++];
-        if (gid === undefined) break;
-        try {
-          finals.set(gid, await queryStatus(targets(), gid));
-        } catch {
-          // no coordinator answered this time: asked again next round
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (i < gids.length) {
+          const gid = gids[i++];
+          if (gid === undefined) break;
+          try {
+            finals.set(gid, await queryStatus(targets(), gid));
+          } catch {
+            // no coordinator answered this time: asked again next round
+          }
         }
-      }
-    }));
+      }),
+    );
   };
   for (;;) {
     const pending = acks.filter((a) => a.status === 200 && !finished(finals.get(a.gid))).map((a) => a.gid);

@@ -14,7 +14,12 @@ export class Coordinator {
   starts = 0;
   kills = 0;
 
-  constructor(readonly name: string, private readonly store: StoreEnv, private readonly env: Record<string, string>, logDir: string) {
+  constructor(
+    readonly name: string,
+    private readonly store: StoreEnv,
+    private readonly env: Record<string, string>,
+    logDir: string,
+  ) {
     this.log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   }
 

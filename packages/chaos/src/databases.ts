@@ -39,7 +39,12 @@ function which(bin: string, dirs: string[] = []): string {
 
 function pgBin(name: string): string {
   const root = '/usr/lib/postgresql';
-  const dirs = existsSync(root) ? readdirSync(root).sort().reverse().map((v) => join(root, v, 'bin')) : [];
+  const dirs = existsSync(root)
+    ? readdirSync(root)
+        .sort()
+        .reverse()
+        .map((v) => join(root, v, 'bin'))
+    : [];
   return which(name, dirs);
 }
 
@@ -68,7 +73,10 @@ class Postgres implements DbServer {
   private readonly data: string;
   private frozen: number[] = [];
 
-  constructor(private readonly dir: string, private port = 0) {
+  constructor(
+    private readonly dir: string,
+    private port = 0,
+  ) {
     this.data = join(dir, 'pgdata');
   }
 
@@ -80,13 +88,28 @@ class Postgres implements DbServer {
     }
     pgRun(pgBin('initdb'), ['-D', this.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C']);
     await this.start();
-    this.env = { STORE_DRIVER: 'postgres', STORE_HOST: '127.0.0.1', STORE_PORT: String(this.port), STORE_USER: 'postgres', STORE_PASSWORD: '', STORE_DB: 'dtx_chaos' };
+    this.env = {
+      STORE_DRIVER: 'postgres',
+      STORE_HOST: '127.0.0.1',
+      STORE_PORT: String(this.port),
+      STORE_USER: 'postgres',
+      STORE_PASSWORD: '',
+      STORE_DB: 'dtx_chaos',
+    };
     return this;
   }
 
   async start() {
-    pgRun(pgBin('pg_ctl'), ['-D', this.data, '-l', join(this.dir, 'pg.log'), '-w', '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, 'start']);
+    pgRun(pgBin('pg_ctl'), [
+      '-D',
+      this.data,
+      '-l',
+      join(this.dir, 'pg.log'),
+      '-w',
+      '-o',
+      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+      'start',
+    ]);
   }
 
   async stop() {
@@ -138,25 +161,58 @@ class Mariadb implements DbServer {
   async init(): Promise<this> {
     this.port = await freePort();
     mkdirSync(this.data, { recursive: true });
-    execFileSync(which('mariadb-install-db'), [`--datadir=${this.data}`, ...(asRoot ? ['--user=root'] : []),
-      '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'pipe' });
+    execFileSync(
+      which('mariadb-install-db'),
+      [`--datadir=${this.data}`, ...(asRoot ? ['--user=root'] : []), '--auth-root-authentication-method=normal', '--skip-test-db'],
+      { stdio: 'pipe' },
+    );
     await this.start();
     // install-db leaves root password-less and socket-only; the coordinator comes over TCP.
-    const r = spawnSync(which('mariadb'), ['-uroot', `--socket=${this.sock}`, '-e',
-      "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'chaos'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;"], { encoding: 'utf8' });
+    const r = spawnSync(
+      which('mariadb'),
+      [
+        '-uroot',
+        `--socket=${this.sock}`,
+        '-e',
+        "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY 'chaos'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;",
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`could not set up MariaDB's root user: ${r.stderr}`);
-    this.env = { STORE_DRIVER: 'mysql', STORE_HOST: '127.0.0.1', STORE_PORT: String(this.port), STORE_USER: 'root', STORE_PASSWORD: 'chaos', STORE_DB: 'dtx_chaos' };
+    this.env = {
+      STORE_DRIVER: 'mysql',
+      STORE_HOST: '127.0.0.1',
+      STORE_PORT: String(this.port),
+      STORE_USER: 'root',
+      STORE_PASSWORD: 'chaos',
+      STORE_DB: 'dtx_chaos',
+    };
     return this;
   }
 
   async start() {
-    const proc = spawn(which('mariadbd'), [`--datadir=${this.data}`, `--port=${this.port}`, '--bind-address=127.0.0.1',
-      `--socket=${this.sock}`, `--pid-file=${join(this.dir, 'mysql.pid')}`, ...(asRoot ? ['--user=root'] : []),
-      '--max-connections=500', '--skip-name-resolve', '--innodb-buffer-pool-size=64M', `--log-error=${join(this.dir, 'mysql.log')}`],
-    { stdio: 'ignore' });
+    const proc = spawn(
+      which('mariadbd'),
+      [
+        `--datadir=${this.data}`,
+        `--port=${this.port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${this.sock}`,
+        `--pid-file=${join(this.dir, 'mysql.pid')}`,
+        ...(asRoot ? ['--user=root'] : []),
+        '--max-connections=500',
+        '--skip-name-resolve',
+        '--innodb-buffer-pool-size=64M',
+        `--log-error=${join(this.dir, 'mysql.log')}`,
+      ],
+      { stdio: 'ignore' },
+    );
     this.proc = proc;
     const deadline = Date.now() + 60_000;
-    while (!existsSync(this.sock) || spawnSync(which('mariadb-admin'), ['-uroot', `--socket=${this.sock}`, 'ping'], { stdio: 'ignore' }).status !== 0) {
+    while (
+      !existsSync(this.sock) ||
+      spawnSync(which('mariadb-admin'), ['-uroot', `--socket=${this.sock}`, 'ping'], { stdio: 'ignore' }).status !== 0
+    ) {
       if (proc.exitCode !== null) throw new Error(`mariadbd exited with ${proc.exitCode}; see ${join(this.dir, 'mysql.log')}`);
       if (Date.now() > deadline) throw new Error('MariaDB did not start within 60 s');
       await sleep(200);

@@ -96,7 +96,10 @@ export const scenarios = {
   // timeout while the restarted coordinator still has the killed one's sagas to recover.
   'kill-then-outage': {
     instances: 1,
-    faults: [{ kind: 'kill', every: [3, 4], untilS: 5 }, { kind: 'outage', afterS: 14, seconds: 25, mode: 'freeze' }],
+    faults: [
+      { kind: 'kill', every: [3, 4], untilS: 5 },
+      { kind: 'outage', afterS: 14, seconds: 25, mode: 'freeze' },
+    ],
   },
 } satisfies Record<string, { instances: number; faults: Fault[] }>;
 

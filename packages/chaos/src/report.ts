@@ -1,14 +1,45 @@
 // Human-readable output of a run: the summary table, and the details of anything wrong.
 import type { ChaosResult } from './run.ts';
 
-export const columns = ['store', 'scenario', 'submitted', 'acked', 'succeed', 'failed', 'lost', 'illegal', 'overlap', 'dup calls', 'dup after 200', 'p50 ms', 'p99 ms', 'max ms', '5xx'];
+export const columns = [
+  'store',
+  'scenario',
+  'submitted',
+  'acked',
+  'succeed',
+  'failed',
+  'lost',
+  'illegal',
+  'overlap',
+  'dup calls',
+  'dup after 200',
+  'p50 ms',
+  'p99 ms',
+  'max ms',
+  '5xx',
+];
 
 export function row(r: ChaosResult): string[] {
   const p = r.report;
   const lost = p.lost.notInStore.length + p.lost.unfinished.length;
   const n5xx = Object.values(p.http5xx).reduce((a, b) => a + b, 0);
-  return [r.store, r.scenario, p.submitted, p.acknowledged, p.succeed, p.failed, lost, p.illegal.length, p.overlapping.length,
-    p.duplicates.calls, p.duplicates.afterSuccess, p.latencyMs.p50, p.latencyMs.p99, Math.round(p.latencyMs.max), n5xx].map(String);
+  return [
+    r.store,
+    r.scenario,
+    p.submitted,
+    p.acknowledged,
+    p.succeed,
+    p.failed,
+    lost,
+    p.illegal.length,
+    p.overlapping.length,
+    p.duplicates.calls,
+    p.duplicates.afterSuccess,
+    p.latencyMs.p50,
+    p.latencyMs.p99,
+    Math.round(p.latencyMs.max),
+    n5xx,
+  ].map(String);
 }
 
 export function table(rows: string[][], head = columns): string {
@@ -33,9 +64,13 @@ export function details(r: ChaosResult, limit = 10): string {
   list('not acknowledged', Object.entries(p.notAcknowledged), ([k, v]) => `${v} × ${k}`);
   list('HTTP 5xx answers to submit', Object.entries(p.http5xx), ([k, v]) => `${v} × ${k}`);
   list('branch calls not answered 200', Object.entries(p.faultAnswers), ([k, v]) => `${v} × ${k}`);
-  out.push(`branch calls: ${p.branchCalls}; duplicate calls ${p.duplicates.calls} over ${p.duplicates.gids} gid(s), ${p.duplicates.afterSuccess} after the branch had been answered 200; unacknowledged but stored: ${p.unackedInStore}`);
+  out.push(
+    `branch calls: ${p.branchCalls}; duplicate calls ${p.duplicates.calls} over ${p.duplicates.gids} gid(s), ${p.duplicates.afterSuccess} after the branch had been answered 200; unacknowledged but stored: ${p.unackedInStore}`,
+  );
   out.push(`faults: ${r.events.map((e) => `${e.t}s ${e.what}`).join(', ') || 'none'}`);
-  out.push(`time: submit ${r.seconds.submit.toFixed(1)} s, drain ${r.seconds.drain.toFixed(1)} s, total ${r.seconds.total.toFixed(1)} s; files in ${r.outDir}`);
+  out.push(
+    `time: submit ${r.seconds.submit.toFixed(1)} s, drain ${r.seconds.drain.toFixed(1)} s, total ${r.seconds.total.toFixed(1)} s; files in ${r.outDir}`,
+  );
   return out.join('\n');
 }
 

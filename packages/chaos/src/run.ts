@@ -52,8 +52,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const log = o.log ?? (() => undefined);
   const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
   const scenario = o.scenario && o.scenario !== 'none' ? scenarios[o.scenario] : { instances: o.instances ?? 1, faults: o.faults ?? [] };
-  if (o.target && scenario.faults.length > 0) throw new Error('--target runs take no fault scenario (use --scenario none): the harness can only fault what it started');
-  if (o.store === 'sqlite' && scenario.faults.some((f) => f.kind !== 'kill')) throw new Error('on SQLite only the kill scenarios apply: there is no database server to fault');
+  if (o.target && scenario.faults.length > 0)
+    throw new Error('--target runs take no fault scenario (use --scenario none): the harness can only fault what it started');
+  if (o.store === 'sqlite' && scenario.faults.some((f) => f.kind !== 'kill'))
+    throw new Error('on SQLite only the kill scenarios apply: there is no database server to fault');
   mkdirSync(o.outDir, { recursive: true });
   const tmp = mkdtempSync(join(tmpdir(), 'dtx-chaos-'));
   const started = Date.now();
@@ -63,7 +65,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   // Should this process die without running `finally`, take the children along.
   const onExit = () => {
     db?.thaw();
-    signal([branches?.proc.pid, ...coordinators.map((c) => c.pid)].filter((p): p is number => !!p), 'SIGKILL');
+    signal(
+      [branches?.proc.pid, ...coordinators.map((c) => c.pid)].filter((p): p is number => !!p),
+      'SIGKILL',
+    );
   };
   process.once('exit', onExit);
   try {
@@ -87,13 +92,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const t0 = Date.now();
     const faultRuns = scenario.faults.map((f) => runFault(f, { coordinators, db: db!, active: () => submitting, events }, t0));
     const acks = await submitAll({
-      runId, sagas: o.sagas, rollbackPct: o.rollbackPct, concurrency: o.concurrency, rate: o.rate, targets, branchBase,
-      retryInterval: o.retryInterval, timeoutMs: 30_000, acksFile: join(o.outDir, 'acks.jsonl'),
+      runId,
+      sagas: o.sagas,
+      rollbackPct: o.rollbackPct,
+      concurrency: o.concurrency,
+      rate: o.rate,
+      targets,
+      branchBase,
+      retryInterval: o.retryInterval,
+      timeoutMs: 30_000,
+      acksFile: join(o.outDir, 'acks.jsonl'),
       stopped: () => Date.now() - t0 > o.maxSubmitS * 1000,
     });
     submitting = false;
     const submitS = (Date.now() - t0) / 1000;
-    log(`submitted ${acks.length} in ${submitS.toFixed(1)} s (${acks.filter((a) => a.status === 200).length} acknowledged); waiting for the faults to end`);
+    log(
+      `submitted ${acks.length} in ${submitS.toFixed(1)} s (${acks.filter((a) => a.status === 200).length} acknowledged); waiting for the faults to end`,
+    );
     await Promise.all(faultRuns);
     for (const e of events) log(`  fault t=${e.t}s ${e.what}`);
 
@@ -104,8 +119,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     writeFileSync(join(o.outDir, 'calls.jsonl'), calls.map((c) => JSON.stringify(c)).join('\n') + '\n');
     const report = analyse(acks, calls, finals);
     const result: ChaosResult = {
-      runId, store: o.store, scenario: o.scenario ?? 'custom', report, events,
-      seconds: { submit: submitS, drain: drainS, total: (Date.now() - started) / 1000 }, outDir: o.outDir,
+      runId,
+      store: o.store,
+      scenario: o.scenario ?? 'custom',
+      report,
+      events,
+      seconds: { submit: submitS, drain: drainS, total: (Date.now() - started) / 1000 },
+      outDir: o.outDir,
     };
     writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ ...result, options: { ...o, log: undefined } }, null, 2));
     return result;

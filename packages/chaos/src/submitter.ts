@@ -39,7 +39,7 @@ export interface SubmitOptions {
 
 export function gidOf(runId: string, i: number, rollbackPct: number): string {
   // Deterministic spread of rollbacks: saga i rolls back when its i-th slot of 100 is below the %.
-  const rb = ((i * 37) % 100) < rollbackPct;
+  const rb = (i * 37) % 100 < rollbackPct;
   return `chaos-${runId}-${i}${rb ? ROLLBACK_MARK : ''}`;
 }
 

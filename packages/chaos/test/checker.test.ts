@@ -28,16 +28,32 @@ describe('judge', () => {
   });
 
   it('rejects a rollback with a compensation missing, out of order, or before its action ended', () => {
-    expect(judge('failed', true, [call('TransOut'), call('TransIn', 409), call('TransInCom')]).join()).toMatch(/action 01 was called, but its compensation/);
-    expect(judge('failed', true, [call('TransOut'), call('TransIn', 409), call('TransOutCom'), call('TransInCom')]).join()).toMatch(/not reverse order/);
+    expect(judge('failed', true, [call('TransOut'), call('TransIn', 409), call('TransInCom')]).join()).toMatch(
+      /action 01 was called, but its compensation/,
+    );
+    expect(judge('failed', true, [call('TransOut'), call('TransIn', 409), call('TransOutCom'), call('TransInCom')]).join()).toMatch(
+      /not reverse order/,
+    );
     const slow = call('TransIn', 409, 'g', 100);
-    expect(judge('failed', true, [call('TransOut'), slow, call('TransInCom'), call('TransOutCom')]).join()).toMatch(/compensation 02 started before its action/);
-    expect(judge('failed', false, [call('TransOut'), call('TransIn'), call('TransInCom'), call('TransOutCom')]).join()).toMatch(/no action was answered 409/);
+    expect(judge('failed', true, [call('TransOut'), slow, call('TransInCom'), call('TransOutCom')]).join()).toMatch(
+      /compensation 02 started before its action/,
+    );
+    expect(judge('failed', false, [call('TransOut'), call('TransIn'), call('TransInCom'), call('TransOutCom')]).join()).toMatch(
+      /no action was answered 409/,
+    );
   });
 });
 
 describe('analyse', () => {
-  const ack = (gid: string, status = 200): Ack => ({ gid, rollback: false, target: '', status, latencyMs: 1, error: status === 200 ? '' : 'boom', at: 0 });
+  const ack = (gid: string, status = 200): Ack => ({
+    gid,
+    rollback: false,
+    target: '',
+    status,
+    latencyMs: 1,
+    error: status === 200 ? '' : 'boom',
+    at: 0,
+  });
   it('counts lost sagas, overlapping calls and duplicates', () => {
     const a = call('TransOut', 200, 'a', 50);
     const a2 = call('TransOut', 200, 'a'); // starts while `a` runs, and so does TransIn: two pairs

@@ -25,11 +25,17 @@ function table(keys: KeyInfo[], last: string): string[] {
 /** The generated text that goes between the markers. */
 export function keysTables(keys: KeyInfo[] = configKeys()): string {
   return [
-    ...table(keys.filter((k) => !k.doc.ignored), 'Meaning'),
+    ...table(
+      keys.filter((k) => !k.doc.ignored),
+      'Meaning',
+    ),
     '',
     'Accepted for compatibility and ignored (they configure dtm features that do not apply here):',
     '',
-    ...table(keys.filter((k) => k.doc.ignored), 'Why ignored'),
+    ...table(
+      keys.filter((k) => k.doc.ignored),
+      'Why ignored',
+    ),
   ].join('\n');
 }
 

@@ -72,16 +72,29 @@ function docOf({ description, shownDefault, ignored, secret }: KeyDoc): KeyDoc {
 }
 
 const ignored = (why: string): KeyDoc => ({ description: why, ignored: true });
-const atLeast = (min: number, complaint = `must be at least ${min}`): Rule<number> => (v) => (v < min ? complaint : undefined);
+const atLeast =
+  (min: number, complaint = `must be at least ${min}`): Rule<number> =>
+  (v) =>
+    v < min ? complaint : undefined;
 const portNumber: Rule<number> = (v) => (v < 0 || v > 65535 ? 'must be a port number' : undefined);
 const notNegative: Rule<number> = (v) => (v < 0 ? 'must not be negative' : undefined);
-const minLength = (n: number): Rule<string> => (v) => (v && v.length < n ? `must be at least ${n} characters` : undefined);
+const minLength =
+  (n: number): Rule<string> =>
+  (v) =>
+    v && v.length < n ? `must be at least ${n} characters` : undefined;
 
 /** The stores we implement, as the db package names them. */
 export const STORE_DRIVERS = ['sqlite', 'mysql', 'postgres'] as const;
 export type StoreDriver = (typeof STORE_DRIVERS)[number];
 
-const DRIVER_ALIASES: Record<string, StoreDriver> = { sqlite: 'sqlite', sqlite3: 'sqlite', mysql: 'mysql', mariadb: 'mysql', postgres: 'postgres', postgresql: 'postgres' };
+const DRIVER_ALIASES: Record<string, StoreDriver> = {
+  sqlite: 'sqlite',
+  sqlite3: 'sqlite',
+  mysql: 'mysql',
+  mariadb: 'mysql',
+  postgres: 'postgres',
+  postgresql: 'postgres',
+};
 
 /** dtm's micro-service drivers we implement (docs/protocol/gozero-driver.md). */
 export const MICRO_SERVICE_DRIVERS = ['default', 'dtm-driver-gozero'];
@@ -154,7 +167,7 @@ const dashboard = z.object({
   StuckOverdueSeconds: int(60, { description: 'Stuck view: unfinished and due for longer than this many seconds', rule: notNegative }),
   StuckRetryCount: int(5, { description: 'Stuck view: unfinished with more failed branch calls than this', rule: notNegative }),
   StuckAgeSeconds: int(3600, { description: 'Stuck view: unfinished and older than this many seconds', rule: notNegative }),
-  RefreshSeconds: int(5, { description: 'how often (s) the dashboard\'s lists and charts refresh themselves', rule: atLeast(1) }),
+  RefreshSeconds: int(5, { description: "how often (s) the dashboard's lists and charts refresh themselves", rule: atLeast(1) }),
 });
 
 const store = z
@@ -213,7 +226,10 @@ const retention = z.object({
     description: 'rows deleted per database transaction (small batches keep deletes from stalling submits)',
     rule: (v) => (v < 1 || v > 10000 ? 'must be between 1 and 10000' : undefined),
   }),
-  IntervalSeconds: int(60, { description: 'seconds between retention runs', rule: (v) => (v < 1 || v > 86400 ? 'must be between 1 and 86400' : undefined) }),
+  IntervalSeconds: int(60, {
+    description: 'seconds between retention runs',
+    rule: (v) => (v < 1 || v > 86400 ? 'must be between 1 and 86400' : undefined),
+  }),
   KeepAttempts: int(100, {
     description: 'attempt-log rows kept per unfinished transaction: its first and the newest; 0 never trims',
     rule: (v) => (v !== 0 && (v < 2 || v > 1_000_000) ? 'must be 0 or between 2 and 1000000' : undefined),
@@ -276,16 +292,14 @@ export const configSchema = z
     }),
     MaxInflightPasses: int(256, {
       description:
-        'most transaction passes (API-triggered and the scheduler\'s) one instance runs at once; beyond it prepare, submit, abort and prepareWorkflow get HTTP 503 / gRPC `UNAVAILABLE` (ours)',
+        "most transaction passes (API-triggered and the scheduler's) one instance runs at once; beyond it prepare, submit, abort and prepareWorkflow get HTTP 503 / gRPC `UNAVAILABLE` (ours)",
       rule: atLeast(1),
     }),
     Dashboard: dashboard,
     Store: store,
     Retention: retention,
   })
-  .superRefine(
-    groupCheck((c) => (c.TimeoutToFail < c.RetryInterval ? ['TimeoutToFail', 'should not be less than RetryInterval'] : undefined)),
-  );
+  .superRefine(groupCheck((c) => (c.TimeoutToFail < c.RetryInterval ? ['TimeoutToFail', 'should not be less than RetryInterval'] : undefined)));
 
 export type Config = z.output<typeof configSchema>;
 

@@ -73,7 +73,7 @@ describe('configuration schema', () => {
     expect(defaultConfig()).not.toBe(defaultConfig());
   });
 
-  it('names every key by its path and every variable by dtm\'s rule', () => {
+  it("names every key by its path and every variable by dtm's rule", () => {
     const keys = configKeys();
     expect(keys.map((k) => k.path.join('.'))).toContain('Store.MaxOpenConns');
     for (const k of keys) expect(k.env).toBe(envName(k.path));
@@ -106,7 +106,11 @@ describe('configuration schema', () => {
   it('normalises the store driver, log level and base path, and fills the database and port from the driver', () => {
     expect(loadConfig({ env: { STORE_DRIVER: 'SQLite3' } }).Store).toMatchObject({ Driver: 'sqlite', Db: 'data/dtm.sqlite', Port: 0 });
     expect(loadConfig({ env: { ...pg, STORE_DRIVER: 'PostgreSQL' } }).Store).toMatchObject({ Driver: 'postgres', Db: 'dtm', Port: 5432 });
-    expect(loadConfig({ env: { ...pg, STORE_DRIVER: 'mariadb', STORE_PORT: '3307', STORE_DB: 'x' } }).Store).toMatchObject({ Driver: 'mysql', Db: 'x', Port: 3307 });
+    expect(loadConfig({ env: { ...pg, STORE_DRIVER: 'mariadb', STORE_PORT: '3307', STORE_DB: 'x' } }).Store).toMatchObject({
+      Driver: 'mysql',
+      Db: 'x',
+      Port: 3307,
+    });
     expect(loadConfig({ env: { LOG_LEVEL: 'WARN' } }).LogLevel).toBe('warn');
     expect(loadConfig({ env: { LOG_LEVEL: 'WARN' }, debug: true }).LogLevel).toBe('debug');
     expect(loadConfig({ env: { DASHBOARD_BASE_PATH: ' /a/b// ' } }).Dashboard.BasePath).toBe('/a/b');
@@ -144,7 +148,10 @@ describe('configuration schema', () => {
     [{ STORE_MAX_OPEN_CONNS: '0' }, 'Store.MaxOpenConns (STORE_MAX_OPEN_CONNS) must be at least 1'],
     [{ TIME_ZONE_OFFSET: '+8h' }, "TimeZoneOffset (TIME_ZONE_OFFSET) must be hours like +8 or -5, got '+8h'"],
     [{ MICRO_SERVICE_DRIVER: 'x' }, "MicroService.Driver (MICRO_SERVICE_DRIVER) 'x' is not supported: use default or dtm-driver-gozero"],
-    [{ ...gozero, MICRO_SERVICE_TARGET: 'etcd:/h' }, "MicroService.Target (MICRO_SERVICE_TARGET) must look like etcd://host:2379/service, got 'etcd:/h'"],
+    [
+      { ...gozero, MICRO_SERVICE_TARGET: 'etcd:/h' },
+      "MicroService.Target (MICRO_SERVICE_TARGET) must look like etcd://host:2379/service, got 'etcd:/h'",
+    ],
     [{ ...gozero, MICRO_SERVICE_TARGET: 'nacos://h/x' }, "MicroService.Target (MICRO_SERVICE_TARGET): unsupported scheme 'nacos' (etcd or discov)"],
     [{ ...gozero, MICRO_SERVICE_TARGET: 'etcd:///dtm' }, 'MicroService.Target (MICRO_SERVICE_TARGET) names no etcd host'],
     [{ ALERT_WEB_HOOK: 'ftp://h/' }, 'AlertWebHook (ALERT_WEB_HOOK) must be an http(s) URL'],
@@ -161,14 +168,28 @@ describe('configuration schema', () => {
   });
 
   it('refuses an empty PostgreSQL schema from the file, and accepts the boundary values', () => {
-    expect(() => loadConfig({ env: pg, file: yaml("Store:\n  Schema: ''\n") })).toThrow('invalid configuration: Store.Schema (STORE_SCHEMA) must not be empty');
+    expect(() => loadConfig({ env: pg, file: yaml("Store:\n  Schema: ''\n") })).toThrow(
+      'invalid configuration: Store.Schema (STORE_SCHEMA) must not be empty',
+    );
     expect(loadConfig({ env: { ...pg, STORE_DRIVER: 'mysql' }, file: yaml("Store:\n  Schema: ''\n") }).Store.Schema).toBe('');
-    const c = loadConfig({ env: { RETRY_INTERVAL: '10', TIMEOUT_TO_FAIL: '10', HTTP_PORT: '65535', GRPC_PORT: '0', MAX_BODY_BYTES: '1024', TIME_ZONE_OFFSET: '-5', ALERT_WEB_HOOK: 'https://h/a' } });
+    const c = loadConfig({
+      env: {
+        RETRY_INTERVAL: '10',
+        TIMEOUT_TO_FAIL: '10',
+        HTTP_PORT: '65535',
+        GRPC_PORT: '0',
+        MAX_BODY_BYTES: '1024',
+        TIME_ZONE_OFFSET: '-5',
+        ALERT_WEB_HOOK: 'https://h/a',
+      },
+    });
     expect(c).toMatchObject({ RetryInterval: 10, TimeoutToFail: 10, HttpPort: 65535, GrpcPort: 0, MaxBodyBytes: 1024 });
   });
 
-  it('reports the key\'s own rule before a rule comparing it with another key', () => {
-    expect(() => loadConfig({ env: { RETRY_INTERVAL: '5', TIMEOUT_TO_FAIL: '3' } })).toThrow(/^invalid configuration: RetryInterval \(RETRY_INTERVAL\) should not be less than 10$/);
+  it("reports the key's own rule before a rule comparing it with another key", () => {
+    expect(() => loadConfig({ env: { RETRY_INTERVAL: '5', TIMEOUT_TO_FAIL: '3' } })).toThrow(
+      /^invalid configuration: RetryInterval \(RETRY_INTERVAL\) should not be less than 10$/,
+    );
   });
 
   it('takes the file over the environment over the default, matching file keys case-insensitively', () => {
@@ -179,8 +200,12 @@ describe('configuration schema', () => {
     expect(c).toMatchObject({ HttpPort: 2000, GrpcPort: 1001, JsonRpcPort: 36791 });
     expect(c.Store).toMatchObject({ Schema: 'fromfile', MaxOpenConns: 7, Driver: 'sqlite' });
     expect(c.Log.Outputs).toBe('stderr');
-    expect(() => loadConfig({ env: {}, file: yaml('HttpPort: [1]\n') })).toThrow("invalid configuration: HttpPort (config file) must be an integer, got '1'");
-    expect(() => loadConfig({ env: {}, file: yaml('ListenHost: {a: 1}\n') })).toThrow('invalid configuration: ListenHost (config file) must be a string');
+    expect(() => loadConfig({ env: {}, file: yaml('HttpPort: [1]\n') })).toThrow(
+      "invalid configuration: HttpPort (config file) must be an integer, got '1'",
+    );
+    expect(() => loadConfig({ env: {}, file: yaml('ListenHost: {a: 1}\n') })).toThrow(
+      'invalid configuration: ListenHost (config file) must be a string',
+    );
   });
 
   it('masks the secrets in the logged configuration without changing the configuration', () => {
@@ -194,7 +219,16 @@ describe('configuration schema', () => {
 
   it('gives the db package its store settings, the pool capped', () => {
     const c = loadConfig({ env: { ...pg, STORE_PASSWORD: 'pw', STORE_SCHEMA: 's' } });
-    expect(storeConfigOf(c)).toEqual({ driver: 'postgres', host: 'db', port: 5432, user: 'u', password: 'pw', db: 'dtm', schema: 's', maxOpenConns: 100 });
+    expect(storeConfigOf(c)).toEqual({
+      driver: 'postgres',
+      host: 'db',
+      port: 5432,
+      user: 'u',
+      password: 'pw',
+      db: 'dtm',
+      schema: 's',
+      maxOpenConns: 100,
+    });
     expect(storeConfigOf(c, 10).maxOpenConns).toBe(10);
   });
 });

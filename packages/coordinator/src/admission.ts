@@ -57,7 +57,10 @@ export class Admission {
   enter(op: AdmittedOp): Slot | Refusal {
     const { maxInflightSubmits, maxInflightPasses } = this.o;
     if (this.inflight >= maxInflightSubmits) {
-      return this.refuse('inflight_submits', `${this.inflight} requests of the transaction API are in progress (MaxInflightSubmits=${maxInflightSubmits})`);
+      return this.refuse(
+        'inflight_submits',
+        `${this.inflight} requests of the transaction API are in progress (MaxInflightSubmits=${maxInflightSubmits})`,
+      );
     }
     if (op !== 'registerBranch') {
       const passes = this.o.passes();

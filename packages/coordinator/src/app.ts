@@ -230,8 +230,10 @@ async function openWithRetry(c: Parameters<typeof openDatabase>[0], log: Logger,
         const transient = ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ER_CON_COUNT_ERROR', '57P03'].includes(code);
         if (!transient) throw err;
         const reason = `${c.driver} at ${c.host}:${c.port} not reachable (${(err as Error).message})`;
-        log.warn({ err: (err as Error).message, code, attempt, store: `${c.driver}://${c.host}:${c.port}/${c.db}` },
-          'store not reachable; retrying in 3s (readiness answers 503 until it is)');
+        log.warn(
+          { err: (err as Error).message, code, attempt, store: `${c.driver}://${c.host}:${c.port}/${c.db}` },
+          'store not reachable; retrying in 3s (readiness answers 503 until it is)',
+        );
         if (attempt === 1) standby = await startStandby(listen.port, listen.host, reason);
         standby?.setReason(reason);
         await new Promise((r) => setTimeout(r, 3000));

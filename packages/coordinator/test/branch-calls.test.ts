@@ -43,11 +43,19 @@ describe('branch answer classification (gRPC)', () => {
 });
 
 describe('branch URLs', () => {
-  const call = { gid: 'g 1+x', transType: 'saga', branchId: '01', op: 'action', payload: Buffer.alloc(0), post: false, protocol: 'http', headers: {}, timeoutMs: 1000 };
+  const call = {
+    gid: 'g 1+x',
+    transType: 'saga',
+    branchId: '01',
+    op: 'action',
+    payload: Buffer.alloc(0),
+    post: false,
+    protocol: 'http',
+    headers: {},
+    timeoutMs: 1000,
+  };
   it('appends gid, trans_type, branch_id and op sorted by key, Go-escaped', () => {
-    expect(branchUrl({ ...call, url: 'http://svc/api/TransOut' })).toBe(
-      'http://svc/api/TransOut?branch_id=01&gid=g+1%2Bx&op=action&trans_type=saga',
-    );
+    expect(branchUrl({ ...call, url: 'http://svc/api/TransOut' })).toBe('http://svc/api/TransOut?branch_id=01&gid=g+1%2Bx&op=action&trans_type=saga');
     expect(branchUrl({ ...call, url: 'http://svc/api/TransOut?x=1' })).toBe(
       'http://svc/api/TransOut?x=1&branch_id=01&gid=g+1%2Bx&op=action&trans_type=saga',
     );

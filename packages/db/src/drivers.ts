@@ -185,8 +185,17 @@ function sqliteParam(v: unknown): unknown {
 }
 
 const SQLITE_TIME_COLUMNS = new Set([
-  'create_time', 'update_time', 'finish_time', 'rollback_time', 'next_cron_time', 'lease_expire', 'started_at',
-  'heartbeat_at', 'at', 'created_at', 'updated_at',
+  'create_time',
+  'update_time',
+  'finish_time',
+  'rollback_time',
+  'next_cron_time',
+  'lease_expire',
+  'started_at',
+  'heartbeat_at',
+  'at',
+  'created_at',
+  'updated_at',
 ]);
 
 function sqliteRow(row: Row): Row {
@@ -213,8 +222,10 @@ const DEADLOCK_ATTEMPTS = 5;
 function isDeadlock(err: unknown): boolean {
   const e = err as { errno?: number; code?: string } | null;
   return (
-    e?.errno === 1213 || e?.code === 'ER_LOCK_DEADLOCK' || // MySQL deadlock
-    e?.errno === 1205 || e?.code === 'ER_LOCK_WAIT_TIMEOUT' || // MySQL lock wait timeout
+    e?.errno === 1213 ||
+    e?.code === 'ER_LOCK_DEADLOCK' || // MySQL deadlock
+    e?.errno === 1205 ||
+    e?.code === 'ER_LOCK_WAIT_TIMEOUT' || // MySQL lock wait timeout
     e?.code === '40P01' || // PostgreSQL deadlock_detected
     e?.code === '40001' // PostgreSQL serialization_failure
   );

@@ -86,8 +86,7 @@ export async function openDatabase(config: StoreConfig, opts: OpenOptions = {}):
     driver,
     config,
     migration,
-    prisma: () =>
-      (prisma ??= createPrisma({ dialect: config.driver, url: storeUrl(config), schema: config.schema })),
+    prisma: () => (prisma ??= createPrisma({ dialect: config.driver, url: storeUrl(config), schema: config.schema })),
     close: async () => {
       if (prisma) await (await prisma).$disconnect().catch(() => undefined);
       await driver.close();

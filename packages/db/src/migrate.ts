@@ -14,9 +14,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
  * prisma/migrations in the repository; in the release bundle (packages/release/build.mjs) the
  * folder is copied beside the bundled code as `migrations/`.
  */
-export const MIGRATIONS_DIR = existsSync(join(HERE, 'migrations'))
-  ? join(HERE, 'migrations')
-  : join(HERE, '..', '..', '..', 'prisma', 'migrations');
+export const MIGRATIONS_DIR = existsSync(join(HERE, 'migrations')) ? join(HERE, 'migrations') : join(HERE, '..', '..', '..', 'prisma', 'migrations');
 
 export interface Migration {
   name: string;
@@ -87,9 +85,10 @@ export async function migrate(driver: SqlDriver, migrations = loadMigrations(dri
   const run = async (c: SqlConn) => {
     await c.run(BOOKKEEPING[driver.dialect]);
     const done = new Map(
-      (await c.query('SELECT migration_name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL')).map(
-        (r) => [String(r.migration_name), String(r.checksum)],
-      ),
+      (await c.query('SELECT migration_name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL')).map((r) => [
+        String(r.migration_name),
+        String(r.checksum),
+      ]),
     );
     const first = migrations.find((m) => m.name === FIRST);
     if (done.size === 0 && first && (await hasDtmSchema(c, driver.dialect))) {

@@ -34,8 +34,7 @@ const GLOBAL_COLUMNS =
   'retry_count, last_error';
 const BRANCH_COLUMNS = 'id, gid, url, bin_data, branch_id, op, status, finish_time, rollback_time, create_time, update_time';
 const KV_COLUMNS = 'id, cat, k, v, version, create_time, update_time';
-const ATTEMPT_COLUMNS =
-  'id, gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, outcome, response, error, owner';
+const ATTEMPT_COLUMNS = 'id, gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, outcome, response, error, owner';
 
 const GLOBAL_INSERT_COLUMNS =
   'gid, trans_type, status, query_prepared, protocol, create_time, update_time, options, custom_data, ' +
@@ -45,8 +44,24 @@ const BRANCH_INSERT_COLUMNS = 'gid, url, bin_data, branch_id, op, status, create
 
 function globalValues(g: NewGlobal, now: Date): unknown[] {
   return [
-    g.gid, g.transType, g.status, g.queryPrepared, g.protocol, now, now, g.options, g.customData,
-    g.nextCronInterval, g.nextCronTime, g.owner, g.extData, '', g.rollbackReason, g.owner ? g.leaseMs : 0, 0, '',
+    g.gid,
+    g.transType,
+    g.status,
+    g.queryPrepared,
+    g.protocol,
+    now,
+    now,
+    g.options,
+    g.customData,
+    g.nextCronInterval,
+    g.nextCronTime,
+    g.owner,
+    g.extData,
+    '',
+    g.rollbackReason,
+    g.owner ? g.leaseMs : 0,
+    0,
+    '',
   ];
 }
 
@@ -85,8 +100,10 @@ function isDuplicateKey(err: unknown): boolean {
   const e = err as { code?: string; errno?: number; message?: string };
   return (
     e?.code === '23505' || // postgres unique_violation
-    e?.errno === 1062 || e?.code === 'ER_DUP_ENTRY' || // mysql
-    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+    e?.errno === 1062 ||
+    e?.code === 'ER_DUP_ENTRY' || // mysql
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
   );
 }
 
@@ -448,7 +465,10 @@ export class SqlStore implements Store {
       try {
         const rows = await this.driver.tx(
           async (c) => {
-            const picked = await c.query(`SELECT id FROM trans_global WHERE ${due} ORDER BY next_cron_time LIMIT ? FOR UPDATE SKIP LOCKED`, [now, limit]);
+            const picked = await c.query(`SELECT id FROM trans_global WHERE ${due} ORDER BY next_cron_time LIMIT ? FOR UPDATE SKIP LOCKED`, [
+              now,
+              limit,
+            ]);
             if (picked.length === 0) return [];
             const ids = picked.map((r) => num(r.id));
             const list = ids.map(() => '?').join(', ');
@@ -472,9 +492,7 @@ export class SqlStore implements Store {
   async resetCronTime(after: Date, limit: number, now: Date): Promise<number> {
     const cond = `next_cron_time > ? AND status IN ${UNFINISHED}`;
     if (this.dialect === 'mysql') {
-      return this.driver.run(`UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE ${cond} LIMIT ?`, [
-        now, now, after, limit,
-      ]);
+      return this.driver.run(`UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE ${cond} LIMIT ?`, [now, now, after, limit]);
     }
     return this.driver.run(
       `UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE id IN (SELECT id FROM trans_global WHERE ${cond} LIMIT ?)`,
@@ -551,10 +569,13 @@ export class SqlStore implements Store {
   }
 
   async kvUpdate(cat: string, k: string, v: string, version: number, now: Date): Promise<boolean> {
-    const n = await this.driver.run(
-      'UPDATE kv SET v = ?, version = version + 1, update_time = ? WHERE cat = ? AND k = ? AND version = ?',
-      [v, now, cat, k, version],
-    );
+    const n = await this.driver.run('UPDATE kv SET v = ?, version = version + 1, update_time = ? WHERE cat = ? AND k = ? AND version = ?', [
+      v,
+      now,
+      cat,
+      k,
+      version,
+    ]);
     return n > 0;
   }
 
@@ -593,8 +614,21 @@ export class SqlStore implements Store {
       const chunk = rows.slice(i, i + 50);
       const params: unknown[] = [];
       for (const a of chunk) {
-        params.push(a.gid, a.branchId, a.op, a.url, a.protocol, a.startedAt, a.durationMs, a.httpStatus, a.grpcCode,
-          a.outcome, a.response, a.error, a.owner);
+        params.push(
+          a.gid,
+          a.branchId,
+          a.op,
+          a.url,
+          a.protocol,
+          a.startedAt,
+          a.durationMs,
+          a.httpStatus,
+          a.grpcCode,
+          a.outcome,
+          a.response,
+          a.error,
+          a.owner,
+        );
       }
       await this.driver.run(
         'INSERT INTO branch_attempt (gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, ' +
@@ -617,9 +651,7 @@ export class SqlStore implements Store {
   }
 
   async findAttempts(gid: string, limit: number): Promise<AttemptRow[]> {
-    return (await this.driver.query(`SELECT ${ATTEMPT_COLUMNS} FROM branch_attempt WHERE gid = ? ORDER BY id LIMIT ?`, [gid, limit])).map(
-      toAttempt,
-    );
+    return (await this.driver.query(`SELECT ${ATTEMPT_COLUMNS} FROM branch_attempt WHERE gid = ? ORDER BY id LIMIT ?`, [gid, limit])).map(toAttempt);
   }
 
   async ping(): Promise<void> {

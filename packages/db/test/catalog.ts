@@ -58,7 +58,9 @@ async function sqlite(driver: SqlDriver): Promise<Catalog> {
 
 async function postgres(driver: SqlDriver): Promise<Catalog> {
   const catalog: Catalog = new Map();
-  const tables = await driver.query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'");
+  const tables = await driver.query(
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+  );
   for (const r of tables) table(catalog, String(r.table_name));
   const cols = await driver.query(
     `SELECT table_name, column_name, udt_name, character_maximum_length AS len, datetime_precision AS prec, is_nullable
@@ -94,7 +96,9 @@ async function postgres(driver: SqlDriver): Promise<Catalog> {
 
 async function mysql(driver: SqlDriver): Promise<Catalog> {
   const catalog: Catalog = new Map();
-  const tables = await driver.query("SELECT TABLE_NAME AS table_name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'");
+  const tables = await driver.query(
+    "SELECT TABLE_NAME AS table_name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
+  );
   for (const r of tables) table(catalog, String(r.table_name));
   const cols = await driver.query(
     `SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type,

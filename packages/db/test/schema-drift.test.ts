@@ -44,28 +44,73 @@ function expectedType(dialect: Dialect, f: PrismaField): string {
   const arg = n?.args[0];
   if (dialect === 'sqlite') {
     if (n) return `unsupported @db.${n.name} on SQLite`;
-    const sqlite: Record<string, string> = { String: 'TEXT', Int: 'INTEGER', BigInt: 'INTEGER', DateTime: 'DATETIME', Boolean: 'BOOLEAN', Bytes: 'BLOB', Float: 'REAL', Decimal: 'DECIMAL' };
+    const sqlite: Record<string, string> = {
+      String: 'TEXT',
+      Int: 'INTEGER',
+      BigInt: 'INTEGER',
+      DateTime: 'DATETIME',
+      Boolean: 'BOOLEAN',
+      Bytes: 'BLOB',
+      Float: 'REAL',
+      Decimal: 'DECIMAL',
+    };
     return sqlite[f.type] ?? `unknown Prisma type ${f.type}`;
   }
   if (dialect === 'postgres') {
     if (!n) {
-      const pg: Record<string, string> = { String: 'text', Int: 'int4', BigInt: 'int8', DateTime: 'timestamp(3)', Boolean: 'bool', Bytes: 'bytea', Float: 'float8' };
+      const pg: Record<string, string> = {
+        String: 'text',
+        Int: 'int4',
+        BigInt: 'int8',
+        DateTime: 'timestamp(3)',
+        Boolean: 'bool',
+        Bytes: 'bytea',
+        Float: 'float8',
+      };
       return pg[f.type] ?? `unknown Prisma type ${f.type}`;
     }
     const pgNative: Record<string, string> = {
-      VarChar: `varchar(${arg})`, Char: `bpchar(${arg})`, Text: 'text', Timestamptz: `timestamptz(${arg ?? 6})`, Timestamp: `timestamp(${arg ?? 6})`,
-      ByteA: 'bytea', Integer: 'int4', BigInt: 'int8', SmallInt: 'int2', Boolean: 'bool',
+      VarChar: `varchar(${arg})`,
+      Char: `bpchar(${arg})`,
+      Text: 'text',
+      Timestamptz: `timestamptz(${arg ?? 6})`,
+      Timestamp: `timestamp(${arg ?? 6})`,
+      ByteA: 'bytea',
+      Integer: 'int4',
+      BigInt: 'int8',
+      SmallInt: 'int2',
+      Boolean: 'bool',
     };
     return pgNative[n.name] ?? `unknown @db.${n.name}`;
   }
   if (!n) {
-    const my: Record<string, string> = { String: 'varchar(191)', Int: 'int', BigInt: 'bigint', DateTime: 'datetime(3)', Boolean: 'tinyint(1)', Bytes: 'longblob', Float: 'double' };
+    const my: Record<string, string> = {
+      String: 'varchar(191)',
+      Int: 'int',
+      BigInt: 'bigint',
+      DateTime: 'datetime(3)',
+      Boolean: 'tinyint(1)',
+      Bytes: 'longblob',
+      Float: 'double',
+    };
     return my[f.type] ?? `unknown Prisma type ${f.type}`;
   }
   const myNative: Record<string, string> = {
-    VarChar: `varchar(${arg})`, Char: `char(${arg})`, Text: 'text', MediumText: 'mediumtext', LongText: 'longtext', TinyText: 'tinytext',
-    DateTime: `datetime(${arg ?? 0})`, Timestamp: `timestamp(${arg ?? 0})`, Blob: 'blob', MediumBlob: 'mediumblob', LongBlob: 'longblob',
-    Int: 'int', BigInt: 'bigint', SmallInt: 'smallint', TinyInt: 'tinyint(4)',
+    VarChar: `varchar(${arg})`,
+    Char: `char(${arg})`,
+    Text: 'text',
+    MediumText: 'mediumtext',
+    LongText: 'longtext',
+    TinyText: 'tinytext',
+    DateTime: `datetime(${arg ?? 0})`,
+    Timestamp: `timestamp(${arg ?? 0})`,
+    Blob: 'blob',
+    MediumBlob: 'mediumblob',
+    LongBlob: 'longblob',
+    Int: 'int',
+    BigInt: 'bigint',
+    SmallInt: 'smallint',
+    TinyInt: 'tinyint(4)',
   };
   return myNative[n.name] ?? `unknown @db.${n.name}`;
 }
@@ -94,22 +139,27 @@ function compare(dialect: Dialect, models: PrismaModel[], live: Catalog): string
       const want = `${expectedType(dialect, f)} ${nullity(f.optional)}`;
       const c = t.columns.get(f.column);
       if (!c) diff.push(`${m.table}.${f.column}: Prisma says ${want}, the database has no such column`);
-      else if (`${c.type} ${nullity(c.nullable)}` !== want) diff.push(`${m.table}.${f.column}: Prisma says ${want}, the database says ${c.type} ${nullity(c.nullable)}`);
+      else if (`${c.type} ${nullity(c.nullable)}` !== want)
+        diff.push(`${m.table}.${f.column}: Prisma says ${want}, the database says ${c.type} ${nullity(c.nullable)}`);
     }
     for (const [column, c] of t.columns) {
-      if (!m.fields.some((f) => f.column === column)) diff.push(`${m.table}.${column}: the database says ${c.type} ${nullity(c.nullable)}, Prisma has no such field`);
+      if (!m.fields.some((f) => f.column === column))
+        diff.push(`${m.table}.${column}: the database says ${c.type} ${nullity(c.nullable)}, Prisma has no such field`);
     }
-    if (cols(m.primaryKey) !== cols(t.primaryKey)) diff.push(`${m.table} primary key: Prisma says ${cols(m.primaryKey)}, the database says ${cols(t.primaryKey)}`);
+    if (cols(m.primaryKey) !== cols(t.primaryKey))
+      diff.push(`${m.table} primary key: Prisma says ${cols(m.primaryKey)}, the database says ${cols(t.primaryKey)}`);
     const describe = (ix: { columns: string[]; unique: boolean }) => `${ix.unique ? 'unique ' : ''}${cols(ix.columns)}`;
     for (const ix of m.indexes) {
       const got = t.indexes.get(ix.name);
       if (!got) diff.push(`${m.table} index ${ix.name}: Prisma says ${describe(ix)}, the database has no such index`);
-      else if (describe(got) !== describe(ix)) diff.push(`${m.table} index ${ix.name}: Prisma says ${describe(ix)}, the database says ${describe(got)}`);
+      else if (describe(got) !== describe(ix))
+        diff.push(`${m.table} index ${ix.name}: Prisma says ${describe(ix)}, the database says ${describe(got)}`);
     }
     for (const [name, got] of t.indexes) {
       const key = `${m.table}.${name}`;
       if (exceptions.delete(key)) continue;
-      if (!m.indexes.some((ix) => ix.name === name)) diff.push(`${m.table} index ${name}: the database says ${describe(got)}, Prisma has no such index`);
+      if (!m.indexes.some((ix) => ix.name === name))
+        diff.push(`${m.table} index ${name}: the database says ${describe(got)}, Prisma has no such index`);
     }
   }
   for (const key of exceptions) diff.push(`index ${key}: listed as deliberately unmodelled, but the database has no such index`);
@@ -129,14 +179,18 @@ interface RuntimeModel {
 function compareRuntime(models: PrismaModel[], runtime: Record<string, RuntimeModel>): string[] {
   const diff: string[] = [];
   const show = (m: PrismaModel) => ({ table: m.table, fields: m.fields.map((f) => `${f.name} ${f.type} -> ${f.column}`) });
-  const fromRuntime = Object.entries(runtime).map(([name, r]) => [
-    name,
-    { table: r.dbName ?? name, fields: r.fields.filter((f) => f.kind === 'scalar').map((f) => `${f.name} ${f.type} -> ${f.dbName ?? f.name}`) },
-  ] as const);
+  const fromRuntime = Object.entries(runtime).map(
+    ([name, r]) =>
+      [
+        name,
+        { table: r.dbName ?? name, fields: r.fields.filter((f) => f.kind === 'scalar').map((f) => `${f.name} ${f.type} -> ${f.dbName ?? f.name}`) },
+      ] as const,
+  );
   const parsed = new Map(models.map((m) => [m.name, show(m)]));
   for (const [name, r] of fromRuntime) {
     const p = parsed.get(name);
-    if (JSON.stringify(p) !== JSON.stringify(r)) diff.push(`model ${name}: the rendered schema says ${JSON.stringify(p)}, the generated client says ${JSON.stringify(r)}`);
+    if (JSON.stringify(p) !== JSON.stringify(r))
+      diff.push(`model ${name}: the rendered schema says ${JSON.stringify(p)}, the generated client says ${JSON.stringify(r)}`);
     parsed.delete(name);
   }
   for (const name of parsed.keys()) diff.push(`model ${name}: in the rendered schema, not in the generated client`);
@@ -185,7 +239,10 @@ describe.each(testStores())('Prisma schema and the %s migrations', (storeName) =
       const changed = models.map((m) =>
         m.table === 'kv' ? { ...m, fields: m.fields.map((f) => (f.column === 'v' ? { ...f, optional: false } : f)) } : m,
       );
-      const v = expectedType(storeName, models.find((m) => m.table === 'kv')!.fields.find((f) => f.column === 'v')!);
+      const v = expectedType(
+        storeName,
+        models.find((m) => m.table === 'kv')!.fields.find((f) => f.column === 'v')!,
+      );
       const extra = { sqlite: 'INTEGER', postgres: 'int4', mysql: 'int' }[storeName];
       expect(compare(storeName, changed, await readCatalog(spare.driver))).toEqual([
         `kv.v: Prisma says ${v} NOT NULL, the database says ${v} NULL`,

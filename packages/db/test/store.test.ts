@@ -47,9 +47,32 @@ describe.each(testStores())('store on %s', (storeName) => {
   it('every Prisma model can be queried on the migrated database (schema and SQL agree)', async () => {
     const prisma = await db.prisma();
     const g = gid();
-    await db.store.insertTrans(global(g), [{ gid: g, url: 'http://x/a', binData: Buffer.from('{}'), branchId: '01', op: 'action', status: 'prepared' as const }], new Date());
-    await db.store.insertAttempts([{ gid: g, branchId: '01', op: 'action', url: 'http://x/a', protocol: 'http', startedAt: new Date(), durationMs: 5, httpStatus: 200, grpcCode: null, outcome: 'success', response: 'ok', error: '', owner: 'o' }]);
-    await db.driver.run("INSERT INTO kv (cat, k, v, version, create_time, update_time) VALUES ('topics', 'k1', '[]', 1, ?, ?)", [new Date(), new Date()]);
+    await db.store.insertTrans(
+      global(g),
+      [{ gid: g, url: 'http://x/a', binData: Buffer.from('{}'), branchId: '01', op: 'action', status: 'prepared' as const }],
+      new Date(),
+    );
+    await db.store.insertAttempts([
+      {
+        gid: g,
+        branchId: '01',
+        op: 'action',
+        url: 'http://x/a',
+        protocol: 'http',
+        startedAt: new Date(),
+        durationMs: 5,
+        httpStatus: 200,
+        grpcCode: null,
+        outcome: 'success',
+        response: 'ok',
+        error: '',
+        owner: 'o',
+      },
+    ]);
+    await db.driver.run("INSERT INTO kv (cat, k, v, version, create_time, update_time) VALUES ('topics', 'k1', '[]', 1, ?, ?)", [
+      new Date(),
+      new Date(),
+    ]);
     const tg = await prisma.transGlobal.findFirst({ where: { gid: g } });
     expect(tg?.status).toBe('submitted');
     expect(tg?.createTime).toBeInstanceOf(Date);
@@ -58,12 +81,34 @@ describe.each(testStores())('store on %s', (storeName) => {
     expect((await prisma.branchAttempt.findFirst({ where: { gid: g } }))?.httpStatus).toBe(200);
     expect((await prisma.kv.findFirst({ where: { k: 'k1' } }))?.cat).toBe('topics');
     const now = new Date();
-    await prisma.auditLog.create({ data: { at: now, actor: 'a', action: 'retry', reason: '', target: g, gidCount: 1, succeeded: 1, failed: 0, details: '[]' } });
+    await prisma.auditLog.create({
+      data: { at: now, actor: 'a', action: 'retry', reason: '', target: g, gidCount: 1, succeeded: 1, failed: 0, details: '[]' },
+    });
     expect((await prisma.auditLog.findFirst({ where: { target: g } }))?.actor).toBe('a');
     await prisma.dashboardUser.create({ data: { username: `u-${g}`, passwordHash: 'x', role: 'viewer', createdAt: now, updatedAt: now } });
     expect((await prisma.dashboardUser.findFirst({ where: { username: `u-${g}` } }))?.disabled).toBe(false);
-    await db.store.heartbeat({ instanceId: `n-${g}`, address: 'http://h:1', version: 'v', hostname: 'h', pid: 1, store: storeName, startedAt: now, heartbeatAt: now, inFlight: 3 });
-    await db.store.heartbeat({ instanceId: `n-${g}`, address: 'http://h:1', version: 'v', hostname: 'h', pid: 1, store: storeName, startedAt: now, heartbeatAt: now, inFlight: 4 });
+    await db.store.heartbeat({
+      instanceId: `n-${g}`,
+      address: 'http://h:1',
+      version: 'v',
+      hostname: 'h',
+      pid: 1,
+      store: storeName,
+      startedAt: now,
+      heartbeatAt: now,
+      inFlight: 3,
+    });
+    await db.store.heartbeat({
+      instanceId: `n-${g}`,
+      address: 'http://h:1',
+      version: 'v',
+      hostname: 'h',
+      pid: 1,
+      store: storeName,
+      startedAt: now,
+      heartbeatAt: now,
+      inFlight: 4,
+    });
     expect((await prisma.coordinatorNode.findFirst({ where: { instanceId: `n-${g}` } }))?.inFlight).toBe(4);
   });
 
@@ -127,10 +172,11 @@ describe.each(testStores())('store on %s', (storeName) => {
     const held = gid();
     await db.store.insertTrans(global(held, { nextCronTime: past, owner: 'busy:1', leaseMs: 60_000 }), [], new Date());
     const now = new Date();
-    const claims = await Promise.all(
-      ['a', 'b', 'c'].map((who) => db.store.claimDue(`${who}:1`, now, 10_000, later(10_000), 1000)),
-    );
-    const claimed = claims.flat().map((r) => r.gid).filter((g) => gids.includes(g) || g === held);
+    const claims = await Promise.all(['a', 'b', 'c'].map((who) => db.store.claimDue(`${who}:1`, now, 10_000, later(10_000), 1000)));
+    const claimed = claims
+      .flat()
+      .map((r) => r.gid)
+      .filter((g) => gids.includes(g) || g === held);
     expect(new Set(claimed).size).toBe(claimed.length);
     expect(claimed.sort()).toEqual([...gids].sort());
     // claimed rows are not due any more; the held row stays with its owner

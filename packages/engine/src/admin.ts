@@ -119,7 +119,12 @@ export class Admin {
       if (extra.leaseFree && after && this.leased(after, now)) {
         return { gid, ok: false, message: 'a pass is running on it right now; try again in a moment', from: g.status };
       }
-      return { gid, ok: false, message: `a ${extra.noneSucceeded?.join('/')} already succeeded: rolling back would undo it; use force stop`, from: g.status };
+      return {
+        gid,
+        ok: false,
+        message: `a ${extra.noneSucceeded?.join('/')} already succeeded: rolling back would undo it; use force stop`,
+        from: g.status,
+      };
     };
 
     if (isFinished(g.status)) return { gid, ok: false, message: `already ${g.status}`, from: g.status };

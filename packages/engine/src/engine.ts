@@ -184,7 +184,6 @@ export class Engine {
   // ------------------------------------------------------------------------------------------
   // Passes and the scheduler
 
-
   /** Starts the scheduler: claims due transactions and runs their passes, up to cronConcurrency at once. */
   start(): void {
     this.scheduler.start();

@@ -119,10 +119,7 @@ export class Operations {
       return;
     }
     // dtm decides by the request's trans_type here, not the stored one.
-    if (
-      !findTransType(req.transType)?.abortRollsBack ||
-      (existing.status !== Status.Prepared && existing.status !== Status.Aborting)
-    ) {
+    if (!findTransType(req.transType)?.abortRollsBack || (existing.status !== Status.Prepared && existing.status !== Status.Aborting)) {
       throw failure(`trans type: '${existing.transType}' current status '${existing.status}', cannot abort.`);
     }
     await this.cas(req.gid, existing.status, Status.Aborting, { rollbackReason: req.rollbackReason });
@@ -207,10 +204,8 @@ export class Operations {
       throw failure(r.rollbackReason ? r.rollbackReason : 'wait result not return success:');
     }
   }
-
 }
 
 function branchRow(b: NewBranch, now: Date): BranchRow {
   return { ...b, id: 0, finishTime: null, rollbackTime: null, createTime: now, updateTime: now };
 }
-

@@ -31,9 +31,7 @@ export function decodeOptions(text: string): TransOptions {
   o.requestTimeout = int(v.request_timeout);
   o.retryInterval = int(v.retry_interval);
   if (v.branch_headers && typeof v.branch_headers === 'object') {
-    o.branchHeaders = Object.fromEntries(
-      Object.entries(v.branch_headers as Record<string, unknown>).map(([k, x]) => [k, String(x)]),
-    );
+    o.branchHeaders = Object.fromEntries(Object.entries(v.branch_headers as Record<string, unknown>).map(([k, x]) => [k, String(x)]));
   }
   o.concurrent = v.concurrent === true;
   o.retryLimit = int(v.retry_limit);

@@ -5,21 +5,12 @@
 import type { BranchCall, BranchTransport, CallResult } from './calls/types.ts';
 import { CasLostError, DtmError, ongoing } from './errors.ts';
 import { decodeExtHeaders } from './options.ts';
-import {
-  baseInterval,
-  retryCountOf,
-  shouldResetAfterSuccess,
-  touch,
-  type Schedule,
-  type ServerTiming,
-  type TouchKind,
-} from './schedule.ts';
+import { baseInterval, retryCountOf, shouldResetAfterSuccess, touch, type Schedule, type ServerTiming, type TouchKind } from './schedule.ts';
 import { assertBranchTransition, assertTransition, isFinished, Status, type GlobalStatus } from './status.ts';
 import type { BranchResult, BranchRow, GlobalRow, Store } from './store/port.ts';
 import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { Clock } from './clock.ts';
 import type { TransOptions } from './model.ts';
-
 
 /**
  * What a pass asks of its transaction's type (the type's module implements it: types/module.ts).

@@ -40,10 +40,7 @@ export function touch(s: Schedule, kind: TouchKind, base: number, now: Date, del
  * interval had been backed off; otherwise it writes nothing.
  */
 export function shouldResetAfterSuccess(s: Schedule, o: TransOptions, server: ServerTiming, now: Date): boolean {
-  return (
-    now.getTime() - s.lastTouched.getTime() >= 1500 ||
-    (s.interval > server.retryInterval && s.interval > o.retryInterval)
-  );
+  return now.getTime() - s.lastTouched.getTime() >= 1500 || (s.interval > server.retryInterval && s.interval > o.retryInterval);
 }
 
 /** dtm's retry count for alerts: floor(log2(interval / base)). */

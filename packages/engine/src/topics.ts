@@ -62,9 +62,12 @@ export class Topics implements TopicResolver {
   /** Loads the topics now, then every `seconds`. */
   async start(seconds: number): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => {
-      this.refresh().catch((err: Error) => this.log.warn({ err: err.message }, 'topic refresh failed'));
-    }, Math.max(1, seconds) * 1000);
+    this.timer = setInterval(
+      () => {
+        this.refresh().catch((err: Error) => this.log.warn({ err: err.message }, 'topic refresh failed'));
+      },
+      Math.max(1, seconds) * 1000,
+    );
     this.timer.unref();
   }
 

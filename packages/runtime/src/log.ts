@@ -3,14 +3,12 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '@dtx/config';
 
 export function createLogger(c: Config): Logger {
-  const outputs = c.Log.Outputs.split(',').map((s) => s.trim()).filter(Boolean);
+  const outputs = c.Log.Outputs.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const streams = (outputs.length ? outputs : ['stderr']).map((o) => ({
     level: c.LogLevel as pino.Level,
-    stream:
-      o === 'stderr' ? pino.destination(2) : o === 'stdout' ? pino.destination(1) : pino.destination({ dest: o, mkdir: true, sync: false }),
+    stream: o === 'stderr' ? pino.destination(2) : o === 'stdout' ? pino.destination(1) : pino.destination({ dest: o, mkdir: true, sync: false }),
   }));
-  return pino(
-    { level: c.LogLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime },
-    pino.multistream(streams),
-  );
+  return pino({ level: c.LogLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.multistream(streams));
 }

@@ -19,10 +19,7 @@ export const BULK_ACTIONS = ['retry', 'abort'] as const;
 const gidSchema = z.string().min(1).max(128);
 const reasonSchema = z.string().max(1000).default('');
 
-export const targetSchema = z.union([
-  z.object({ gids: z.array(gidSchema).min(1).max(10_000) }),
-  z.object({ filter: filterSchema }),
-]);
+export const targetSchema = z.union([z.object({ gids: z.array(gidSchema).min(1).max(10_000) }), z.object({ filter: filterSchema })]);
 export type Target = z.infer<typeof targetSchema>;
 
 type StoredTarget = { gids: string[] } | { filter: Filter; maxId: string };
@@ -31,7 +28,10 @@ type StoredTarget = { gids: string[] } | { filter: Filter; maxId: string };
 const DETAILS_LIMIT = 1000;
 const CHUNK = 25;
 
-async function writeAudit(deps: ApiDeps, row: { actor: string; action: string; reason: string; target: string; gidCount: number; results: AdminResult[] }) {
+async function writeAudit(
+  deps: ApiDeps,
+  row: { actor: string; action: string; reason: string; target: string; gidCount: number; results: AdminResult[] },
+) {
   const ok = row.results.filter((r) => r.ok).length;
   const created = await deps.prisma.auditLog.create({
     data: {

@@ -7,7 +7,12 @@ import { passwordFingerprint, signSession } from '../auth/session.ts';
 import type { ApiDeps } from '../deps.ts';
 import { adminProcedure, publicProcedure, ROLES, router, sessionCookie, viewerProcedure, type SessionUser } from '../trpc.ts';
 
-const username = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
+const username = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9._@-]+$/, 'letters, digits and . _ @ - only');
 const password = z.string().min(8, 'at least 8 characters').max(200);
 
 // A password check costs ~50 ms of scrypt; a dummy hash keeps unknown users from answering faster.
@@ -117,7 +122,9 @@ export const usersRouter = router({
     return { ok: true };
   }),
   update: adminProcedure
-    .input(z.object({ id: z.string().regex(/^\d+$/), role: z.enum(ROLES).optional(), disabled: z.boolean().optional(), password: password.optional() }))
+    .input(
+      z.object({ id: z.string().regex(/^\d+$/), role: z.enum(ROLES).optional(), disabled: z.boolean().optional(), password: password.optional() }),
+    )
     .mutation(async ({ ctx, input }) => {
       const u = await ctx.deps.prisma.dashboardUser.findUnique({ where: { id: BigInt(input.id) } });
       if (!u) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such user' });

@@ -57,6 +57,15 @@ export async function overview(deps: ApiDeps, minutes: number) {
 
 export const overviewRouter = router({
   stats: viewerProcedure
-    .input(z.object({ minutes: z.number().int().min(5).max(24 * 60).default(60) }))
+    .input(
+      z.object({
+        minutes: z
+          .number()
+          .int()
+          .min(5)
+          .max(24 * 60)
+          .default(60),
+      }),
+    )
     .query(({ ctx, input }) => overview(ctx.deps, input.minutes)),
 });

@@ -60,9 +60,13 @@ export const topicsRouter = router({
   unsubscribe: operatorProcedure
     .input(z.object({ topic: topicName, url }))
     .mutation(({ ctx, input }) =>
-      audited(ctx.deps, ctx.user.username, 'topic-unsubscribe', input.topic, { url: input.url }, () => ctx.deps.topics.unsubscribe(input.topic, input.url)),
+      audited(ctx.deps, ctx.user.username, 'topic-unsubscribe', input.topic, { url: input.url }, () =>
+        ctx.deps.topics.unsubscribe(input.topic, input.url),
+      ),
     ),
   delete: operatorProcedure
     .input(z.object({ topic: topicName }))
-    .mutation(({ ctx, input }) => audited(ctx.deps, ctx.user.username, 'topic-delete', input.topic, {}, () => ctx.deps.topics.deleteTopic(input.topic))),
+    .mutation(({ ctx, input }) =>
+      audited(ctx.deps, ctx.user.username, 'topic-delete', input.topic, {}, () => ctx.deps.topics.deleteTopic(input.topic)),
+    ),
 });

@@ -132,19 +132,23 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     Prepare: admitted('Prepare', 'prepare', (m: DtmRequestMsg) => engine.prepare(transRequestFromGrpc(m))),
     Abort: admitted('Abort', 'abort', (m: DtmRequestMsg) => engine.abort(transRequestFromGrpc(m))),
     RegisterBranch: admitted('RegisterBranch', 'registerBranch', (m: DtmBranchRequestMsg) => engine.registerBranch(registrationFromGrpc(m))),
-    PrepareWorkflow: unary('PrepareWorkflow', async (m: DtmRequestMsg) => {
-      const r = await engine.prepareWorkflow(transRequestFromGrpc(m));
-      return {
-        // dtm leaves Result empty over gRPC (docs/protocol/grpc-api.md §3); we do the same.
-        Transaction: { Gid: r.global.gid, Status: r.global.status, RollbackReason: r.global.rollbackReason, Result: '' },
-        Progresses: r.branches.map((b) => ({
-          Status: b.status,
-          BinData: b.binData ?? Buffer.alloc(0),
-          BranchID: b.branchId,
-          Op: b.op,
-        })),
-      };
-    }, 'prepareWorkflow'),
+    PrepareWorkflow: unary(
+      'PrepareWorkflow',
+      async (m: DtmRequestMsg) => {
+        const r = await engine.prepareWorkflow(transRequestFromGrpc(m));
+        return {
+          // dtm leaves Result empty over gRPC (docs/protocol/grpc-api.md §3); we do the same.
+          Transaction: { Gid: r.global.gid, Status: r.global.status, RollbackReason: r.global.rollbackReason, Result: '' },
+          Progresses: r.branches.map((b) => ({
+            Status: b.status,
+            BinData: b.binData ?? Buffer.alloc(0),
+            BranchID: b.branchId,
+            Op: b.op,
+          })),
+        };
+      },
+      'prepareWorkflow',
+    ),
     Subscribe: unary('Subscribe', async (m: DtmTopicRequestMsg) => {
       await topics.subscribe(m.Topic ?? '', m.URL ?? '', m.Remark ?? '');
       return EMPTY;

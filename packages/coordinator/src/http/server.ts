@@ -110,17 +110,16 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   // away does not end the work it started); if the handler never starts (body too large, client
   // gone while sending it), the slot goes back when the response closes.
   const slots = new WeakMap<FastifyRequest, { slot: Slot; started: boolean }>();
-  const admit = (op: AdmittedOp, refuse: (reply: FastifyReply, r: Refusal) => FastifyReply) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      if (!opts.admission) return;
-      const r = opts.admission.enter(op);
-      if (isRefusal(r)) return refuse(reply.header('retry-after', '1'), r);
-      const held = { slot: r, started: false };
-      slots.set(req, held);
-      reply.raw.once('close', () => {
-        if (!held.started) r.release();
-      });
-    };
+  const admit = (op: AdmittedOp, refuse: (reply: FastifyReply, r: Refusal) => FastifyReply) => async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!opts.admission) return;
+    const r = opts.admission.enter(op);
+    if (isRefusal(r)) return refuse(reply.header('retry-after', '1'), r);
+    const held = { slot: r, started: false };
+    slots.set(req, held);
+    reply.raw.once('close', () => {
+      if (!held.started) r.release();
+    });
+  };
   /** Runs `fn` holding the request's admission slot, if it has one. */
   const holding = async <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => {
     const held = slots.get(req);
@@ -137,12 +136,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     reply.code(503).type('application/json; charset=utf-8').send({ message: r.message, reason: r.reason });
 
   const routes = new Set<string>();
-  const route = (
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    handler: (req: FastifyRequest) => Promise<unknown>,
-    admitted?: AdmittedOp,
-  ) => {
+  const route = (method: 'GET' | 'POST' | 'DELETE', path: string, handler: (req: FastifyRequest) => Promise<unknown>, admitted?: AdmittedOp) => {
     routes.add(path);
     app.route({
       method,
@@ -233,9 +227,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
 
   // Topics and KV
   const { topics, store } = opts;
-  route('GET', `${base}/subscribe`, async (req) =>
-    topics.subscribe(queryString(req, 'topic'), queryString(req, 'url'), queryString(req, 'remark')),
-  );
+  route('GET', `${base}/subscribe`, async (req) => topics.subscribe(queryString(req, 'topic'), queryString(req, 'url'), queryString(req, 'remark')));
   route('GET', `${base}/unsubscribe`, async (req) => topics.unsubscribe(queryString(req, 'topic'), queryString(req, 'url')));
   route('DELETE', `${base}/topic/:topicName`, async (req) => topics.deleteTopic((req.params as { topicName: string }).topicName));
   routes.add(`${base}/topic`);

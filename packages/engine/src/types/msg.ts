@@ -106,9 +106,7 @@ export const msg: TransTypeModule = {
   failureSettles: () => false,
 
   operatorAbort: (status) =>
-    status === Status.Prepared
-      ? { to: Status.Failed }
-      : { refuse: 'a submitted message cannot be rolled back: its actions have no compensation' },
+    status === Status.Prepared ? { to: Status.Failed } : { refuse: 'a submitted message cannot be rolled back: its actions have no compensation' },
   explainAbort: (status) =>
     status === Status.Prepared
       ? 'A prepared message fails at once; nothing was called.'

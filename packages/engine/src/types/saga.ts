@@ -78,7 +78,10 @@ async function sagaPass(p: Pass, inflight: Map<number, Promise<Done>>): Promise<
   if (p.status === Status.Submitted && p.isTimedOut()) await p.changeStatus(Status.Aborting, timeoutReason());
 
   const branches = p.branches;
-  const state = newSagaState(custom, branches.map((b) => b.status));
+  const state = newSagaState(
+    custom,
+    branches.map((b) => b.status),
+  );
   let aToStart = 0;
   let aFailed = 0;
   let aSucceed = 0;

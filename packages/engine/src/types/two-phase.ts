@@ -52,8 +52,15 @@ export function twoPhaseType(r: TwoPhaseRules): TransTypeModule {
     checkRequest: () => undefined,
     generateBranches: () => [],
     registerBranch(reg: BranchRegistration, rules: TargetRules): NewBranch[] {
-        const urls = r.urls(reg, rules);
-      const row = (op: string, url: string): NewBranch => ({ gid: reg.gid, url, binData: reg.payload, branchId: reg.branchId, op, status: Status.Prepared });
+      const urls = r.urls(reg, rules);
+      const row = (op: string, url: string): NewBranch => ({
+        gid: reg.gid,
+        url,
+        binData: reg.payload,
+        branchId: reg.branchId,
+        op,
+        status: Status.Prepared,
+      });
       // Backward op first, like dtm: the pass walks one op's rows in registration order.
       return [row(r.backward, urls.backward), row(r.forward, urls.forward)];
     },
@@ -68,4 +75,3 @@ export function twoPhaseType(r: TwoPhaseRules): TransTypeModule {
     explainAbort: () => r.explain,
   };
 }
-

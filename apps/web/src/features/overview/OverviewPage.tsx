@@ -13,7 +13,19 @@ const hhmm = (ms: number) => {
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 };
 
-function Stat({ label, value, hint, href, tone = 'slate' }: { label: string; value: string | number; hint?: string; href?: string; tone?: 'slate' | 'orange' }) {
+function Stat({
+  label,
+  value,
+  hint,
+  href,
+  tone = 'slate',
+}: {
+  label: string;
+  value: string | number;
+  hint?: string;
+  href?: string;
+  tone?: 'slate' | 'orange';
+}) {
   const body = (
     <div className={`rounded-lg bg-white p-4 shadow-sm ring-1 ${tone === 'orange' ? 'ring-orange-300' : 'ring-slate-200'}`}>
       <div className="text-xs font-medium text-slate-500">{label}</div>
@@ -31,7 +43,11 @@ export function OverviewPage() {
   if (q.error) return <Banner>{errorMessage(q.error)}</Banner>;
   if (!q.data) return <Spinner />;
   const d = q.data;
-  const total = d.series.reduce((a, s) => ({ created: a.created + s.created, succeeded: a.succeeded + s.succeeded, failed: a.failed + s.failed }), { created: 0, succeeded: 0, failed: 0 });
+  const total = d.series.reduce((a, s) => ({ created: a.created + s.created, succeeded: a.succeeded + s.succeeded, failed: a.failed + s.failed }), {
+    created: 0,
+    succeeded: 0,
+    failed: 0,
+  });
   return (
     <div className="space-y-4">
       <PageTitle title="Overview" subtitle="The last 60 minutes" />

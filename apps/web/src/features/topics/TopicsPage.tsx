@@ -42,7 +42,13 @@ export function TopicsPage() {
               <input className={inputClass} name="topic" value={form.topic} onChange={(e) => setForm({ ...form, topic: e.target.value })} required />
             </Field>
             <Field label="Subscriber URL">
-              <input className={`${inputClass} w-96`} name="url" value={form.url} onChange={(e) => setForm({ ...form, url: e.target.value })} required />
+              <input
+                className={`${inputClass} w-96`}
+                name="url"
+                value={form.url}
+                onChange={(e) => setForm({ ...form, url: e.target.value })}
+                required
+              />
             </Field>
             <Field label="Remark">
               <input className={inputClass} name="remark" value={form.remark} onChange={(e) => setForm({ ...form, remark: e.target.value })} />

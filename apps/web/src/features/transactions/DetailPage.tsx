@@ -33,7 +33,10 @@ export function DetailPage({ gid }: { gid: string }) {
   const canAct = useCan('operator');
   const [live, setLive] = useState(true);
   const [action, setAction] = useState<Action | null>(null);
-  const q = useQuery({ ...trpc.transactions.get.queryOptions({ gid }), refetchInterval: live ? (me.data?.settings.refreshSeconds ?? 5) * 1000 : false });
+  const q = useQuery({
+    ...trpc.transactions.get.queryOptions({ gid }),
+    refetchInterval: live ? (me.data?.settings.refreshSeconds ?? 5) * 1000 : false,
+  });
   if (q.error) return <Banner>{errorMessage(q.error)}</Banner>;
   if (!q.data) return <Spinner />;
   const { transaction: t, branches, attempts, attemptCount } = q.data;
@@ -62,7 +65,13 @@ export function DetailPage({ gid }: { gid: string }) {
                 const { allowed, text } = t.actions[a];
                 const why = allowed ? null : text;
                 return (
-                  <Button key={a} kind={a === 'retry' ? 'primary' : a === 'abort' ? 'warning' : 'danger'} disabled={!!why} title={why ?? undefined} onClick={() => setAction(a)}>
+                  <Button
+                    key={a}
+                    kind={a === 'retry' ? 'primary' : a === 'abort' ? 'warning' : 'danger'}
+                    disabled={!!why}
+                    title={why ?? undefined}
+                    onClick={() => setAction(a)}
+                  >
                     {ACTION_LABEL[a]}
                   </Button>
                 );
@@ -118,7 +127,12 @@ export function DetailPage({ gid }: { gid: string }) {
             { header: 'Op', headerClassName: 'py-1 pr-3', className: 'py-1.5 pr-3', cell: (b) => b.op },
             { header: 'Status', headerClassName: 'py-1 pr-3', className: 'py-1.5 pr-3', cell: (b) => <StatusBadge status={b.status} /> },
             { header: 'URL', headerClassName: 'py-1 pr-3', className: 'max-w-80 break-all py-1.5 pr-3 font-mono text-xs', cell: (b) => b.url },
-            { header: 'Finished', headerClassName: 'py-1 pr-3', className: 'whitespace-nowrap py-1.5 pr-3 text-xs', cell: (b) => fmtTime(b.finishTime) },
+            {
+              header: 'Finished',
+              headerClassName: 'py-1 pr-3',
+              className: 'whitespace-nowrap py-1.5 pr-3 text-xs',
+              cell: (b) => fmtTime(b.finishTime),
+            },
             {
               header: 'Payload',
               headerClassName: 'py-1',
@@ -137,14 +151,18 @@ export function DetailPage({ gid }: { gid: string }) {
         />
       </Card>
 
-      <Card title={`Attempt timeline (${attemptCount} call${attemptCount === 1 ? '' : 's'}${attemptCount > attempts.length ? `, latest ${attempts.length} shown` : ''})`}>
+      <Card
+        title={`Attempt timeline (${attemptCount} call${attemptCount === 1 ? '' : 's'}${attemptCount > attempts.length ? `, latest ${attempts.length} shown` : ''})`}
+      >
         {attempts.length === 0 ? (
           <p className="text-sm text-slate-500">No branch calls recorded yet.</p>
         ) : (
           <ol className="relative space-y-3 border-l border-slate-200 pl-5" data-testid="attempt-timeline">
             {attempts.map((a) => (
               <li key={a.id} className="relative" data-branch={a.branchId} data-op={a.op} data-outcome={a.outcome}>
-                <span className={`absolute -left-[27px] top-1 h-3 w-3 rounded-full ring-2 ring-white ${a.outcome === 'success' ? 'bg-emerald-500' : a.outcome === 'ongoing' ? 'bg-sky-500' : 'bg-rose-500'}`} />
+                <span
+                  className={`absolute -left-[27px] top-1 h-3 w-3 rounded-full ring-2 ring-white ${a.outcome === 'success' ? 'bg-emerald-500' : a.outcome === 'ongoing' ? 'bg-sky-500' : 'bg-rose-500'}`}
+                />
                 <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
                   <span className="font-mono text-xs text-slate-500">{fmtTime(a.startedAt, true)}</span>
                   <span className="font-medium">

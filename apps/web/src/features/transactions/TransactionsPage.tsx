@@ -57,7 +57,9 @@ export function TransactionsPage() {
     <div className="space-y-4">
       <PageTitle
         title={filter.stuck ? 'Stuck transactions' : 'Transactions'}
-        subtitle={filter.stuck ? 'Unfinished and past due, retried too often, or too old (thresholds below)' : 'Every global transaction, newest first'}
+        subtitle={
+          filter.stuck ? 'Unfinished and past due, retried too often, or too old (thresholds below)' : 'Every global transaction, newest first'
+        }
         actions={
           <>
             <span className="text-xs text-slate-500">{live ? `refreshing every ${me.data?.settings.refreshSeconds ?? 5} s` : 'paused'}</span>
@@ -170,7 +172,11 @@ export function TransactionsPage() {
               cell: (t) => (
                 <>
                   <StatusBadge status={t.status} />
-                  {t.running && <span className="ml-1 text-xs text-indigo-500" title="a coordinator is working on it now">●</span>}
+                  {t.running && (
+                    <span className="ml-1 text-xs text-indigo-500" title="a coordinator is working on it now">
+                      ●
+                    </span>
+                  )}
                 </>
               ),
             },

@@ -36,10 +36,23 @@ export function UsersPage() {
           }}
         >
           <Field label="Username">
-            <input className={inputClass} name="new-username" value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} required />
+            <input
+              className={inputClass}
+              name="new-username"
+              value={form.username}
+              onChange={(e) => setForm({ ...form, username: e.target.value })}
+              required
+            />
           </Field>
           <Field label="Password (8+ characters)">
-            <input className={inputClass} name="new-password" type="password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required />
+            <input
+              className={inputClass}
+              name="new-password"
+              type="password"
+              value={form.password}
+              onChange={(e) => setForm({ ...form, password: e.target.value })}
+              required
+            />
           </Field>
           <Field label="Role">
             <select className={inputClass} name="new-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
@@ -87,7 +100,11 @@ export function UsersPage() {
               className: 'flex flex-wrap items-center gap-2 py-2',
               cell: (u) => (
                 <>
-                  <Button size="sm" disabled={u.username === me.data?.user?.username} onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>
+                  <Button
+                    size="sm"
+                    disabled={u.username === me.data?.user?.username}
+                    onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}
+                  >
                     {u.disabled ? 'Enable' : 'Disable'}
                   </Button>
                   {reset?.id === u.id ? (
