@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm test`: the whole test suite. Starts the databases and etcd the suites need (from the
-// Debian packages' binaries, on ports of their own), then runs the type check, every TypeScript
+// Debian packages' binaries, on ports of their own), then runs the linters (Prettier, the type check, ESLint), every TypeScript
 // test on SQLite, PostgreSQL and MariaDB, the dashboard's end-to-end tests in Chromium (after a
 // production build of the web app), the Helm chart's validation, and the Go compatibility tests
 // against the real dtm SDK. The TypeScript tests include the release package (tests/release.test.ts).
@@ -46,7 +46,7 @@ await startServices(needed);
 const env = { ...serviceEnv, DTX_TEST_STORES: stores.join(',') };
 Object.assign(process.env, env);
 
-step('typecheck', 'pnpm', ['run', '-s', 'typecheck']);
+step('lint (prettier, typecheck, eslint, import cycles)', 'pnpm', ['run', '-s', 'lint']);
 step('typescript tests', 'pnpm', ['exec', 'vitest', 'run', ...args]);
 // The dashboard in Debian's Chromium against the real coordinator (apps/web/e2e). `next build`
 // first (skipped when the build is current): the tests run what `pnpm start` serves.

@@ -29,7 +29,14 @@ export const ignores = [
  * service gives them a default project with the base compiler options. The list is kept short
  * (typescript-eslint refuses more than 8 such files by default, each one slows linting).
  */
-export const defaultProjectFiles = ['*.js', '*.ts', 'scripts/*.mjs', 'packages/db/scripts/*.mjs', 'apps/web/*.mjs'];
+export const defaultProjectFiles = [
+  '*.js',
+  '*.ts',
+  'scripts/*.mjs',
+  'packages/db/scripts/*.mjs',
+  'packages/release/*.mjs',
+  'apps/web/*.mjs',
+];
 
 /**
  * @param {{ tsconfigRootDir: string, tsconfigs: string[] }} options the repository's root and

@@ -240,6 +240,6 @@ async function openWithRetry(c: Parameters<typeof openDatabase>[0], log: Logger,
       }
     }
   } finally {
-    await (standby as Standby | null)?.close();
+    await standby?.close();
   }
 }

@@ -54,10 +54,11 @@ function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
+/** A query parameter as text (the first of repeated ones); fastify's parser gives strings. */
 function queryString(req: FastifyRequest, key: string): string {
-  const v = (req.query as Record<string, unknown>)[key];
-  if (Array.isArray(v)) return String(v[0] ?? '');
-  return v === undefined || v === null ? '' : String(v);
+  const raw = (req.query as Record<string, unknown>)[key];
+  const v: unknown = Array.isArray(raw) ? raw[0] : raw;
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
 }
 
 /** An optional integer query parameter; dtm panics on junk here, we answer 400. */
@@ -164,8 +165,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   routes.add(READY_PATH);
 
   const base = '/api/dtmsvr';
-  route('GET', `${base}/version`, async () => ({ version: opts.version }));
-  route('GET', `${base}/newGid`, async () => ({ gid: engine.newGid(), dtm_result: 'SUCCESS' }));
+  route('GET', `${base}/version`, () => Promise.resolve({ version: opts.version }));
+  route('GET', `${base}/newGid`, () => Promise.resolve({ gid: engine.newGid(), dtm_result: 'SUCCESS' }));
   route('POST', `${base}/prepare`, async (req) => engine.prepare(trans(req)), 'prepare');
   route('POST', `${base}/submit`, async (req) => engine.submit(trans(req)), 'submit');
   route('POST', `${base}/abort`, async (req) => engine.abort(trans(req)), 'abort');
