@@ -29,6 +29,18 @@ if (spawnSync('go', ['version']).error) {
   process.exit(0);
 }
 
+/**
+ * A definition of the OpenAPI document (only the field read here; the rest is copied as it is).
+ * @typedef {{
+ *   'x-kubernetes-group-version-kind'?: { group: string, version: string, kind: string }[],
+ *   [field: string]: unknown,
+ * }} Definition
+ */
+
+/**
+ * @param {string[]} args
+ * @param {Omit<import('node:child_process').SpawnSyncOptions, 'encoding'>} [opts]
+ */
 function go(args, opts = {}) {
   const r = spawnSync('go', args, { encoding: 'utf8', cwd: WORK, maxBuffer: 64 << 20, ...opts });
   if (r.status !== 0) throw new Error(`go ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
@@ -40,26 +52,34 @@ function schemas() {
   const dir = join(WORK, `schemas-${K8S.split('@')[1]}`);
   if (existsSync(join(dir, 'done'))) return dir;
   mkdirSync(dir, { recursive: true });
-  const mod = JSON.parse(go(['mod', 'download', '-json', K8S]));
-  const defs = JSON.parse(readFileSync(join(mod.Dir, 'api', 'openapi-spec', 'swagger.json'), 'utf8')).definitions;
+  /** @type {unknown} */
+  const modJson = JSON.parse(go(['mod', 'download', '-json', K8S]));
+  const mod = /** @type {{ Dir: string }} */ (modJson);
+  /** @type {unknown} */
+  const swagger = JSON.parse(readFileSync(join(mod.Dir, 'api', 'openapi-spec', 'swagger.json'), 'utf8'));
+  const defs = /** @type {{ definitions: Record<string, Definition> }} */ (swagger).definitions;
   // int-or-string is a string with a format in OpenAPI v2; JSON Schema needs both types.
   defs['io.k8s.apimachinery.pkg.util.intstr.IntOrString'] = { oneOf: [{ type: 'string' }, { type: 'integer' }] };
+  /** @type {(s: unknown) => unknown} */
   const strict = (s) => {
     if (Array.isArray(s)) return s.map(strict);
     if (!s || typeof s !== 'object') return s;
+    /** @type {Record<string, unknown>} */
     const out = {};
     for (const [k, v] of Object.entries(s)) if (!k.startsWith('x-kubernetes-')) out[k] = strict(v);
     if (out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
     return out;
   };
-  for (const [name, def] of Object.entries(defs)) {
+  for (const def of Object.values(defs)) {
     for (const gvk of def['x-kubernetes-group-version-kind'] ?? []) {
       if (!KINDS.includes(gvk.kind)) continue;
+      /** @type {Set<string>} */
       const reach = new Set();
+      /** @type {(s: unknown) => void} */
       const walk = (s) => {
         if (Array.isArray(s)) return s.forEach(walk);
         if (!s || typeof s !== 'object') return;
-        if (typeof s.$ref === 'string') {
+        if ('$ref' in s && typeof s.$ref === 'string') {
           const d = s.$ref.replace('#/definitions/', '');
           if (!reach.has(d)) {
             reach.add(d);
@@ -71,7 +91,7 @@ function schemas() {
       walk(def);
       const definitions = Object.fromEntries([...reach].map((d) => [d, strict(defs[d])]));
       const suffix = `${gvk.group ? `-${gvk.group.split('.')[0]}` : ''}-${gvk.version}`;
-      writeFileSync(join(dir, `${gvk.kind.toLowerCase()}${suffix}.json`), JSON.stringify({ ...strict(def), definitions }));
+      writeFileSync(join(dir, `${gvk.kind.toLowerCase()}${suffix}.json`), JSON.stringify({ .../** @type {object} */ (strict(def)), definitions }));
     }
   }
   writeFileSync(join(dir, 'done'), '');
@@ -81,11 +101,12 @@ function schemas() {
 mkdirSync(WORK, { recursive: true });
 if (!existsSync(join(WORK, 'go.mod'))) writeFileSync(join(WORK, 'go.mod'), 'module dtxdeploy\n\ngo 1.22\n');
 const schemaDir = schemas();
+/** @type {[string, string[]][]} */
 const sets = [
   ['default', []],
   ...readdirSync(join(CHART, 'ci'))
     .sort()
-    .map((f) => [f.replace(/-values\.yaml$/, ''), ['-f', join(CHART, 'ci', f)]]),
+    .map((f) => /** @type {[string, string[]]} */ ([f.replace(/-values\.yaml$/, ''), ['-f', join(CHART, 'ci', f)]])),
 ];
 let failed = false;
 for (const [name, args] of sets) {

@@ -28,7 +28,14 @@ function parse(text: string): Instruction[] {
   return out;
 }
 
-const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+/** The fields of the root package.json read here. */
+interface RootPackage {
+  version: string;
+  packageManager: string;
+}
+
+const rootPackage = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as RootPackage;
+const VERSION = rootPackage.version;
 const dockerfile = parse(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
 const releaseTest = readFileSync(join(ROOT, 'tests', 'release.test.ts'), 'utf8');
 
@@ -51,7 +58,7 @@ describe('Dockerfile', () => {
     // the release test really runs those: the same release command and the same install script
     expect(releaseTest).toContain("spawnSync('pnpm', ['run', '-s', 'release']");
     expect(releaseTest).toContain("join(ROOT, 'packages', 'release', 'install.mjs')");
-    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).packageManager).toBe('pnpm@10.34.9');
+    expect(rootPackage.packageManager).toBe('pnpm@10.34.9');
     expect(runs).toContain('pnpm release');
   });
 

@@ -8,9 +8,15 @@ import { startChild, startInProcess, type ChildCoordinator } from './support/coo
 import { PrivatePostgres } from './support/private-pg.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
-async function ready(base: string): Promise<{ status: number; body: any }> {
+/** The body of GET /api/health/ready. */
+interface ReadyBody {
+  status: string;
+  reason?: string;
+}
+
+async function ready(base: string): Promise<{ status: number; body: ReadyBody }> {
   const r = await fetch(`${base}/api/health/ready`);
-  return { status: r.status, body: await r.json() };
+  return { status: r.status, body: (await r.json()) as ReadyBody };
 }
 
 const store = (pg: PrivatePostgres, db: string) => ({

@@ -21,7 +21,19 @@ import { DtmGrpc, GrpcBranchServer } from './support/grpc.ts';
 import { freePort } from './support/processes.ts';
 import { freshStore, storeEnv, testStores, type StoreName } from './support/stores.ts';
 
-const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+/** The fields of a package.json read here. */
+interface PackageJson {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+}
+
+function readPackageJson(dir: string): PackageJson {
+  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
+}
+
+const VERSION = readPackageJson(ROOT).version;
 const TARBALL = join(ROOT, 'release', `dtx-${VERSION}.tgz`);
 
 /** The environment of every process started from the installed package: nothing that points into the repository. */
@@ -35,10 +47,29 @@ function localPrebuild(dir: string): Record<string, string> {
   if (process.env.DTX_RELEASE_COMPILE) return {};
   const req = createRequire(join(ROOT, 'packages', 'db', 'package.json'));
   const pkgDir = dirname(req.resolve('better-sqlite3/package.json'));
-  const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version as string;
+  const version = readPackageJson(pkgDir).version;
   const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
   execFileSync('tar', ['czf', join(dir, name), '-C', pkgDir, 'build/Release/better_sqlite3.node']);
   return { npm_config_better_sqlite3_local_prebuilds: dir };
+}
+
+/** The part of Playwright's API used here: its types belong to apps/web, out of the root's reach. */
+interface Locator {
+  fill(value: string): Promise<void>;
+  click(): Promise<void>;
+  filter(options: { hasText: string }): Locator;
+  waitFor(options: { timeout: number }): Promise<void>;
+}
+interface Page {
+  goto(url: string): Promise<unknown>;
+  url(): string;
+  getByLabel(text: string): Locator;
+  getByRole(role: 'button', options: { name: RegExp }): Locator;
+  getByTestId(id: string): Locator;
+}
+interface Browser {
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
 }
 
 function filesUnder(dir: string, out: string[] = []): string[] {
@@ -63,8 +94,8 @@ function dtx(cwd: string, args: string[], env: Record<string, string>): Running 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return { proc, output: () => out, exited };
 }
@@ -104,14 +135,14 @@ describe.skipIf(!!process.env.DTX_SKIP_RELEASE)('release package', () => {
     dir = app;
   }, 240_000);
 
-  afterAll(async () => {
+  afterAll(() => {
     for (const r of running) if (r.proc.exitCode === null) r.proc.kill('SIGKILL');
     if (dir) rmSync(dirname(dir), { recursive: true, force: true });
   });
 
   it('installs without anything of the repository, TypeScript or tsx', () => {
     const installed = join(dir, 'node_modules', 'dtx');
-    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+    const manifest = readPackageJson(installed);
     expect(manifest.name).toBe('dtx');
     expect(manifest.bin).toEqual({ dtx: 'dist/cli.js' });
     expect(Object.keys(manifest.dependencies).filter((d) => d.startsWith('@dtx/'))).toEqual([]);
@@ -196,7 +227,7 @@ describe.skipIf(!!process.env.DTX_SKIP_RELEASE)('release package', () => {
     // the dashboard's login page in Chromium, served from the prebuilt Next app
     const webReq = createRequire(join(ROOT, 'apps', 'web', 'package.json'));
     // @playwright/test is the dashboard's dev dependency (apps/web); the root has no types for it
-    const { chromium } = webReq('@playwright/test') as { chromium: { launch(o: object): Promise<any> } };
+    const { chromium } = webReq('@playwright/test') as { chromium: { launch(o: object): Promise<Browser> } };
     const browser = await chromium.launch({
       executablePath: process.env.DTX_CHROMIUM ?? '/usr/bin/chromium',
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -261,7 +292,7 @@ describe.skipIf(!!process.env.DTX_SKIP_RELEASE)('release package', () => {
     60_000,
   );
 
-  it('refuses unknown commands and flags with usage on stderr and exit code 2; version and help', async () => {
+  it('refuses unknown commands and flags with usage on stderr and exit code 2; version and help', () => {
     for (const args of [['frobnicate'], [], ['server', '--bogus'], ['start', '--bogus'], ['migrate', 'extra']]) {
       const r = spawnSync(process.execPath, [join(dir, 'node_modules', 'dtx', 'dist', 'cli.js'), ...args], {
         cwd: dir,

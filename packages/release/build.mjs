@@ -18,8 +18,29 @@ const OUT = join(ROOT, 'release');
 const PKG = join(OUT, 'pkg');
 const DIST = join(PKG, 'dist');
 const WEB = join(ROOT, 'apps', 'web');
-const readJson = (f) => JSON.parse(readFileSync(f, 'utf8'));
+/**
+ * The fields of a package.json read here.
+ * @typedef {{
+ *   version?: string,
+ *   description?: string,
+ *   license?: string,
+ *   engines?: { node?: string },
+ *   dependencies?: Record<string, string>,
+ *   devDependencies?: Record<string, string>,
+ * }} PackageJson
+ */
+/** @param {string} f */
+function readJson(f) {
+  /** @type {unknown} */
+  const json = JSON.parse(readFileSync(f, 'utf8'));
+  return /** @type {PackageJson} */ (json);
+}
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {import('node:child_process').SpawnSyncOptions} [opts]
+ */
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts, env: { ...process.env, ...opts.env } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
@@ -27,6 +48,7 @@ function run(cmd, args, opts = {}) {
 
 /** Every third-party dependency pinned by a workspace package: name -> version. */
 function workspacePins() {
+  /** @type {Map<string, string>} */
   const pins = new Map();
   for (const group of ['apps', 'packages']) {
     for (const d of readdirSync(join(ROOT, group))) {
@@ -44,6 +66,7 @@ function workspacePins() {
 }
 
 const BUNDLED = ['@trpc/server'];
+/** @param {string} spec */
 const packageOf = (spec) =>
   spec
     .split('/')
@@ -61,7 +84,9 @@ run(process.execPath, ['--import', 'tsx', join(WEB, 'server', 'build.ts'), baseP
 // 2. One bundle of our code; everything from node_modules stays an import of the installed package.
 rmSync(PKG, { recursive: true, force: true });
 mkdirSync(DIST, { recursive: true });
+/** @type {Set<string>} */
 const used = new Set();
+/** @type {import('esbuild').Plugin} */
 const externals = {
   name: 'externals',
   setup(build) {
@@ -135,6 +160,7 @@ for (const p of ['next', 'react', 'react-dom']) used.add(p);
 // 4. The package.
 const root = readJson(join(ROOT, 'package.json'));
 const pins = workspacePins();
+/** @type {Record<string, string | undefined>} */
 const dependencies = {};
 for (const name of [...used].sort()) {
   if (!pins.has(name)) throw new Error(`the bundle imports ${name}, which no workspace package declares`);
@@ -150,7 +176,7 @@ writeFileSync(
       license: root.license,
       type: 'module',
       bin: { dtx: 'dist/cli.js' },
-      engines: { node: root.engines.node },
+      engines: { node: root.engines?.node },
       files: ['dist', 'web', 'README.md'],
       dependencies,
     },

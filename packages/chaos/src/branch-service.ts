@@ -119,7 +119,8 @@ export function serveBranches(script: BranchScript, port = 0): Promise<{ server:
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const script: BranchScript = { ...defaultScript, ...(process.argv[2] ? JSON.parse(process.argv[2]) : {}) };
+  const overrides = process.argv[2] ? (JSON.parse(process.argv[2]) as Partial<BranchScript>) : {};
+  const script: BranchScript = { ...defaultScript, ...overrides };
   const { server, port } = await serveBranches(script);
   process.stdout.write(`${JSON.stringify({ port })}\n`);
   const stop = () => {

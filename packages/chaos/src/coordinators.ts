@@ -53,8 +53,8 @@ export class Coordinator {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    proc.stdout!.pipe(this.log, { end: false });
-    proc.stderr!.pipe(this.log, { end: false });
+    proc.stdout.pipe(this.log, { end: false });
+    proc.stderr.pipe(this.log, { end: false });
     proc.once('exit', (code, sig) => this.log.write(`=== exit code=${code} signal=${sig} at ${new Date().toISOString()}\n`));
     this.proc = proc;
     await waitHttp(`${this.base}/api/ping`, timeoutMs, () => proc.exitCode === null);

@@ -54,6 +54,17 @@ function pgRun(cmd: string, args: string[]): void {
   else execFileSync(cmd, args, { stdio: 'pipe' });
 }
 
+/**
+ * A synchronous step as the asynchronous DbServer interface wants it (MariaDB's start and stop
+ * poll; PostgreSQL's pg_ctl -w waits itself): what it throws reaches the caller as a rejection.
+ */
+function asPromise(step: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    step();
+    resolve();
+  });
+}
+
 class Sqlite implements DbServer {
   readonly name = 'sqlite' as const;
   readonly env: StoreEnv;
@@ -99,21 +110,23 @@ class Postgres implements DbServer {
     return this;
   }
 
-  async start() {
-    pgRun(pgBin('pg_ctl'), [
-      '-D',
-      this.data,
-      '-l',
-      join(this.dir, 'pg.log'),
-      '-w',
-      '-o',
-      `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c max_connections=200`,
-      'start',
-    ]);
+  start(): Promise<void> {
+    return asPromise(() =>
+      pgRun(pgBin('pg_ctl'), [
+        '-D',
+        this.data,
+        '-l',
+        join(this.dir, 'pg.log'),
+        '-w',
+        '-o',
+        `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c max_connections=200`,
+        'start',
+      ]),
+    );
   }
 
-  async stop() {
-    pgRun(pgBin('pg_ctl'), ['-D', this.data, '-m', 'fast', '-w', 'stop']);
+  stop(): Promise<void> {
+    return asPromise(() => pgRun(pgBin('pg_ctl'), ['-D', this.data, '-m', 'fast', '-w', 'stop']));
   }
 
   private postmaster(): number | null {
@@ -134,14 +147,16 @@ class Postgres implements DbServer {
     this.frozen = [];
   }
 
-  async destroy() {
-    this.thaw();
-    const pm = this.postmaster();
-    try {
-      pgRun(pgBin('pg_ctl'), ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
-    } catch {
-      if (pm) signal([pm], 'SIGKILL');
-    }
+  destroy(): Promise<void> {
+    return asPromise(() => {
+      this.thaw();
+      const pm = this.postmaster();
+      try {
+        pgRun(pgBin('pg_ctl'), ['-D', this.data, '-m', 'immediate', '-w', 'stop']);
+      } catch {
+        if (pm) signal([pm], 'SIGKILL');
+      }
+    });
   }
 }
 

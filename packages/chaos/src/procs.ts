@@ -89,7 +89,7 @@ export async function startBranchProcess(script: object): Promise<{ proc: ChildP
   });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
-    proc.stdout!.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       const nl = buf.indexOf('\n');
       if (nl >= 0) resolve((JSON.parse(buf.slice(0, nl)) as { port: number }).port);
