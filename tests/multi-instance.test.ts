@@ -24,8 +24,10 @@ function multiInstanceSuite(storeName: 'postgres' | 'mysql') {
     await svc.start();
     store = await freshStore(storeName, 'multi');
     // Start one, then the other: the second finds the schema migrated (or waits on the lock).
-    children.push(await startChild(store, { CRON_CONCURRENCY: '16' }));
-    children.push(await startChild(store, { CRON_CONCURRENCY: '16' }));
+    // The 200 submits go out at once: room for all of them (admission is tests/admission.test.ts's).
+    const env = { CRON_CONCURRENCY: '16', MAX_INFLIGHT_SUBMITS: '1000' };
+    children.push(await startChild(store, env));
+    children.push(await startChild(store, env));
   });
   afterAll(async () => {
     for (const c of children) await c.kill();

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { adoptedFromDtm, openDatabase, type Database } from '@dtx/db';
-import { Engine, Retention, systemClock, Topics, type Logger } from '@dtx/engine';
+import { Engine, Retention, StoreUnavailableError, systemClock, Topics, type Logger } from '@dtx/engine';
 import { VERSION } from '@dtx/runtime';
 import { HttpTransport } from './calls/http.ts';
 import { CallRouter } from './calls/router.ts';
@@ -226,8 +226,12 @@ async function openWithRetry(c: Parameters<typeof openDatabase>[0], log: Logger,
       try {
         return await openDatabase(c);
       } catch (err) {
-        const code = (err as { code?: string }).code ?? '';
-        const transient = ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ER_CON_COUNT_ERROR', '57P03'].includes(code);
+        // The driver reports an unreachable server as StoreUnavailableError (its cause has the code).
+        const cause = err instanceof StoreUnavailableError ? err.cause : err;
+        const code = (cause as { code?: string } | undefined)?.code ?? '';
+        const transient =
+          err instanceof StoreUnavailableError ||
+          ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ER_CON_COUNT_ERROR', '57P03'].includes(code);
         if (!transient) throw err;
         const reason = `${c.driver} at ${c.host}:${c.port} not reachable (${(err as Error).message})`;
         log.warn(
