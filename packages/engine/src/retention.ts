@@ -36,7 +36,10 @@ export class Retention {
 
   constructor(private readonly o: RetentionOptions) {}
 
-  /** Runs now and then every intervalSeconds. */
+  /**
+   * Runs every intervalSeconds, the first time one interval after start: a start-up (often many
+   * instances at once, after a deploy) is busy enough without it.
+   */
   start(): void {
     if (this.timer) return;
     const tick = () => {
@@ -44,7 +47,6 @@ export class Retention {
     };
     this.timer = setInterval(tick, this.o.intervalSeconds * 1000);
     this.timer.unref();
-    tick();
   }
 
   async stop(): Promise<void> {
