@@ -400,10 +400,15 @@ export class SqlStore implements Store {
       if (this.dialect === 'mysql') {
         // No UPDATE ... RETURNING: the rows the update matched stay locked by it until commit, so
         // a read in the same transaction sees exactly those.
-        rows = await this.driver.tx(async (c) => {
-          if ((await c.run(update, params)) === 0) return [];
-          return c.query(`SELECT gid, owner FROM trans_global WHERE owner IN (${chunk.map(() => '?').join(', ')})`, chunk);
-        });
+        // READ COMMITTED: record locks only, so the renewal takes no gap locks on the owner index
+        // that would hold up inserts of new (leased) rows meanwhile.
+        rows = await this.driver.tx(
+          async (c) => {
+            if ((await c.run(update, params)) === 0) return [];
+            return c.query(`SELECT gid, owner FROM trans_global WHERE owner IN (${chunk.map(() => '?').join(', ')})`, chunk);
+          },
+          { isolation: 'read committed' },
+        );
       } else {
         rows = await this.driver.query(`${update} RETURNING gid, owner`, params);
       }
