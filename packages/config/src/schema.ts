@@ -278,7 +278,7 @@ const apiAuth = z
     }),
     OperatorToken: str('', {
       description:
-        'when set, forceStop, resetCronTime, resetNextCronTime and topic subscribe/unsubscribe/delete need this token (not `Token`), and are written to the audit log. 32+ characters',
+        'when set, forceStop, resetCronTime, resetNextCronTime and topic subscribe/unsubscribe/delete need this token (`Token` cannot call them; they are written to the audit log either way). 32+ characters',
       shownDefault: '(off)',
       rule: tokenRule,
       secret: true,

@@ -11,6 +11,7 @@ import { CallRouter } from './calls/router.ts';
 import type { FastifyInstance } from 'fastify';
 import { egressPolicyOf, storeConfigOf, type Config } from '@dtx/config';
 import { Admission } from './admission.ts';
+import { ApiAuth, OperatorAudit } from './auth.ts';
 import { EtcdRegistrar, EtcdResolver } from './discovery/etcd.ts';
 import { buildGrpcServer, closeGrpc, listenGrpc } from './grpc/server.ts';
 import { parseSchemeTarget, type Driver } from './grpc/target.ts';
@@ -108,7 +109,12 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     passes: () => engine.inFlight(),
     metrics,
   });
+  const auth = new ApiAuth(config.ApiAuth);
+  const audit = new OperatorAudit(db.driver, log);
+  if (!auth.enabled) log.info({}, 'the coordinator API is open (ApiAuth.Token is not set): keep its ports on the service network (docs/security.md)');
   const http = await buildHttpServer({
+    auth,
+    audit,
     engine,
     topics,
     store: db.store,
@@ -120,7 +126,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     timeFormat: TimeFormat.fromConfig(config.TimeZoneOffset),
     timeoutToFail: config.TimeoutToFail,
   });
-  const grpc = buildGrpcServer({ engine, topics, metrics, admission, logger: log, maxBodyBytes: config.MaxBodyBytes });
+  const grpc = buildGrpcServer({ engine, topics, metrics, admission, logger: log, maxBodyBytes: config.MaxBodyBytes, auth, audit });
   let grpcPort: number;
   try {
     await http.listen({ port: config.HttpPort, host: config.ListenHost });
