@@ -310,6 +310,16 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     ]);
   });
 
+  it('topics: a subscriber URL that is not a branch URL, or that BranchCallPolicy refuses, is refused and not stored', async () => {
+    for (const [url, why] of [
+      ['ftp://nope', "url is not a gRPC target (host:port/package.Service/Method) or an http(s) URL: 'ftp://nope'"],
+      ['http://169.254.169.254/latest/meta-data', "is refused by BranchCallPolicy.Deny entry '169.254.0.0/16'"],
+    ] as const) {
+      await expect(as('operator').topics.subscribe({ topic: 'refused', url })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining(why) });
+    }
+    expect(await db.store.kvFind('topics', 'refused')).toEqual([]);
+  });
+
   it('overview: succeeded per minute, and the time to finish of the finished ones', async () => {
     const o = await as('viewer').overview.stats({ minutes: 60 });
     expect(o.series).toHaveLength(60);
