@@ -143,11 +143,16 @@ const CACHE_LIMIT = 10_000;
 export class EgressPolicy {
   private readonly allow: Rules;
   private readonly deny: Rules;
+  /** Whether any list has URL prefixes (else a URL's host decides alone). */
+  private readonly prefixes: boolean;
+  private readonly hostCache = new Map<string, string | null>();
+  private readonly originHosts = new Map<string, string>();
   private readonly addressCache = new Map<string, string | null>();
 
   constructor(allow: string, deny: string) {
     this.allow = new Rules(parseEntries(allow));
     this.deny = new Rules(parseEntries(deny));
+    this.prefixes = this.allow.prefixes.length + this.deny.prefixes.length > 0;
   }
 
   /** Everything allowed: no list has entries. */
@@ -159,34 +164,70 @@ export class EgressPolicy {
    * Request level (no DNS): the reason an http(s) URL or gRPC target is refused, or undefined.
    * A host name only an address entry of Allow could allow passes here: its connection decides.
    */
-  refuseUrl(url: string): string | undefined {
+  refuseUrl(url: string | URL): string | undefined {
     if (this.open) return undefined;
-    let http = false;
-    let host = '';
-    if (/^https?:\/\//i.test(url)) {
-      try {
-        const u = new URL(url);
-        http = true;
-        url = u.href;
-        host = u.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
-      } catch {
-        return undefined; // not a URL: the request checks refuse it
-      }
-    } else {
-      host = grpcHostOf(url);
+    if (typeof url === 'string' && !/^https?:\/\//i.test(url)) return this.verdict(grpcHostOf(url), undefined);
+    let u: URL;
+    try {
+      u = typeof url === 'string' ? new URL(url) : url;
+    } catch {
+      return undefined; // not a URL: the request checks refuse it
     }
-    const denied = (http ? this.deny.prefix(url) : undefined) ?? (host ? this.deny.host(host) : undefined);
+    return this.verdict(u.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1'), this.prefixes ? u.href : undefined);
+  }
+
+  /**
+   * refuseUrl for a request of the HTTP client: `origin` as the client normalised it
+   * (`http://host:port`), `path` with its query. Parses each origin once.
+   */
+  refuseRequest(origin: string, path: string): string | undefined {
+    if (this.open) return undefined;
+    let host = this.originHosts.get(origin);
+    if (host === undefined) {
+      host = hostOf(origin);
+      if (this.originHosts.size >= CACHE_LIMIT) this.originHosts.clear();
+      this.originHosts.set(origin, host);
+    }
+    return this.verdict(host, this.prefixes ? origin + path : undefined);
+  }
+
+  private verdict(host: string, href: string | undefined): string | undefined {
+    let allowedByPrefix = false;
+    if (href !== undefined) {
+      const denied = this.deny.prefix(href);
+      if (denied) return `BranchCallPolicy.Deny entry '${denied}'`;
+      allowedByPrefix = this.allow.prefix(href) !== undefined;
+    }
+    // a resolver's target (etcd://, direct:///): decided on the addresses it resolves to
+    if (!host) return undefined;
+    const why = this.refuseHost(host);
+    // an allowed URL prefix lifts Allow's refusal, never Deny's
+    return allowedByPrefix && why?.startsWith('BranchCallPolicy.Allow') ? undefined : why;
+  }
+
+  /** What a URL's host alone decides (cached): Deny's host names, literal addresses, Allow. */
+  private refuseHost(host: string): string | undefined {
+    const cached = this.hostCache.get(host);
+    if (cached !== undefined) return cached ?? undefined;
+    const why = this.decideHost(host);
+    if (this.hostCache.size >= CACHE_LIMIT) this.hostCache.clear();
+    this.hostCache.set(host, why ?? null);
+    return why;
+  }
+
+  private decideHost(host: string): string | undefined {
+    const denied = this.deny.host(host);
     if (denied) return `BranchCallPolicy.Deny entry '${denied}'`;
-    if (host && isIP(host)) {
-      const why = this.refuseAddress(host, host);
+    const literal = isIP(host) !== 0;
+    if (literal) {
+      const why = this.decideAddress(host, host);
       if (why) return why;
     }
-    if (this.allow.empty) return undefined;
-    if ((http && this.allow.prefix(url)) || (host && this.allow.host(host))) return undefined;
-    if (host && this.allow.prefixHosts.has(host)) return `BranchCallPolicy.Allow: no URL prefix of '${host}' matches`;
-    if (host && isIP(host)) return undefined; // checked above
-    if (host && this.allow.addresses.length > 0) return undefined; // decided at connect
-    return `BranchCallPolicy.Allow: no entry matches '${host || url}'`;
+    if (this.allow.empty || this.allow.host(host)) return undefined;
+    if (this.allow.prefixHosts.has(host)) return `BranchCallPolicy.Allow: no URL prefix of '${host}' matches`;
+    // a literal address passed above; a name is decided by the addresses it resolves to
+    if (literal || this.allow.addresses.length > 0) return undefined;
+    return `BranchCallPolicy.Allow: no entry matches '${host}'`;
   }
 
   /** Connect level: the reason connecting to `ip` (resolved from `host`) is refused, or undefined. Cached. */

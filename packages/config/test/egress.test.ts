@@ -7,7 +7,13 @@ describe('EgressPolicy', () => {
   const byDefault = new EgressPolicy('', DEFAULT_DENY);
 
   it('by default refuses link-local and metadata addresses, in every spelling the URL parser normalises', () => {
-    for (const url of ['http://169.254.169.254/latest', 'http://2852039166/', 'http://0xa9.254.169.254/', 'https://[fe80::1]:8443/', 'http://[::ffff:169.254.169.254]/']) {
+    for (const url of [
+      'http://169.254.169.254/latest',
+      'http://2852039166/',
+      'http://0xa9.254.169.254/',
+      'https://[fe80::1]:8443/',
+      'http://[::ffff:169.254.169.254]/',
+    ]) {
       expect(byDefault.refuseUrl(url), url).toMatch(/^BranchCallPolicy\.Deny entry '(169\.254\.0\.0\/16|fe80::\/10)'/);
     }
     expect(byDefault.refuseUrl('http://[fd00:ec2::254]/latest')).toContain("'fd00:ec2::254'");
@@ -47,6 +53,8 @@ describe('EgressPolicy', () => {
     // a named host is trusted whatever it resolves to, except what Deny refuses
     expect(p.refuseAddress('api.example', '192.0.2.1')).toBeUndefined();
     expect(p.refuseAddress('api.example', '169.254.169.254')).toContain('BranchCallPolicy.Deny');
+    // a resolver's target is decided on the addresses it resolves to
+    expect(p.refuseUrl('etcd://127.0.0.1:2379/svc/pkg.Svc/Method')).toBeUndefined();
     // without address entries, an unnamed host is refused at once
     expect(new EgressPolicy('api.example', '').refuseUrl('http://other.example/')).toBe("BranchCallPolicy.Allow: no entry matches 'other.example'");
   });

@@ -124,8 +124,14 @@ describe('configuration schema', () => {
 
   it.each([
     [{ RETRY_INTERVAL: '9' }, 'RetryInterval (RETRY_INTERVAL) should not be less than 10'],
-    [{ BRANCH_CALL_POLICY_DENY: '10.0.0.0/33' }, "BranchCallPolicy.Deny (BRANCH_CALL_POLICY_DENY): '10.0.0.0/33' is not a valid CIDR (bad prefix length)"],
-    [{ BRANCH_CALL_POLICY_ALLOW: 'ftp://h/' }, "BranchCallPolicy.Allow (BRANCH_CALL_POLICY_ALLOW): 'ftp://h/': URL prefixes must be http:// or https:// URLs"],
+    [
+      { BRANCH_CALL_POLICY_DENY: '10.0.0.0/33' },
+      "BranchCallPolicy.Deny (BRANCH_CALL_POLICY_DENY): '10.0.0.0/33' is not a valid CIDR (bad prefix length)",
+    ],
+    [
+      { BRANCH_CALL_POLICY_ALLOW: 'ftp://h/' },
+      "BranchCallPolicy.Allow (BRANCH_CALL_POLICY_ALLOW): 'ftp://h/': URL prefixes must be http:// or https:// URLs",
+    ],
     [
       { BRANCH_CALL_POLICY_ALLOW: 'good.host, bad host' },
       "BranchCallPolicy.Allow (BRANCH_CALL_POLICY_ALLOW): 'bad host' is not a host name, an IP address, a CIDR or an http(s):// URL prefix",

@@ -187,10 +187,10 @@ export class HttpTransport implements BranchTransport {
 /** Refuses each request (first call and every redirect hop) whose URL the policy refuses. */
 function policyInterceptor(policy: EgressPolicy): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => {
-    const url = new URL(opts.path, opts.origin).href;
-    const why = policy.refuseUrl(url);
+    const origin = typeof opts.origin === 'string' ? opts.origin : (opts.origin?.origin ?? '');
+    const why = policy.refuseRequest(origin, opts.path);
     if (!why) return dispatch(opts, handler);
-    handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new EgressRefusedError(url, why));
+    handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new EgressRefusedError(origin + opts.path, why));
     return true;
   };
 }

@@ -99,7 +99,11 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
       const v = auth?.check(call.metadata.get('authorization')[0]?.toString(), access);
       if (v && !v.ok) {
         metrics?.request('grpc', method.toLowerCase(), false, (Date.now() - started) / 1000);
-        callback({ code: v.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED, details: v.message, metadata: new grpc.Metadata() });
+        callback({
+          code: v.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED,
+          details: v.message,
+          metadata: new grpc.Metadata(),
+        });
         return;
       }
       // Admission (admission.ts). UNAVAILABLE, not ABORTED (the transaction failed) nor

@@ -34,7 +34,9 @@ export interface HttpOptions {
 const OPEN_PATHS = new Set(['/api/ping', READY_PATH, '/api/metrics']);
 const BASE = '/api/dtmsvr';
 /** Operator routes: ApiAuth.OperatorToken when set, and an audit row. */
-const OPERATOR_PATHS = new Set(['forceStop', 'resetCronTime', 'resetNextCronTime', 'subscribe', 'unsubscribe', 'topic/:topicName'].map((p) => `${BASE}/${p}`));
+const OPERATOR_PATHS = new Set(
+  ['forceStop', 'resetCronTime', 'resetNextCronTime', 'subscribe', 'unsubscribe', 'topic/:topicName'].map((p) => `${BASE}/${p}`),
+);
 
 const SUCCESS = { dtm_result: 'SUCCESS' };
 
