@@ -309,6 +309,11 @@ func storeEnv(store, tmp string) (map[string]string, func(), error) {
 }
 
 func startCoordinator(store, tmp string) (*coordinator, error) {
+	return startCoordinatorWith(store, tmp, nil)
+}
+
+// startCoordinatorWith starts one with extra environment (configuration keys).
+func startCoordinatorWith(store, tmp string, extra map[string]string) (*coordinator, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return nil, err
@@ -335,13 +340,16 @@ func startCoordinator(store, tmp string) (*coordinator, error) {
 	for k, v := range senv {
 		env[k] = v
 	}
+	for k, v := range extra {
+		env[k] = v
+	}
 	cmd := exec.Command("node", "--import", "tsx", filepath.Join("apps", "server", "src", "main.ts"))
 	cmd.Dir = root
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	logPath := filepath.Join(tmp, fmt.Sprintf("coordinator-%s.log", store))
+	logPath := filepath.Join(tmp, fmt.Sprintf("coordinator-%s-%s.log", store, randomHex(3)))
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err

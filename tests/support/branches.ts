@@ -21,6 +21,8 @@ export interface BranchReply {
   body?: unknown;
   /** Answer after this many milliseconds. */
   delayMs?: number;
+  /** A Location header (redirects). */
+  location?: string;
 }
 
 export type Handler = (req: BranchRequest) => BranchReply | Promise<BranchReply>;
@@ -33,6 +35,8 @@ export class BranchServer {
   /** Highest number of concurrent calls seen for one (path, gid, branch, op). */
   maxConcurrentSame = 0;
   port = 0;
+  /** The loopback address it listens on (127.0.0.x). */
+  host = '127.0.0.1';
 
   /** Handles `path` (exact, without query string); unknown paths answer 200 SUCCESS. */
   on(path: string, handler: Handler | BranchReply): this {
@@ -41,15 +45,16 @@ export class BranchServer {
   }
 
   url(path: string): string {
-    return `http://127.0.0.1:${this.port}${path}`;
+    return `http://${this.host}:${this.port}${path}`;
   }
 
-  async start(port = 0): Promise<this> {
+  async start(port = 0, host = '127.0.0.1'): Promise<this> {
+    this.host = host;
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
-      this.server!.listen(port, '127.0.0.1', () => resolve());
+      this.server!.listen(port, host, () => resolve());
     });
     this.port = (this.server.address() as AddressInfo).port;
     return this;
@@ -82,7 +87,10 @@ export class BranchServer {
       const reply: BranchReply = handler ? await handler(call) : {};
       if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
       const body = reply.body === undefined ? { dtm_result: 'SUCCESS' } : reply.body;
-      res.writeHead(reply.status ?? 200, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' });
+      res.writeHead(reply.status ?? 200, {
+        'content-type': typeof body === 'string' ? 'text/plain' : 'application/json',
+        ...(reply.location ? { location: reply.location } : {}),
+      });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     } catch (err) {
       res.writeHead(500, { 'content-type': 'text/plain' });

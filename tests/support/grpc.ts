@@ -101,6 +101,7 @@ export interface GrpcError {
 /** A unary method of a generated client (grpc-js types them all as `Function`). */
 type UnaryMethod = (
   req: Record<string, unknown>,
+  metadata: grpc.Metadata,
   options: grpc.CallOptions,
   cb: (err: grpc.ServiceError | null, reply: unknown) => void,
 ) => grpc.ClientUnaryCall;
@@ -114,11 +115,15 @@ export class DtmGrpc {
     this.client = new proto.dtmgimp.Dtm(target, grpc.credentials.createInsecure()) as grpc.Client & Record<string, UnaryMethod | undefined>;
   }
 
-  call<T = Record<string, unknown>>(method: string, req: Record<string, unknown>): Promise<{ ok: true; reply: T } | ({ ok: false } & GrpcError)> {
+  call<T = Record<string, unknown>>(
+    method: string,
+    req: Record<string, unknown>,
+    metadata: grpc.Metadata = new grpc.Metadata(),
+  ): Promise<{ ok: true; reply: T } | ({ ok: false } & GrpcError)> {
     return new Promise((resolve, reject) => {
       const unary = this.client[method];
       if (!unary) return reject(new Error(`dtmgimp.Dtm has no method ${method}`));
-      unary.call(this.client, req, { deadline: Date.now() + 30_000 }, (err, reply) =>
+      unary.call(this.client, req, metadata, { deadline: Date.now() + 30_000 }, (err, reply) =>
         // the reply is the method's decoded protobuf message; `T` names the fields a test reads
         resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, reply: reply as T }),
       );

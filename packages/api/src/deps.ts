@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { openDatabase, type Database, type PrismaClient } from '@dtx/db';
 import { Admin, systemClock, Topics, type Clock, type Logger } from '@dtx/engine';
-import { storeConfigOf, type Config } from '@dtx/config';
+import { egressPolicyOf, grpcSchemesOf, storeConfigOf, type Config } from '@dtx/config';
 import { hashPassword, randomPassword } from './auth/password.ts';
 
 export interface DashboardSettings {
@@ -76,7 +76,8 @@ export async function createDashboard(config: Config, opts: DashboardOptions): P
     db,
     prisma,
     admin: new Admin(db.store, clock),
-    topics: new Topics(db.store, opts.logger),
+    // subscriber URLs are checked as the coordinator checks them (docs/security.md, "Egress policy")
+    topics: new Topics(db.store, opts.logger, { grpcSchemes: grpcSchemesOf(config.MicroService.Driver), egress: egressPolicyOf(config) }),
     clock,
     settings: settingsOf(config),
     sessionSecret,

@@ -310,6 +310,20 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     ]);
   });
 
+  it('topics: a subscriber URL that is not a branch URL, or that BranchCallPolicy refuses, is refused and not stored', async () => {
+    for (const [url, why] of [
+      ['ftp://nope', "url is not a gRPC target (host:port/package.Service/Method) or an http(s) URL: 'ftp://nope'"],
+      ['http://169.254.169.254/latest/meta-data', "is refused by BranchCallPolicy.Deny entry '169.254.0.0/16'"],
+    ] as const) {
+      const err: unknown = await as('operator')
+        .topics.subscribe({ topic: 'refused', url })
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'BAD_REQUEST' });
+      expect((err as Error).message).toContain(why);
+    }
+    expect(await db.store.kvFind('topics', 'refused')).toEqual([]);
+  });
+
   it('overview: succeeded per minute, and the time to finish of the finished ones', async () => {
     const o = await as('viewer').overview.stats({ minutes: 60 });
     expect(o.series).toHaveLength(60);

@@ -4,10 +4,13 @@
 // keys, defaults and rules are those of the schema in schema.ts.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { EgressPolicy } from './egress.ts';
 import { configKeys, configSchema, defaultConfig, envName, type Config, type StoreDriver } from './schema.ts';
 
-export { configKeys, configSchema, defaultConfig, envName, MICRO_SERVICE_DRIVERS, STORE_DRIVERS } from './schema.ts';
+export { configKeys, configSchema, defaultConfig, envName, grpcSchemesOf, MICRO_SERVICE_DRIVERS, STORE_DRIVERS } from './schema.ts';
 export type { Config, KeyDoc, KeyInfo, StoreDriver } from './schema.ts';
+export { EgressPolicy };
+export { DEFAULT_DENY, EgressRefusedError, grpcHostOf, hostOf, parseEntries } from './egress.ts';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -135,4 +138,9 @@ export function storeConfigOf(c: Config, maxConns = 100): StoreConfig {
     schema: s.Schema,
     maxOpenConns: Math.min(s.MaxOpenConns, maxConns),
   };
+}
+
+/** The egress policy of a configuration (BranchCallPolicy.*; the loader checked its entries). */
+export function egressPolicyOf(c: Config): EgressPolicy {
+  return new EgressPolicy(c.BranchCallPolicy.Allow, c.BranchCallPolicy.Deny);
 }

@@ -3,6 +3,7 @@
 // defaultConfig(), the loader's checks and the keys table of docs/configuration.md all come from
 // here, so they cannot drift apart.
 import { z } from 'zod';
+import { DEFAULT_DENY, entriesComplaint } from './egress.ts';
 
 /** `Store.MaxOpenConns` -> `STORE_MAX_OPEN_CONNS` (dtm's rule). */
 export function envName(path: string[]): string {
@@ -98,6 +99,14 @@ const DRIVER_ALIASES: Record<string, StoreDriver> = {
 
 /** dtm's micro-service drivers we implement (docs/protocol/gozero-driver.md). */
 export const MICRO_SERVICE_DRIVERS = ['default', 'dtm-driver-gozero'];
+
+/**
+ * Schemes of gRPC branch targets a MicroService driver resolves (the coordinator's gRPC transport
+ * dials them; the engine refuses others at submit). The default driver dials `host:port` only.
+ */
+export function grpcSchemesOf(driver: string): string[] {
+  return driver === 'dtm-driver-gozero' ? ['etcd', 'discov', 'direct', 'dns', 'ipv4', 'ipv6', 'unix', 'unix-abstract'] : [];
+}
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
@@ -236,6 +245,47 @@ const retention = z.object({
   }),
 });
 
+// Egress policy of the coordinator's outgoing calls (docs/security.md, "Egress policy").
+const branchCallPolicy = z.object({
+  Allow: str('', {
+    description:
+      'comma-separated hosts (`*.svc.local` for subdomains), IPs, CIDRs and `http(s)://` URL prefixes branch calls, query_prepared, workflow resume, topic subscribers and the alert webhook may reach; empty allows all but `Deny`',
+    shownDefault: '(all)',
+    rule: entriesComplaint,
+  }),
+  Deny: str(DEFAULT_DENY, {
+    description:
+      'comma-separated hosts, IPs, CIDRs and URL prefixes never called (wins over `Allow`); checked on every resolved address and redirect hop. Default: link-local and cloud metadata',
+    rule: entriesComplaint,
+  }),
+  MaxRedirects: int(3, {
+    description: 'redirects an HTTP branch call follows, each hop checked again (dtm follows 10); 0 follows none',
+    rule: (v) => (v < 0 || v > 20 ? 'must be between 0 and 20' : undefined),
+  }),
+});
+
+const tokenRule: Rule<string> = (v) => (v && v.length < 32 ? 'must be at least 32 characters' : undefined);
+
+// Optional bearer tokens of the coordinator's API (docs/security.md, "API tokens").
+const apiAuth = z
+  .object({
+    Token: str('', {
+      description:
+        'when set, every dtm API call (HTTP, JSON-RPC, gRPC) needs `Authorization: Bearer <token>`; `/api/ping` and `/api/health/ready` stay open. 32+ characters',
+      shownDefault: '(off)',
+      rule: tokenRule,
+      secret: true,
+    }),
+    OperatorToken: str('', {
+      description:
+        'when set, forceStop, resetCronTime, resetNextCronTime and topic subscribe/unsubscribe/delete need this token (`Token` cannot call them; they are written to the audit log either way). 32+ characters',
+      shownDefault: '(off)',
+      rule: tokenRule,
+      secret: true,
+    }),
+  })
+  .superRefine(groupCheck((a) => (a.Token && a.Token === a.OperatorToken ? ['OperatorToken', 'must differ from ApiAuth.Token'] : undefined)));
+
 export const configSchema = z
   .object({
     TransCronInterval: int(3, { description: 'how often (s) an idle scheduler looks for due transactions', rule: atLeast(1, 'must be positive') }),
@@ -295,6 +345,8 @@ export const configSchema = z
         "most transaction passes (API-triggered and the scheduler's) one instance runs at once; beyond it prepare, submit, abort and prepareWorkflow get HTTP 503 / gRPC `UNAVAILABLE` (ours)",
       rule: atLeast(1),
     }),
+    BranchCallPolicy: branchCallPolicy,
+    ApiAuth: apiAuth,
     Dashboard: dashboard,
     Store: store,
     Retention: retention,

@@ -69,6 +69,8 @@ describe('configuration schema', () => {
         RedisPrefix: '{a}',
       },
       Retention: { Mode: 'auto', BatchSize: 200, IntervalSeconds: 60, KeepAttempts: 100 },
+      BranchCallPolicy: { Allow: '', Deny: '169.254.0.0/16,fe80::/10,fd00:ec2::254', MaxRedirects: 3 },
+      ApiAuth: { Token: '', OperatorToken: '' },
     });
     expect(defaultConfig()).not.toBe(defaultConfig());
   });
@@ -94,6 +96,10 @@ describe('configuration schema', () => {
       TIME_ZONE_OFFSET: '+8',
       ALERT_WEB_HOOK: 'http://h/',
       RETENTION_MODE: 'off',
+      BRANCH_CALL_POLICY_ALLOW: '10.0.0.0/8,*.svc.local,http://h:8080/api/',
+      BRANCH_CALL_POLICY_DENY: '169.254.0.0/16',
+      API_AUTH_TOKEN: 't'.repeat(32),
+      API_AUTH_OPERATOR_TOKEN: 'o'.repeat(32),
     };
     for (const k of configKeys()) {
       const value = valid[k.env] ?? (typeof k.defaultValue === 'number' ? String(k.defaultValue + 1) : `${k.defaultValue}x`);
@@ -118,6 +124,20 @@ describe('configuration schema', () => {
 
   it.each([
     [{ RETRY_INTERVAL: '9' }, 'RetryInterval (RETRY_INTERVAL) should not be less than 10'],
+    [
+      { BRANCH_CALL_POLICY_DENY: '10.0.0.0/33' },
+      "BranchCallPolicy.Deny (BRANCH_CALL_POLICY_DENY): '10.0.0.0/33' is not a valid CIDR (bad prefix length)",
+    ],
+    [
+      { BRANCH_CALL_POLICY_ALLOW: 'ftp://h/' },
+      "BranchCallPolicy.Allow (BRANCH_CALL_POLICY_ALLOW): 'ftp://h/': URL prefixes must be http:// or https:// URLs",
+    ],
+    [
+      { BRANCH_CALL_POLICY_ALLOW: 'good.host, bad host' },
+      "BranchCallPolicy.Allow (BRANCH_CALL_POLICY_ALLOW): 'bad host' is not a host name, an IP address, a CIDR or an http(s):// URL prefix",
+    ],
+    [{ BRANCH_CALL_POLICY_MAX_REDIRECTS: '-1' }, 'BranchCallPolicy.MaxRedirects (BRANCH_CALL_POLICY_MAX_REDIRECTS) must be between 0 and 20'],
+    [{ API_AUTH_TOKEN: 'x'.repeat(31) }, 'ApiAuth.Token (API_AUTH_TOKEN) must be at least 32 characters'],
     [{ RETRY_INTERVAL: '20', TIMEOUT_TO_FAIL: '19' }, 'TimeoutToFail (TIMEOUT_TO_FAIL) should not be less than RetryInterval'],
     [{ REQUEST_TIMEOUT: '0' }, 'RequestTimeout (REQUEST_TIMEOUT) must be positive'],
     [{ TRANS_CRON_INTERVAL: '-1' }, 'TransCronInterval (TRANS_CRON_INTERVAL) must be positive'],

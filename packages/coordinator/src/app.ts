@@ -9,8 +9,9 @@ import { VERSION } from '@dtx/runtime';
 import { HttpTransport } from './calls/http.ts';
 import { CallRouter } from './calls/router.ts';
 import type { FastifyInstance } from 'fastify';
-import { storeConfigOf, type Config } from '@dtx/config';
+import { egressPolicyOf, storeConfigOf, type Config } from '@dtx/config';
 import { Admission } from './admission.ts';
+import { ApiAuth, OperatorAudit } from './auth.ts';
 import { EtcdRegistrar, EtcdResolver } from './discovery/etcd.ts';
 import { buildGrpcServer, closeGrpc, listenGrpc } from './grpc/server.ts';
 import { parseSchemeTarget, type Driver } from './grpc/target.ts';
@@ -51,18 +52,30 @@ export interface StartOptions {
 export async function startCoordinator(config: Config, opts: StartOptions): Promise<Coordinator> {
   const log = opts.logger;
   const s = config.Store;
+  const refusedHook = config.AlertWebHook ? egressPolicyOf(config).refuseUrl(config.AlertWebHook) : undefined;
+  if (refusedHook) throw new Error(`invalid configuration: AlertWebHook (ALERT_WEB_HOOK) '${config.AlertWebHook}' is refused by ${refusedHook}`);
   const db = await openWithRetry(storeConfigOf(config), log, { port: config.HttpPort, host: config.ListenHost });
   if (db.migration?.adopted) log.warn({ db: s.Db }, "adopted dtm's schema in this database: dtx manages it from now on");
   if (db.migration?.applied.length) log.info({ applied: db.migration.applied }, 'schema migrations applied');
-  const topics = new Topics(db.store, log);
+  const driver = config.MicroService.Driver as Driver;
+  // Outgoing calls obey BranchCallPolicy (docs/security.md, "Egress policy"): request-time checks
+  // refuse what is decidable without DNS, the transports check every connection and redirect hop.
+  const policy = egressPolicyOf(config);
+  const targets = { grpcSchemes: resolvedSchemes(driver), egress: policy };
+  const topics = new Topics(db.store, log, targets);
   await topics.start(config.ConfigUpdateInterval);
   const retention = await startRetention(config, db, log);
   const metrics = new Metrics(VERSION);
   const dockerHostRewrite = !!process.env.IS_DOCKER;
-  const router = new CallRouter(new HttpTransport({ dockerHostRewrite, userAgent: `dtx/${VERSION}` }));
-  const driver = config.MicroService.Driver as Driver;
+  const httpTransport = new HttpTransport({
+    dockerHostRewrite,
+    userAgent: `dtx/${VERSION}`,
+    policy,
+    maxRedirects: config.BranchCallPolicy.MaxRedirects,
+  });
+  const router = new CallRouter(httpTransport);
   const etcd = driver === 'dtm-driver-gozero' ? new EtcdResolver(log) : undefined;
-  const grpcTransport = new GrpcTransport({ driver, logger: log, etcd, dockerHostRewrite, maxMessageBytes: config.MaxBodyBytes });
+  const grpcTransport = new GrpcTransport({ driver, logger: log, etcd, dockerHostRewrite, maxMessageBytes: config.MaxBodyBytes, policy });
   router.setGrpc({
     call: (c) => grpcTransport.call(c),
     close: async () => {
@@ -77,6 +90,8 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     instanceId: opts.instanceId,
     topics,
     metrics,
+    egress: policy,
+    postAlert: (url, json, timeoutMs) => httpTransport.post(url, json, timeoutMs),
     config: {
       retryInterval: config.RetryInterval,
       timeoutToFail: config.TimeoutToFail,
@@ -85,7 +100,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
       alertRetryLimit: config.AlertRetryLimit,
       alertWebHook: config.AlertWebHook,
       cronConcurrency: config.CronConcurrency,
-      grpcSchemes: resolvedSchemes(driver),
+      grpcSchemes: targets.grpcSchemes,
     },
   });
   const admission = new Admission({
@@ -94,7 +109,12 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     passes: () => engine.inFlight(),
     metrics,
   });
+  const auth = new ApiAuth(config.ApiAuth);
+  const audit = new OperatorAudit(db.driver, log);
+  if (!auth.enabled) log.info({}, 'the coordinator API is open (ApiAuth.Token is not set): keep its ports on the service network (docs/security.md)');
   const http = await buildHttpServer({
+    auth,
+    audit,
     engine,
     topics,
     store: db.store,
@@ -106,7 +126,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     timeFormat: TimeFormat.fromConfig(config.TimeZoneOffset),
     timeoutToFail: config.TimeoutToFail,
   });
-  const grpc = buildGrpcServer({ engine, topics, metrics, admission, logger: log, maxBodyBytes: config.MaxBodyBytes });
+  const grpc = buildGrpcServer({ engine, topics, metrics, admission, logger: log, maxBodyBytes: config.MaxBodyBytes, auth, audit });
   let grpcPort: number;
   try {
     await http.listen({ port: config.HttpPort, host: config.ListenHost });

@@ -13,6 +13,7 @@ export { SqlStore, toGlobal, toBranch } from './sql-store.ts';
 export { connect, type SqlDriver, type SqlConn } from './drivers.ts';
 export { migrate, loadMigrations, splitStatements, type MigrateResult } from './migrate.ts';
 export { createPrisma, type PrismaClient } from './prisma.ts';
+export { appendAudit, type AuditEntry } from './audit.ts';
 
 // Defined with the configuration, which sits below this package; re-exported under the old name.
 export type { StoreConfig } from '@dtx/config';

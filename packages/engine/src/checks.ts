@@ -48,6 +48,11 @@ export interface TargetRules {
    * MicroService driver resolves, lowercase; [] for the default driver, which dials host:port only.
    */
   grpcSchemes: readonly string[];
+  /**
+   * The egress policy's verdict on a URL decidable without DNS (literal IPs, denied host names and
+   * URL prefixes): the rule refusing it, or undefined (docs/security.md, "Egress policy").
+   */
+  egress?: { refuseUrl(url: string): string | undefined };
 }
 
 export const DEFAULT_TARGET_RULES: TargetRules = { grpcSchemes: [] };
@@ -80,11 +85,11 @@ export function checkBranchUrl(what: string, url: string, protocol: string, rule
     if (url.length === TOPIC_PREFIX.length) throw badRequest(`${what} names no topic`);
     return;
   }
-  if (isHttpUrl(url)) return;
+  if (isHttpUrl(url)) return checkEgress(what, url, rules);
   if (protocol === 'grpc' && isGrpcTarget(url)) {
     // A target whose scheme no driver resolves fails every call, forever (grpc/target.ts).
     const scheme = url.includes('://') ? (SCHEME.exec(url)?.[1] ?? '').toLowerCase() : '';
-    if (!scheme || rules.grpcSchemes.includes(scheme)) return;
+    if (!scheme || rules.grpcSchemes.includes(scheme)) return checkEgress(what, url, rules);
     const resolved = rules.grpcSchemes.length
       ? `it resolves ${rules.grpcSchemes.map((s) => `${s}://`).join(', ')}`
       : 'the default driver resolves none: use host:port/package.Service/Method';
@@ -92,6 +97,21 @@ export function checkBranchUrl(what: string, url: string, protocol: string, rule
   }
   const expected = protocol === 'grpc' ? 'a gRPC target (host:port/package.Service/Method) or an http(s) URL' : 'an http(s) URL';
   throw badRequest(`${what} is not ${expected}: '${url}'`);
+}
+
+/** A URL the egress policy refuses would fail every call, retried forever: refused with 400 instead. */
+function checkEgress(what: string, url: string, rules: TargetRules): void {
+  const why = rules.egress?.refuseUrl(url);
+  if (why) throw badRequest(`${what} '${url}' is refused by ${why}`);
+}
+
+/**
+ * A topic subscriber: called as a msg step of any protocol, so an http(s) URL or a gRPC target,
+ * checked like a branch URL (docs/protocol/http-api.md §4.13).
+ */
+export function checkSubscriberUrl(url: string, rules: TargetRules): void {
+  if (url.startsWith(TOPIC_PREFIX)) throw badRequest(`url: a subscriber cannot be a topic: '${url}'`);
+  checkBranchUrl('url', url, 'grpc', rules);
 }
 
 // Branch headers (branch_headers, passthrough_headers) are sent with every branch call. One that

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { AttemptWriter } from './attempts.ts';
 import type { BranchTransport } from './calls/types.ts';
-import { checkGid } from './checks.ts';
+import { checkGid, type TargetRules } from './checks.ts';
 import { TransNotFoundError } from './errors.ts';
 import { newGid } from './gid.ts';
 import { LeaseKeeper } from './leases.ts';
@@ -65,6 +65,10 @@ export interface EngineDeps {
   topics?: TopicResolver;
   instanceId?: string;
   metrics?: EngineMetrics;
+  /** The egress policy's request-time verdicts on branch URLs (docs/security.md, "Egress policy"). */
+  egress?: TargetRules['egress'];
+  /** Posts the alert webhook's JSON (the coordinator's policy-checked client); default: fetch. */
+  postAlert?: (url: string, json: string, timeoutMs: number) => Promise<void>;
 }
 
 const noTopics: TopicResolver = { resolve: () => [] };
@@ -81,6 +85,7 @@ export class Engine {
   private readonly runner: PassRunner;
   private readonly scheduler: Scheduler;
   private readonly ops: Operations;
+  private readonly postAlert: (url: string, json: string, timeoutMs: number) => Promise<void>;
 
   constructor(deps: EngineDeps) {
     const config = (this.config = { ...defaultEngineConfig, ...deps.config });
@@ -88,6 +93,7 @@ export class Engine {
     const clock = (this.clock = deps.clock ?? systemClock);
     const log = (this.log = deps.logger ?? silentLogger);
     this.instanceId = deps.instanceId ?? randomBytes(6).toString('hex');
+    this.postAlert = deps.postAlert ?? postWithFetch;
     this.attempts = new AttemptWriter(store, this.instanceId, log);
     const { retryInterval, requestTimeout } = config;
     this.leases = new LeaseKeeper({ store, clock, log, instanceId: this.instanceId, retryInterval, requestTimeout });
@@ -114,7 +120,7 @@ export class Engine {
       timing: this.env.timing,
       leases: this.leases,
       runner: this.runner,
-      targets: { grpcSchemes: config.grpcSchemes.map((s) => s.toLowerCase()) },
+      targets: { grpcSchemes: config.grpcSchemes.map((s) => s.toLowerCase()), egress: deps.egress },
       poke: () => this.poke(),
     });
     this.scheduler = new Scheduler({
@@ -224,14 +230,13 @@ export class Engine {
 
   private async sendAlert(body: object): Promise<void> {
     try {
-      await fetch(this.config.alertWebHook, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.config.requestTimeout * 1000),
-      });
+      await this.postAlert(this.config.alertWebHook, JSON.stringify(body), this.config.requestTimeout * 1000);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'alert webhook failed');
     }
   }
+}
+
+async function postWithFetch(url: string, json: string, timeoutMs: number): Promise<void> {
+  await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json, signal: AbortSignal.timeout(timeoutMs) });
 }

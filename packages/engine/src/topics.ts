@@ -6,7 +6,7 @@
 // visible to it at once (dtm waits for the next refresh), and a refresh replaces the whole map,
 // so a deleted topic stops resolving within ConfigUpdateInterval (dtm keeps it until restart).
 import type { KvRow, Store } from './store/port.ts';
-import { checkText } from './checks.ts';
+import { checkSubscriberUrl, checkText, DEFAULT_TARGET_RULES, type TargetRules } from './checks.ts';
 import { internal, STORAGE_NOT_FOUND } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { silentLogger } from './logger.ts';
@@ -48,6 +48,8 @@ export class Topics implements TopicResolver {
   constructor(
     private readonly store: Store,
     private readonly log: Logger = silentLogger,
+    /** What a subscriber URL may be (the coordinator's gRPC schemes and egress policy). */
+    private readonly rules: TargetRules = DEFAULT_TARGET_RULES,
   ) {}
 
   resolve(topic: string): string[] {
@@ -85,7 +87,7 @@ export class Topics implements TopicResolver {
   async subscribe(topic: string, url: string, remark: string): Promise<void> {
     if (!topic) throw internal('empty topic');
     if (!url) throw internal('empty url');
-    checkText('url', url);
+    checkSubscriberUrl(url, this.rules);
     checkText('remark', remark);
     const now = new Date();
     const row = await this.find(topic);

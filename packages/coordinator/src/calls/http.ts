@@ -1,6 +1,12 @@
 // HTTP and JSON-RPC branch calls (docs/protocol/branch-calls.md §3–§5) over a pooled undici agent.
+// The egress policy (docs/security.md, "Egress policy") is applied twice: per request, to the URL
+// of every redirect hop (an interceptor inside the redirect one), and per connection, to the
+// address actually connected (the connector's DNS lookup and literal IPs): no DNS lookup is added.
 import { randomBytes } from 'node:crypto';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
+import { Agent, buildConnector, interceptors, request, type Dispatcher } from 'undici';
+import { EgressRefusedError, type EgressPolicy } from '@dtx/config';
 import { classifyHttp } from './classify.ts';
 import type { BranchCall, BranchTransport, CallResult } from '@dtx/engine';
 
@@ -15,6 +21,10 @@ export interface HttpTransportOptions {
   /** Connections per origin. */
   connections?: number;
   userAgent?: string;
+  /** BranchCallPolicy (absent: everything allowed). */
+  policy?: EgressPolicy;
+  /** Redirects followed, each hop checked by the policy (BranchCallPolicy.MaxRedirects; dtm: 10). */
+  maxRedirects?: number;
 }
 
 /** Go's url.QueryEscape: space as '+', and !'()* escaped too. */
@@ -44,11 +54,25 @@ export class HttpTransport implements BranchTransport {
   private readonly dispatcher: Dispatcher;
 
   constructor(private readonly opts: HttpTransportOptions = {}) {
+    const policy = opts.policy && !opts.policy.open ? opts.policy : undefined;
     this.dispatcher = new Agent({
       connections: opts.connections ?? 256,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
-    }).compose(interceptors.redirect({ maxRedirections: 10 }));
+      connect: policy ? policyConnector(policy) : undefined,
+    }).compose([...(policy ? [policyInterceptor(policy)] : []), interceptors.redirect({ maxRedirections: opts.maxRedirects ?? 3 })]);
+  }
+
+  /** POSTs JSON (the alert webhook) through the same policy-checked client; the answer is ignored. */
+  async post(url: string, json: string, timeoutMs: number): Promise<void> {
+    const res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': this.opts.userAgent ?? 'dtx' },
+      body: json,
+      dispatcher: this.dispatcher,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.body.dump();
   }
 
   async call(call: BranchCall): Promise<CallResult> {
@@ -158,6 +182,48 @@ export class HttpTransport implements BranchTransport {
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
+}
+
+/** Refuses each request (first call and every redirect hop) whose URL the policy refuses. */
+function policyInterceptor(policy: EgressPolicy): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => {
+    const origin = typeof opts.origin === 'string' ? opts.origin : (opts.origin?.origin ?? '');
+    const why = policy.refuseRequest(origin, opts.path);
+    if (!why) return dispatch(opts, handler);
+    handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new EgressRefusedError(origin + opts.path, why));
+    return true;
+  };
+}
+
+/**
+ * undici's connector with the policy on the address each connection uses: a literal IP before
+ * connecting, a host name's addresses in the DNS lookup the connection makes anyway (refused ones
+ * dropped; none left fails the connection).
+ */
+function policyConnector(policy: EgressPolicy): buildConnector.connector {
+  const lookup = ((hostname: string, options: LookupAllOptions, callback: (err: Error | null, a: LookupAddress[] | string, f?: number) => void) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, options.all ? [] : '', 0);
+      const allowed = addresses.filter((a) => !policy.refuseAddress(hostname, a.address));
+      const first = allowed[0];
+      if (!first) {
+        const why = addresses[0] ? policy.refuseAddress(hostname, addresses[0].address) : 'no address';
+        return callback(new EgressRefusedError(hostname, why ?? 'BranchCallPolicy'), options.all ? [] : '', 0);
+      }
+      if (options.all) callback(null, allowed);
+      else callback(null, first.address, first.family);
+    });
+  }) as unknown as LookupFunction;
+  const connect = buildConnector({ lookup });
+  return (opts, callback) => {
+    const host = opts.hostname.replace(/^\[(.*)\]$/, '$1');
+    const why = isIP(host) ? policy.refuseAddress(host, host) : undefined;
+    if (why) {
+      callback(new EgressRefusedError(`${opts.protocol}//${opts.host}`, why), null);
+      return;
+    }
+    connect(opts, callback);
+  };
 }
 
 async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> {

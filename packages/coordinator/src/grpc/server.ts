@@ -9,6 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
 import { isRefusal, type Admission, type AdmittedOp } from '../admission.ts';
+import type { Access, ApiAuth, OperatorAudit } from '../auth.ts';
 import type { Metrics } from '../metrics.ts';
 import { registrationFromGrpc, transRequestFromGrpc, type DtmBranchRequestMsg, type DtmRequestMsg } from './decode.ts';
 
@@ -60,6 +61,10 @@ export interface GrpcServerOptions {
   metrics?: Metrics;
   /** Admission control of the transaction API (absent: no bound). */
   admission?: Admission;
+  /** ApiAuth.*: the `authorization` metadata (absent or not enabled: open, as dtm's). */
+  auth?: ApiAuth;
+  /** Where operator methods (topics) are recorded (absent: not recorded). */
+  audit?: OperatorAudit;
 }
 
 interface DtmTopicRequestMsg {
@@ -72,6 +77,7 @@ const EMPTY = {};
 
 export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   const { engine, topics, logger: log, metrics, admission } = opts;
+  const auth = opts.auth?.enabled ? opts.auth : undefined;
   const pkg = loadDtmProto();
   const proto = grpc.loadPackageDefinition(pkg) as unknown as {
     dtmgimp: { Dtm: grpc.ServiceClientConstructor };
@@ -81,9 +87,25 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   });
 
   const unary =
-    <Req, Res>(method: string, fn: (req: Req) => Promise<Res> | Res, admitted?: AdmittedOp): grpc.handleUnaryCall<Req, Res> =>
+    <Req, Res>(
+      method: string,
+      fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+      admitted?: AdmittedOp,
+      access: Access = 'service',
+    ): grpc.handleUnaryCall<Req, Res> =>
     (call, callback) => {
       const started = Date.now();
+      // Bearer tokens (auth.ts): UNAUTHENTICATED, or PERMISSION_DENIED for the service token on an operator method.
+      const v = auth?.check(call.metadata.get('authorization')[0]?.toString(), access);
+      if (v && !v.ok) {
+        metrics?.request('grpc', method.toLowerCase(), false, (Date.now() - started) / 1000);
+        callback({
+          code: v.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED,
+          details: v.message,
+          metadata: new grpc.Metadata(),
+        });
+        return;
+      }
       // Admission (admission.ts). UNAVAILABLE, not ABORTED (the transaction failed) nor
       // RESOURCE_EXHAUSTED (our answer to an over-size message, which a retry cannot fix):
       // UNAVAILABLE is the code gRPC documents as transient and retry policies retry
@@ -97,7 +119,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
         return;
       }
       Promise.resolve()
-        .then(() => fn(call.request))
+        .then(() => fn(call.request, call))
         .finally(() => slot?.release())
         .then(
           (res) => {
@@ -126,6 +148,21 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
       op,
     );
 
+  /** A topic method: an operator method, recorded in the audit log with the caller's address. */
+  const topicMethod = (method: string, action: string, fn: (m: DtmTopicRequestMsg) => Promise<void>, withUrl = false) =>
+    unary(
+      method,
+      async (m: DtmTopicRequestMsg, call: grpc.ServerUnaryCall<DtmTopicRequestMsg, object>) => {
+        const run = () => fn(m);
+        const details = withUrl ? { url: m.URL ?? '', remark: m.Remark ?? '' } : undefined;
+        const entry = { action, target: m.Topic ?? '', remote: call.getPeer(), via: 'grpc' as const, details };
+        await (opts.audit ? opts.audit.run(entry, run) : run());
+        return EMPTY;
+      },
+      undefined,
+      'operator',
+    );
+
   const handlers: grpc.UntypedServiceImplementation = {
     NewGid: unary('NewGid', () => ({ Gid: engine.newGid() })),
     Submit: admitted('Submit', 'submit', (m: DtmRequestMsg) => engine.submit(transRequestFromGrpc(m))),
@@ -149,18 +186,9 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
       },
       'prepareWorkflow',
     ),
-    Subscribe: unary('Subscribe', async (m: DtmTopicRequestMsg) => {
-      await topics.subscribe(m.Topic ?? '', m.URL ?? '', m.Remark ?? '');
-      return EMPTY;
-    }),
-    Unsubscribe: unary('Unsubscribe', async (m: DtmTopicRequestMsg) => {
-      await topics.unsubscribe(m.Topic ?? '', m.URL ?? '');
-      return EMPTY;
-    }),
-    DeleteTopic: unary('DeleteTopic', async (m: DtmTopicRequestMsg) => {
-      await topics.deleteTopic(m.Topic ?? '');
-      return EMPTY;
-    }),
+    Subscribe: topicMethod('Subscribe', 'topic-subscribe', (m) => topics.subscribe(m.Topic ?? '', m.URL ?? '', m.Remark ?? ''), true),
+    Unsubscribe: topicMethod('Unsubscribe', 'topic-unsubscribe', (m) => topics.unsubscribe(m.Topic ?? '', m.URL ?? ''), true),
+    DeleteTopic: topicMethod('DeleteTopic', 'topic-delete', (m) => topics.deleteTopic(m.Topic ?? '')),
   };
   server.addService(proto.dtmgimp.Dtm.service, handlers);
   new ReflectionService(pkg).addToServer(server);

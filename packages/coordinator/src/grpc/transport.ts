@@ -5,9 +5,11 @@
 // an address round-robin among the live ones.
 import * as grpc from '@grpc/grpc-js';
 import type { BranchCall, BranchTransport, CallResult, Logger } from '@dtx/engine';
+import { grpcSchemesOf, type EgressPolicy } from '@dtx/config';
 import { classifyGrpc, GrpcCode } from '../calls/classify.ts';
 import { dockerRewrite } from '../calls/http.ts';
 import type { EtcdResolver } from '../discovery/etcd.ts';
+import { egressTargets } from './egress.ts';
 import { parseSchemeTarget, splitBranchUrl, TargetError, type Driver } from './target.ts';
 
 const RESPONSE_CHARS = 2000;
@@ -21,6 +23,8 @@ export interface GrpcTransportOptions {
   /** dtm's IS_DOCKER: the first localhost / 127.0.0.1 of a target becomes host.docker.internal. */
   dockerHostRewrite?: boolean;
   maxMessageBytes?: number;
+  /** BranchCallPolicy: checked on the target, and on every address a channel connects to. */
+  policy?: EgressPolicy;
 }
 
 /** Schemes grpc-js resolves by itself. */
@@ -31,7 +35,7 @@ const NATIVE_SCHEMES = new Set(['dns', 'ipv4', 'ipv6', 'unix', 'unix-abstract'])
  * any other at submit. The default driver dials `host:port/...` only (splitBranchUrl).
  */
 export function resolvedSchemes(driver: Driver): string[] {
-  return driver === 'default' ? [] : ['etcd', 'discov', 'direct', ...NATIVE_SCHEMES];
+  return grpcSchemesOf(driver);
 }
 
 class Unavailable extends Error {}
@@ -39,8 +43,11 @@ class Unavailable extends Error {}
 export class GrpcTransport implements BranchTransport {
   private readonly clients = new Map<string, grpc.Client>();
   private readonly rr = new Map<string, number>();
+  private readonly egress: ReturnType<typeof egressTargets> | null;
 
-  constructor(private readonly opts: GrpcTransportOptions) {}
+  constructor(private readonly opts: GrpcTransportOptions) {
+    this.egress = opts.policy && !opts.policy.open ? egressTargets(opts.policy) : null;
+  }
 
   async call(call: BranchCall): Promise<CallResult> {
     const startedAt = new Date();
@@ -56,6 +63,8 @@ export class GrpcTransport implements BranchTransport {
     let method: string;
     let client: grpc.Client;
     let metadata: grpc.Metadata;
+    const refused = this.opts.policy?.refuseUrl(call.url);
+    if (refused) return fail(`call to ${call.url} refused by ${refused}`);
     try {
       const t = splitBranchUrl(call.url, this.opts.driver);
       method = t.method;
@@ -115,7 +124,7 @@ export class GrpcTransport implements BranchTransport {
   private client(address: string): grpc.Client {
     let c = this.clients.get(address);
     if (!c) {
-      c = new grpc.Client(address, grpc.credentials.createInsecure(), {
+      c = new grpc.Client(this.egress ? this.egress.wrap(address) : address, grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': this.opts.maxMessageBytes ?? 4 * 1024 * 1024,
         // Reconnect quickly after a branch service restarts; grpc-js's default backoff grows to 120 s.
         'grpc.initial_reconnect_backoff_ms': 200,
@@ -130,6 +139,7 @@ export class GrpcTransport implements BranchTransport {
   close(): Promise<void> {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
+    this.egress?.release();
     return Promise.resolve();
   }
 }

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { badRequest, DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
 import type { KvRow, Store } from '@dtx/db';
 import { isRefusal, type Admission, type AdmittedOp, type Refusal, type Slot } from '../admission.ts';
+import type { Access, ApiAuth, OperatorAudit } from '../auth.ts';
 import type { Metrics } from '../metrics.ts';
 import { decodeRegistration, decodeTransRequest, parseJsonBody } from './decode.ts';
 import { addReadinessRoute, READY_PATH } from './health.ts';
@@ -23,7 +24,19 @@ export interface HttpOptions {
   timeFormat: TimeFormat;
   /** Conf.TimeoutToFail: resetCronTime's default look-ahead is three times this. */
   timeoutToFail: number;
+  /** ApiAuth.* (absent or not enabled: the API is open, as dtm's). */
+  auth?: ApiAuth;
+  /** Where operator routes are recorded (absent: not recorded). */
+  audit?: OperatorAudit;
 }
+
+/** Routes that stay open whatever ApiAuth says: liveness, readiness, metrics (docs/security.md). */
+const OPEN_PATHS = new Set(['/api/ping', READY_PATH, '/api/metrics']);
+const BASE = '/api/dtmsvr';
+/** Operator routes: ApiAuth.OperatorToken when set, and an audit row. */
+const OPERATOR_PATHS = new Set(
+  ['forceStop', 'resetCronTime', 'resetNextCronTime', 'subscribe', 'unsubscribe', 'topic/:topicName'].map((p) => `${BASE}/${p}`),
+);
 
 const SUCCESS = { dtm_result: 'SUCCESS' };
 
@@ -96,6 +109,24 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     return sendError(reply, err);
   });
 
+  // Bearer tokens (auth.ts), before admission and before the body is read.
+  const auth = opts.auth;
+  if (auth?.enabled) {
+    app.addHook('onRequest', async (req, reply) => {
+      const route = req.routeOptions.url ?? '';
+      if (OPEN_PATHS.has(route)) return;
+      const access: Access = OPERATOR_PATHS.has(route) ? 'operator' : 'service';
+      const v = auth.check(req.headers.authorization, access);
+      if (v.ok) return;
+      void reply.code(v.status).header('www-authenticate', 'Bearer').type('application/json; charset=utf-8');
+      if (route === '/api/json-rpc') return reply.send({ jsonrpc: '2.0', id: null, error: { code: -32001, message: v.message }, result: null });
+      return reply.send({ message: v.message });
+    });
+  }
+  /** An operator route's work, recorded in the audit log with the caller's address. */
+  const audited = <T>(req: FastifyRequest, action: string, target: string, gid: boolean, fn: () => Promise<T>, details?: Record<string, unknown>) =>
+    opts.audit ? opts.audit.run({ action, target, gid, remote: req.ip, via: 'http', details }, fn) : fn();
+
   // Request metrics: dtm labels each request with the last path segment, lower-cased.
   if (opts.metrics) {
     const metrics = opts.metrics;
@@ -164,13 +195,16 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   addReadinessRoute(app, { ping: () => opts.store.ping(), scheduler: () => engine.health() });
   routes.add(READY_PATH);
 
-  const base = '/api/dtmsvr';
+  const base = BASE;
   route('GET', `${base}/version`, () => Promise.resolve({ version: opts.version }));
   route('GET', `${base}/newGid`, () => Promise.resolve({ gid: engine.newGid(), dtm_result: 'SUCCESS' }));
   route('POST', `${base}/prepare`, async (req) => engine.prepare(trans(req)), 'prepare');
   route('POST', `${base}/submit`, async (req) => engine.submit(trans(req)), 'submit');
   route('POST', `${base}/abort`, async (req) => engine.abort(trans(req)), 'abort');
-  route('POST', `${base}/forceStop`, async (req) => engine.forceStop(trans(req).gid));
+  route('POST', `${base}/forceStop`, async (req) => {
+    const gid = trans(req).gid;
+    return audited(req, 'force-stop', gid, true, () => engine.forceStop(gid));
+  });
   for (const path of ['registerBranch', 'registerXaBranch', 'registerTccBranch']) {
     route('POST', `${base}/${path}`, async (req) => engine.registerBranch(decodeRegistration(body(req))), 'registerBranch');
   }
@@ -221,16 +255,28 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     const timeout = queryInt(req, 'timeout', 3 * opts.timeoutToFail) as number;
     const limit = queryInt(req, 'limit', 100) as number;
     if (limit < 1) throw badRequest('query parameter limit must be positive');
-    const r = await engine.resetCronTime(timeout, limit);
+    const r = await audited(req, 'reset-cron-time', '', false, () => engine.resetCronTime(timeout, limit), { timeout, limit });
     return { has_remaining: r.hasRemaining, succeed_count: r.succeedCount };
   });
-  route('POST', `${base}/resetNextCronTime`, async (req) => engine.resetNextCronTime(trans(req).gid));
+  route('POST', `${base}/resetNextCronTime`, async (req) => {
+    const gid = trans(req).gid;
+    return audited(req, 'reset-next-cron-time', gid, true, () => engine.resetNextCronTime(gid));
+  });
 
   // Topics and KV
   const { topics, store } = opts;
-  route('GET', `${base}/subscribe`, async (req) => topics.subscribe(queryString(req, 'topic'), queryString(req, 'url'), queryString(req, 'remark')));
-  route('GET', `${base}/unsubscribe`, async (req) => topics.unsubscribe(queryString(req, 'topic'), queryString(req, 'url')));
-  route('DELETE', `${base}/topic/:topicName`, async (req) => topics.deleteTopic((req.params as { topicName: string }).topicName));
+  route('GET', `${base}/subscribe`, async (req) => {
+    const [topic, url, remark] = [queryString(req, 'topic'), queryString(req, 'url'), queryString(req, 'remark')];
+    return audited(req, 'topic-subscribe', topic, false, () => topics.subscribe(topic, url, remark), { url, remark });
+  });
+  route('GET', `${base}/unsubscribe`, async (req) => {
+    const [topic, url] = [queryString(req, 'topic'), queryString(req, 'url')];
+    return audited(req, 'topic-unsubscribe', topic, false, () => topics.unsubscribe(topic, url), { url });
+  });
+  route('DELETE', `${base}/topic/:topicName`, async (req) => {
+    const topic = (req.params as { topicName: string }).topicName;
+    return audited(req, 'topic-delete', topic, false, () => topics.deleteTopic(topic));
+  });
   routes.add(`${base}/topic`);
   const kvList = (rows: KvRow[]) => rows.map((r) => renderKv(r, tf));
   route('GET', `${base}/scanKV`, async (req) => {
