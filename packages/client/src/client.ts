@@ -1,0 +1,59 @@
+// The entry point: one coordinator, reached over HTTP (docs/client/README.md).
+import { BranchBarrier } from './barrier/core.ts';
+import { HttpTransport, type ClientOptions } from './http.ts';
+import { Msg, type MsgOptions } from './msg.ts';
+import { Saga, type SagaOptions } from './saga.ts';
+import { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.ts';
+import { checkedGid, type QueryResult } from './trans.ts';
+import type { BranchContext } from './branch/context.ts';
+import { DtmError } from './errors.ts';
+
+export class DtmClient {
+  readonly transport: HttpTransport;
+
+  /** `url`: the coordinator, `http://host:36789` or dtm's form `http://host:36789/api/dtmsvr`. */
+  constructor(url: string, options: ClientOptions = {}) {
+    this.transport = new HttpTransport(url, options);
+  }
+
+  /** The `/api/dtmsvr` URL calls go to (what branches get as `dtm`). */
+  get url(): string {
+    return this.transport.base;
+  }
+
+  /** A new global transaction id from the coordinator. */
+  async newGid(): Promise<string> {
+    const r = (await this.transport.api('GET', 'newGid')) as { gid?: unknown };
+    if (typeof r.gid !== 'string' || r.gid === '') throw new DtmError('newGid: no gid in the answer', 200, JSON.stringify(r));
+    return r.gid;
+  }
+
+  /** A global transaction and its branches (`transaction` is null for an unknown gid). */
+  async query(gid: string): Promise<QueryResult> {
+    const r = (await this.transport.api('GET', `query?gid=${encodeURIComponent(checkedGid(gid))}`)) as Partial<QueryResult>;
+    return { transaction: r.transaction ?? null, branches: r.branches ?? [] };
+  }
+
+  saga(gid: string, options?: SagaOptions): Saga {
+    return new Saga(this.transport, gid, options);
+  }
+
+  msg(gid: string, options?: MsgOptions): Msg {
+    return new Msg(this.transport, gid, options);
+  }
+
+  /** See tccGlobalTransaction: prepare, run `fn`, submit (or abort when it throws). */
+  tccGlobalTransaction<T>(gid: string, fn: (tcc: Tcc) => Promise<T>, options?: TccOptions): Promise<T> {
+    return tccGlobalTransaction(this.transport, gid, fn, options);
+  }
+
+  /** A TCC inside a try handler, for nested branches: their ids are prefixed by this branch's id. */
+  tccFromBranch(ctx: BranchContext, options?: TccOptions): Tcc {
+    return new Tcc(this.transport, ctx.gid, options, ctx.branchId);
+  }
+
+  /** A barrier for a branch request handled outside the Express / Fastify helpers. */
+  barrier(ctx: BranchContext): BranchBarrier {
+    return new BranchBarrier(ctx.transType, ctx.gid, ctx.branchId, ctx.op);
+  }
+}
