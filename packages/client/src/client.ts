@@ -1,12 +1,12 @@
 // The entry point: one coordinator, reached over HTTP (docs/client/README.md).
-import { BranchBarrier } from './barrier/core.ts';
-import { HttpTransport, type ClientOptions } from './http.ts';
-import { Msg, type MsgOptions } from './msg.ts';
-import { Saga, type SagaOptions } from './saga.ts';
-import { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.ts';
-import { checkedGid, type QueryResult } from './trans.ts';
-import type { BranchContext } from './branch/context.ts';
-import { DtmError } from './errors.ts';
+import { BranchBarrier } from './barrier/core.js';
+import { HttpTransport, type ClientOptions } from './http.js';
+import { Msg, type MsgOptions } from './msg.js';
+import { Saga, type SagaOptions } from './saga.js';
+import { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.js';
+import { checkedGid, type QueryResult } from './trans.js';
+import type { BranchContext } from './branch/context.js';
+import { DtmError } from './errors.js';
 
 export class DtmClient {
   readonly transport: HttpTransport;

@@ -1,11 +1,11 @@
 // @dtx/client: a TypeScript client for dtm-compatible coordinators (docs/client/README.md).
-export { DtmClient } from './client.ts';
-export { HttpTransport, apiBase, withQuery, type ClientOptions, type Answer } from './http.ts';
-export { Failure, Ongoing, Duplicated, DtmError, errorOfAnswer } from './errors.ts';
-export { Saga, type SagaOptions } from './saga.ts';
-export { Msg, type MsgOptions } from './msg.ts';
-export { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.ts';
-export type { TransOptions, Payload, TransType, TransRecord, BranchRecord, QueryResult } from './trans.ts';
+export { DtmClient } from './client.js';
+export { HttpTransport, apiBase, withQuery, type ClientOptions, type Answer } from './http.js';
+export { Failure, Ongoing, Duplicated, DtmError, errorOfAnswer } from './errors.js';
+export { Saga, type SagaOptions } from './saga.js';
+export { Msg, type MsgOptions } from './msg.js';
+export { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.js';
+export type { TransOptions, Payload, TransType, TransRecord, BranchRecord, QueryResult } from './trans.js';
 export {
   BranchBarrier,
   setBarrierTableName,
@@ -16,7 +16,7 @@ export {
   type SqlRunner,
   type CleanupOptions,
   type BarrierInfo,
-} from './barrier/core.ts';
+} from './barrier/core.js';
 export {
   pgDb,
   mysql2Db,
@@ -29,8 +29,8 @@ export {
   type PrismaTxLike,
   type PrismaDbOptions,
   type DbOptions,
-} from './barrier/adapters.ts';
-export { barrierDdl, barrierDdlFile } from './barrier/ddl.ts';
+} from './barrier/adapters.js';
+export { barrierDdl, barrierDdlFile } from './barrier/ddl.js';
 export {
   branchContext,
   answerOf,
@@ -40,6 +40,6 @@ export {
   type BranchRequest,
   type BranchHandler,
   type BranchAnswer,
-} from './branch/context.ts';
-export { dtmExpress, type ExpressRequestLike, type ExpressResponseLike } from './branch/express.ts';
-export { dtmFastify, type FastifyRequestLike, type FastifyReplyLike } from './branch/fastify.ts';
+} from './branch/context.js';
+export { dtmExpress, type ExpressRequestLike, type ExpressResponseLike } from './branch/express.js';
+export { dtmFastify, type FastifyRequestLike, type FastifyReplyLike } from './branch/fastify.js';

@@ -1,10 +1,10 @@
 // Msg, dtm's two-phase message (docs/protocol/transactions.md §4.2): prepare, local transaction,
 // submit; or doAndSubmit, which runs the local transaction through the barrier so that the
 // coordinator's query-prepared check can tell whether it committed (docs/client/msg.md).
-import { BranchBarrier } from './barrier/core.ts';
-import { Failure } from './errors.ts';
-import type { HttpTransport } from './http.ts';
-import { checkedGid, checkedSeconds, encodePayload, transBody, type Payload, type TransOptions } from './trans.ts';
+import { BranchBarrier } from './barrier/core.js';
+import { Failure } from './errors.js';
+import type { HttpTransport } from './http.js';
+import { checkedGid, checkedSeconds, encodePayload, transBody, type Payload, type TransOptions } from './trans.js';
 
 export interface MsgOptions extends TransOptions {
   /** Call the actions in parallel instead of one by one. */
@@ -75,14 +75,17 @@ export class Msg {
   async doAndSubmit(queryPrepared: string, busi: (barrier: BranchBarrier) => Promise<unknown>): Promise<void> {
     const barrier = new BranchBarrier('msg', this.gid, '00', 'msg');
     await this.prepare(queryPrepared);
+    let busiFailed = false;
     let busiError: unknown;
+    let queryFailed = false;
     let queryError: unknown;
     try {
       await busi(barrier);
     } catch (e) {
+      busiFailed = true;
       busiError = e;
     }
-    if (busiError !== undefined && !(busiError instanceof Failure)) {
+    if (busiFailed && !(busiError instanceof Failure)) {
       try {
         await this.transport.branch(
           'GET',
@@ -92,16 +95,17 @@ export class Msg {
           this.options.branchHeaders,
         );
       } catch (e) {
+        queryFailed = true;
         queryError = e;
       }
     }
     if (busiError instanceof Failure || queryError instanceof Failure) {
       // As the Go SDK: a failed abort is left to the coordinator's own query-prepared check.
       await this.abort().catch(() => undefined);
-    } else if (queryError === undefined) {
+    } else if (!queryFailed) {
       await this.submit();
     }
-    if (busiError !== undefined) throw busiError;
-    if (queryError !== undefined) throw queryError;
+    if (busiFailed) throw busiError;
+    if (queryFailed) throw queryError;
   }
 }

@@ -1,6 +1,6 @@
 // Saga: steps of action + compensation called by the coordinator (docs/protocol/transactions.md §4.1).
-import type { HttpTransport } from './http.ts';
-import { checkedGid, encodePayload, transBody, type Payload, type TransOptions } from './trans.ts';
+import type { HttpTransport } from './http.js';
+import { checkedGid, encodePayload, transBody, type Payload, type TransOptions } from './trans.js';
 
 export interface SagaOptions extends TransOptions {
   /** Max immediate re-tries of actions within one pass; exhausted → the saga rolls back. */
@@ -50,9 +50,7 @@ export class Saga {
   body(): Record<string, unknown> {
     const o = this.options;
     const custom =
-      o.concurrent || Object.keys(this.orders).length > 0
-        ? JSON.stringify({ concurrent: Boolean(o.concurrent), orders: this.orders })
-        : o.customData;
+      o.concurrent || Object.keys(this.orders).length > 0 ? JSON.stringify({ concurrent: Boolean(o.concurrent), orders: this.orders }) : o.customData;
     const extra: Record<string, unknown> = { steps: this.steps, payloads: this.payloads };
     if (o.retryLimit) extra.retry_limit = o.retryLimit;
     return transBody(this.gid, 'saga', { ...o, customData: custom }, extra);

@@ -1,8 +1,8 @@
 // TCC (docs/protocol/transactions.md §4.4): the client prepares the global, registers each
 // branch's confirm/cancel with the coordinator and calls its try itself; submit when every try
 // succeeded, abort otherwise. The coordinator then calls the confirms or the cancels.
-import type { HttpTransport } from './http.ts';
-import { checkedGid, encodePayload, transBody, type Payload, type TransOptions } from './trans.ts';
+import type { HttpTransport } from './http.js';
+import { checkedGid, encodePayload, transBody, type Payload, type TransOptions } from './trans.js';
 
 export type TccOptions = TransOptions;
 

@@ -33,12 +33,7 @@ export function encodePayload(p: Payload): string {
 export type TransType = 'saga' | 'msg' | 'tcc' | 'xa' | 'workflow';
 
 /** The JSON body of prepare/submit/abort. Zero values are omitted, as the Go SDK does. */
-export function transBody(
-  gid: string,
-  transType: TransType,
-  o: TransOptions,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
+export function transBody(gid: string, transType: TransType, o: TransOptions, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const body: Record<string, unknown> = { gid, trans_type: transType };
   if (o.customData) body.custom_data = o.customData;
   if (o.waitResult) body.wait_result = true;

@@ -34,12 +34,12 @@ const makers: Record<string, () => Promise<Target>> = {
   pg: async () => {
     const b: PgBusiness = await pgBusiness('bpg');
     const db = pgDb(b.pool) as BarrierDb<unknown>;
-    return { db, table: 'dtm_barrier.barrier', sql: autocommitSql(db), close: b.close };
+    return { db, table: 'dtm_barrier.barrier', sql: autocommitSql(db), close: () => b.close() };
   },
   mysql2: async () => {
     const b: MysqlBusiness = await mysqlBusiness('bmy');
     const db = mysql2Db(b.pool, { table: b.table }) as BarrierDb<unknown>;
-    return { db, table: b.table, sql: autocommitSql(db), close: b.close };
+    return { db, table: b.table, sql: autocommitSql(db), close: () => b.close() };
   },
   'prisma-postgres': async () => {
     const b = await pgBusiness('bpp');
@@ -150,8 +150,8 @@ describe.each(Object.keys(makers))('barrier on %s', (kind) => {
   it('gives each local transaction of one request the next barrier id', async () => {
     const g = gid('ids');
     const bb = new BranchBarrier('saga', g, '01', 'action');
-    await bb.call(t.db, async () => undefined);
-    await bb.call(t.db, async () => undefined);
+    await bb.call(t.db, () => Promise.resolve());
+    await bb.call(t.db, () => Promise.resolve());
     expect(await barrierRows(g)).toEqual(['saga 01 action 01 action', 'saga 01 action 02 action']);
   });
 

@@ -26,7 +26,7 @@ export interface StartedCoordinator {
 
 export async function startTarget(target: string): Promise<StartedCoordinator> {
   const external = process.env.DTX_CLIENT_TEST_URL;
-  if (target === 'external' && external) return { url: external, close: async () => undefined };
+  if (target === 'external' && external) return { url: external, close: () => Promise.resolve() };
   const c: Coordinator = await startInProcess(await freshStore(target as 'sqlite' | 'postgres', 'client'));
   return { url: `http://127.0.0.1:${c.httpPort}`, close: () => c.close() };
 }

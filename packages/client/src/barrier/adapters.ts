@@ -1,6 +1,6 @@
 // The barrier's databases: node-postgres (`pg`), `mysql2/promise` and Prisma interactive
 // transactions. Typed structurally, so this package loads none of them itself.
-import type { BarrierDb, BarrierDialect, SqlRunner } from './core.ts';
+import type { BarrierDb, BarrierDialect, SqlRunner } from './core.js';
 
 export interface DbOptions {
   /** The barrier table in this database, `[schema.]table` (default `dtm_barrier.barrier`). */

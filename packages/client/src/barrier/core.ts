@@ -1,6 +1,6 @@
 // The sub-transaction barrier (docs/client/barrier.md): dtm's table, rows and algorithm, so that
 // branches written with this package and with dtm's Go SDK share one barrier table.
-import { Duplicated, Failure } from '../errors.ts';
+import { Duplicated, Failure } from '../errors.js';
 
 export type BarrierDialect = 'postgres' | 'mysql';
 
@@ -145,10 +145,12 @@ export class BranchBarrier implements BarrierInfo {
         barrierId: '01',
         reason: 'rollback',
       });
-      const rows = await r.rows(
-        placeholders(db.dialect, `select reason from ${table} where gid=? and branch_id=? and op=? and barrier_id=?`),
-        [this.gid, '00', 'msg', '01'],
-      );
+      const rows = await r.rows(placeholders(db.dialect, `select reason from ${table} where gid=? and branch_id=? and op=? and barrier_id=?`), [
+        this.gid,
+        '00',
+        'msg',
+        '01',
+      ]);
       return rows[0]?.reason;
     });
     if (reason === 'rollback') throw new Failure('the local transaction of this msg did not commit FAILURE');

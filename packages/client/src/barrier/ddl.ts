@@ -1,7 +1,7 @@
 // The barrier table's DDL per database (docs/client/barrier.md "Table"): dtm's columns, types,
 // defaults and unique key, so Go and TypeScript services can share one table. The same text is
 // shipped as sql/postgres.sql and sql/mysql.sql (a test keeps them equal).
-import { checkedTable, type BarrierDialect } from './core.ts';
+import { checkedTable, type BarrierDialect } from './core.js';
 
 /** The statements that create the barrier table (and its schema / database) if missing. */
 export function barrierDdl(dialect: BarrierDialect, table = 'dtm_barrier.barrier'): string[] {
@@ -52,7 +52,12 @@ export function barrierDdl(dialect: BarrierDialect, table = 'dtm_barrier.barrier
 export function barrierDdlFile(dialect: BarrierDialect): string {
   const head =
     dialect === 'mysql'
-      ? '-- dtm barrier table for MySQL / MariaDB (@dtx/client). Same rows as dtm\'s Go SDK writes.\n'
+      ? "-- dtm barrier table for MySQL / MariaDB (@dtx/client). Same rows as dtm's Go SDK writes.\n"
       : "-- dtm barrier table for PostgreSQL (@dtx/client). Same rows as dtm's Go SDK writes; unlike\n-- dtm's file, create_time defaults to now() so that cleanupBarriers can tell a row's age.\n";
-  return head + barrierDdl(dialect).map((s) => `${s};\n`).join('');
+  return (
+    head +
+    barrierDdl(dialect)
+      .map((s) => `${s};\n`)
+      .join('')
+  );
 }

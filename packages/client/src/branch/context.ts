@@ -1,8 +1,8 @@
 // The branch side of dtm's protocol (docs/client/branches.md): what a branch request carries
 // (docs/protocol/branch-calls.md §3, §9) and how a handler's outcome becomes dtm's answer
 // (docs/protocol/http-api.md §2: 200 SUCCESS, 409 FAILURE, 425 ONGOING, 500 otherwise).
-import { BranchBarrier } from '../barrier/core.ts';
-import { Failure, Ongoing } from '../errors.ts';
+import { BranchBarrier } from '../barrier/core.js';
+import { Failure, Ongoing } from '../errors.js';
 
 /** The identity of a branch call, read from the request's query. */
 export interface BranchContext {
