@@ -1,6 +1,7 @@
 // The HTTP side of dtm's protocol as a client sees it: calls to the coordinator's /api/dtmsvr
 // routes (docs/protocol/http-api.md §2, §4) and the calls an SDK makes to branches itself
-// (TCC try, msg query-prepared: docs/protocol/branch-calls.md §9). Uses Node's global fetch.
+// (TCC try: docs/client/tcc.md; msg query-prepared: docs/protocol/branch-calls.md §7). Uses
+// Node's global fetch.
 import { DtmError, Failure, Ongoing, errorOfAnswer } from './errors.js';
 
 export interface ClientOptions {

@@ -20,12 +20,14 @@ export interface TransOptions {
   customData?: string;
 }
 
-/** A branch payload: a string is sent verbatim (it should be JSON text), anything else as JSON; undefined = no body. */
+/**
+ * A branch payload. Encoded as JSON, as dtm's Go SDK and dtmcli-node do (so a string is sent
+ * quoted); a Uint8Array / Buffer is sent as its bytes (UTF-8 text); undefined = no body (GET).
+ */
 export type Payload = unknown;
 
 export function encodePayload(p: Payload): string {
   if (p === undefined) return '';
-  if (typeof p === 'string') return p;
   if (p instanceof Uint8Array) return Buffer.from(p).toString('utf8');
   return JSON.stringify(p);
 }

@@ -113,7 +113,7 @@ describe('request bodies', () => {
     const body = dtm
       .saga('g1', { waitResult: true, timeoutToFail: 60, retryLimit: 2, retryInterval: 5, requestTimeout: 3, branchHeaders: { a: 'b' } })
       .add('http://s/out', 'http://s/outRevert', { amount: 30 })
-      .add('http://s/in', '', '{"amount":30}')
+      .add('http://s/in', '', Buffer.from('{"amount":30}'))
       .enableConcurrent()
       .addBranchOrder(1, [0])
       .body();
@@ -134,6 +134,11 @@ describe('request bodies', () => {
       payloads: ['{"amount":30}', '{"amount":30}'],
       retry_limit: 2,
     });
+  });
+
+  it('payloads are JSON like the Go SDK (a string is quoted), bytes are sent as they are', () => {
+    const body = dtm.saga('g1').add('a', 'c', 'text').add('a', 'c', Buffer.from('raw')).add('a', 'c').body();
+    expect(body.payloads).toEqual(['"text"', 'raw', '']);
   });
 
   it('saga: customData is sent as is when the saga is not concurrent', () => {
