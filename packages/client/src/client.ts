@@ -4,6 +4,7 @@ import { HttpTransport, type ClientOptions } from './http.js';
 import { Msg, type MsgOptions } from './msg.js';
 import { Saga, type SagaOptions } from './saga.js';
 import { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.js';
+import { Xa, xaGlobalTransaction, xaLocalTransaction, type XaDb, type XaOptions } from './xa.js';
 import { checkedGid, type QueryResult } from './trans.js';
 import type { BranchContext } from './branch/context.js';
 import { DtmError } from './errors.js';
@@ -50,6 +51,16 @@ export class DtmClient {
   /** A TCC inside a try handler, for nested branches: their ids are prefixed by this branch's id. */
   tccFromBranch(ctx: BranchContext, options?: TccOptions): Tcc {
     return new Tcc(this.transport, ctx.gid, options, ctx.branchId);
+  }
+
+  /** See xaGlobalTransaction: prepare, run `fn` (which calls `xa.callBranch`), submit (or abort when it throws). */
+  xaGlobalTransaction<T>(gid: string, fn: (xa: Xa) => Promise<T>, options?: XaOptions): Promise<T> {
+    return xaGlobalTransaction(this.transport, gid, fn, options);
+  }
+
+  /** The branch side of XA for one request (phase 1 or phase 2, by `ctx.op`); registers with this client's coordinator. */
+  xaLocalTransaction<Tx>(ctx: BranchContext, db: XaDb<Tx>, busi: (tx: Tx) => Promise<unknown>): Promise<void> {
+    return xaLocalTransaction(this.transport, ctx, db, busi);
   }
 
   /** A barrier for a branch request handled outside the Express / Fastify helpers. */
