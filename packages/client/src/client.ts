@@ -4,6 +4,7 @@ import { HttpTransport, type ClientOptions } from './http.js';
 import { Msg, type MsgOptions } from './msg.js';
 import { Saga, type SagaOptions } from './saga.js';
 import { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.js';
+import { Workflows, type WorkflowOptions } from './workflow.js';
 import { Xa, xaGlobalTransaction, xaLocalTransaction, type XaDb, type XaOptions } from './xa.js';
 import { checkedGid, type QueryResult } from './trans.js';
 import type { BranchContext } from './branch/context.js';
@@ -61,6 +62,11 @@ export class DtmClient {
   /** The branch side of XA for one request (phase 1 or phase 2, by `ctx.op`); registers with this client's coordinator. */
   xaLocalTransaction<Tx>(ctx: BranchContext, db: XaDb<Tx>, busi: (tx: Tx) => Promise<unknown>): Promise<void> {
     return xaLocalTransaction(this.transport, ctx, db, busi);
+  }
+
+  /** Workflows of this service, resumed through `options.callbackUrl` (see Workflows). */
+  workflows(options: WorkflowOptions): Workflows {
+    return new Workflows(this.transport, options);
   }
 
   /** A barrier for a branch request handled outside the Express / Fastify helpers. */

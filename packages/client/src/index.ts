@@ -5,6 +5,7 @@ export { Failure, Ongoing, Duplicated, DtmError, errorOfAnswer } from './errors.
 export { Saga, type SagaOptions } from './saga.js';
 export { Msg, type MsgOptions } from './msg.js';
 export { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.js';
+export { Workflow, Workflows, type WorkflowFunction, type WorkflowOptions, type PhaseTwo } from './workflow.js';
 export { Xa, xaGlobalTransaction, xaLocalTransaction, mysql2Xa, pgXa, type XaDb, type XaOptions } from './xa.js';
 export type { TransOptions, Payload, TransType, TransRecord, BranchRecord, QueryResult } from './trans.js';
 export {
