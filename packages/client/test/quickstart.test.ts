@@ -22,7 +22,7 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
   beforeAll(async () => {
     coordinator = await startTarget(target);
     dtm = new DtmClient(coordinator.url);
-    svc = new Services(await pgBusiness('qs'), await mysqlBusiness('qs'));
+    svc = new Services(await pgBusiness('qs'), await mysqlBusiness('qs'), dtm);
     await svc.start();
   });
   afterAll(async () => {
@@ -146,6 +146,25 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
     expect((await dtm.query(gid)).transaction?.rollback_reason).toContain('TransIn refused');
     expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
     expect(svc.calls(gid)).toEqual(['TransOutTry 01 try', 'TransInTry 02 try', 'TransInCancel 02 cancel', 'TransOutCancel 01 cancel']);
+  });
+
+  it('TCC: a try opens a nested branch under its own id; the coordinator confirms both', async () => {
+    const u = await account();
+    const gid = await dtm.newGid();
+    const t: Transfer = { user: u, amount: 15 };
+    await dtm.tccGlobalTransaction(
+      gid,
+      (tcc) => tcc.callBranch(t, `${svc.outBase}/TransOutTryNested`, `${svc.outBase}/TransOutConfirm`, `${svc.outBase}/TransOutCancel`),
+      { waitResult: true },
+    );
+    expect(await status(gid)).toBe('succeed');
+    expect(await svc.balances(u)).toEqual([85, 15, 0, 0]);
+    expect(svc.calls(gid)).toEqual([
+      'TransOutTryNested 01 try',
+      'TransInTry 0101 try',
+      'TransInConfirm 0101 confirm',
+      'TransOutConfirm 01 confirm',
+    ]);
   });
 
   it('msg: doAndSubmit runs TransOut in a local pg transaction, the coordinator calls TransIn', async () => {

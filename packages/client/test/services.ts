@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Failure, Ongoing, dtmExpress, dtmFastify, mysql2Db, pgDb, type BranchRequest } from '../src/index.ts';
+import { Failure, Ongoing, dtmExpress, dtmFastify, mysql2Db, pgDb, type BranchRequest, type DtmClient } from '../src/index.ts';
 import type { MysqlBusiness, PgBusiness } from './support.ts';
 
 export interface Transfer {
@@ -39,6 +39,8 @@ export class Services {
   constructor(
     readonly out: PgBusiness,
     readonly inn: MysqlBusiness,
+    /** The client a try handler uses for nested TCC branches. */
+    readonly dtm: DtmClient,
   ) {}
 
   async start(): Promise<void> {
@@ -70,6 +72,17 @@ export class Services {
     outRoute('TransOutTry', (b, t) =>
       adjustOut(b, 'update user_account set trading_balance = trading_balance - $1 where user_id = $2 and balance + trading_balance >= $1', t, true),
     );
+    // A try that opens a nested branch (TransIn's try) under its own branch id.
+    outRoute('TransOutTryNested', async (b, t) => {
+      await adjustOut(
+        b,
+        'update user_account set trading_balance = trading_balance - $1 where user_id = $2 and balance + trading_balance >= $1',
+        t,
+        true,
+      );
+      const tcc = this.dtm.tccFromBranch(b);
+      await tcc.callBranch(t, `${this.inBase}/TransInTry`, `${this.inBase}/TransInConfirm`, `${this.inBase}/TransInCancel`);
+    });
     outRoute('TransOutConfirm', (b, t) =>
       adjustOut(b, 'update user_account set balance = balance - $1, trading_balance = trading_balance + $1 where user_id = $2', t),
     );
