@@ -159,12 +159,7 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
     );
     expect(await status(gid)).toBe('succeed');
     expect(await svc.balances(u)).toEqual([85, 15, 0, 0]);
-    expect(svc.calls(gid)).toEqual([
-      'TransOutTryNested 01 try',
-      'TransInTry 0101 try',
-      'TransInConfirm 0101 confirm',
-      'TransOutConfirm 01 confirm',
-    ]);
+    expect(svc.calls(gid)).toEqual(['TransOutTryNested 01 try', 'TransInTry 0101 try', 'TransInConfirm 0101 confirm', 'TransOutConfirm 01 confirm']);
   });
 
   it('msg: doAndSubmit runs TransOut in a local pg transaction, the coordinator calls TransIn', async () => {
