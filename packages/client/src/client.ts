@@ -1,5 +1,6 @@
 // The entry point: one coordinator, reached over HTTP (docs/client/README.md).
 import { BranchBarrier } from './barrier/core.js';
+import { GrpcTransport } from './grpc.js';
 import { HttpTransport, type ClientOptions } from './http.js';
 import { Msg, type MsgOptions } from './msg.js';
 import { Saga, type SagaOptions } from './saga.js';
@@ -13,9 +14,12 @@ import { DtmError } from './errors.js';
 export class DtmClient {
   readonly transport: HttpTransport;
 
-  /** `url`: the coordinator, `http://host:36789` or dtm's form `http://host:36789/api/dtmsvr`. */
+  /**
+   * `url`: the coordinator: `http://host:36789` or dtm's form `http://host:36789/api/dtmsvr`
+   * (HTTP), or `grpc://host:36790` (dtm's gRPC API; `query` is not available there).
+   */
   constructor(url: string, options: ClientOptions = {}) {
-    this.transport = new HttpTransport(url, options);
+    this.transport = url.startsWith('grpc://') ? new GrpcTransport(url, options) : new HttpTransport(url, options);
   }
 
   /** The `/api/dtmsvr` URL calls go to (what branches get as `dtm`). */

@@ -47,8 +47,8 @@ export class HttpTransport {
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
 
-  constructor(url: string, opts: ClientOptions = {}) {
-    this.base = apiBase(url);
+  constructor(url: string, opts: ClientOptions = {}, base = apiBase(url)) {
+    this.base = base;
     this.headers = { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers };
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.fetchFn = opts.fetch ?? fetch;

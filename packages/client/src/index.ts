@@ -1,5 +1,6 @@
 // @dtx/client: a TypeScript client for dtm-compatible coordinators (docs/client/README.md).
 export { DtmClient } from './client.js';
+export { GrpcTransport, grpcTarget } from './grpc.js';
 export { HttpTransport, apiBase, withQuery, type ClientOptions, type Answer } from './http.js';
 export { Failure, Ongoing, Duplicated, DtmError, errorOfAnswer } from './errors.js';
 export { Saga, type SagaOptions } from './saga.js';

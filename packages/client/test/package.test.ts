@@ -15,7 +15,8 @@ function sources(dir: string): string[] {
 }
 
 describe('@dtx/client package', () => {
-  it('imports only relative files and node: built-ins from src/', () => {
+  // The optional peers (@grpc/grpc-js, @grpc/proto-loader) are loaded with import() on first use.
+  it('imports only relative files and node: built-ins from src/ (statically)', () => {
     const foreign: string[] = [];
     for (const f of sources(join(pkg, 'src'))) {
       for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)\b[^;'"]*from\s+'([^']+)'/gm)) {
@@ -63,7 +64,15 @@ describe('@dtx/client package', () => {
     const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: pkg, encoding: 'utf8' });
     const files = (JSON.parse(json) as { files: { path: string }[] }[])[0]?.files.map((f) => f.path) ?? [];
     expect(files).toEqual(
-      expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'sql/postgres.sql', 'sql/mysql.sql', 'README.md', 'package.json']),
+      expect.arrayContaining([
+        'dist/index.js',
+        'dist/index.d.ts',
+        'sql/postgres.sql',
+        'sql/mysql.sql',
+        'proto/dtmgimp.proto',
+        'README.md',
+        'package.json',
+      ]),
     );
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
   });

@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchBarrier, DtmClient, Duplicated, Failure, pgDb } from '../src/index.ts';
 import { Services, type Transfer } from './services.ts';
-import { coordinatorTargets, eventually, mysqlBusiness, pgBusiness, startTarget, type StartedCoordinator } from './support.ts';
+import { eventually, mysqlBusiness, pgBusiness, protocolTargets, startTarget, type StartedCoordinator } from './support.ts';
 
-describe.each(coordinatorTargets())('quick start against %s', (target) => {
+describe.each(protocolTargets())('quick start against %s over %s', (target, protocol) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
+  /** Queries go over HTTP: dtm's gRPC API has no query. */
+  let http: DtmClient;
   let svc: Services;
   let user = 0;
   /** A fresh pair of accounts: 100 on the TransOut side, 0 on the TransIn side. */
@@ -17,11 +19,12 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
     await svc.open(user, 100, 0);
     return user;
   };
-  const status = async (gid: string) => (await dtm.query(gid)).transaction?.status;
+  const status = async (gid: string) => (await http.query(gid)).transaction?.status;
 
   beforeAll(async () => {
     coordinator = await startTarget(target);
-    dtm = new DtmClient(coordinator.url);
+    http = new DtmClient(coordinator.url);
+    dtm = protocol === 'grpc' ? new DtmClient(coordinator.grpcUrl) : http;
     svc = new Services(await pgBusiness('qs'), await mysqlBusiness('qs'), dtm);
     await svc.start();
   });
@@ -30,6 +33,11 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
     await svc?.out.close();
     await svc?.inn.close();
     await coordinator?.close();
+  });
+
+  it.runIf(protocol === 'grpc')('over gRPC: newGid works, query is refused naming the reason', async () => {
+    expect(await dtm.newGid()).toMatch(/.+/);
+    await expect(dtm.query('any')).rejects.toThrow(/not available over gRPC/);
   });
 
   it('saga: TransOut then TransIn, balances moved', async () => {
@@ -65,7 +73,7 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
       { op: 'action', reason: 'compensate' },
       { op: 'compensate', reason: 'compensate' },
     ]);
-    const q = await dtm.query(gid);
+    const q = await http.query(gid);
     expect(q.transaction?.rollback_reason).toContain('TransIn refused');
   });
 
@@ -97,7 +105,7 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
       .add(`${svc.inBase}/TransIn`, `${svc.inBase}/TransInRevert`, { ...t, ongoing: true })
       .submit();
     await eventually(async () => (await status(gid)) === 'failed', 30_000);
-    expect((await dtm.query(gid)).transaction?.rollback_reason).toBe('Timeout after 2 seconds');
+    expect((await http.query(gid)).transaction?.rollback_reason).toBe('Timeout after 2 seconds');
     expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
   });
 
@@ -111,7 +119,7 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
       .add(`${svc.inBase}/TransIn`, `${svc.inBase}/TransInRevert`, { ...t, ongoing: true })
       .submit();
     await eventually(async () => (await status(gid)) === 'failed', 30_000);
-    expect((await dtm.query(gid)).transaction?.rollback_reason).toBe('RetryCount is greater than RetryLimit, RetryLimit: 1');
+    expect((await http.query(gid)).transaction?.rollback_reason).toBe('RetryCount is greater than RetryLimit, RetryLimit: 1');
     expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
   });
 
@@ -143,7 +151,7 @@ describe.each(coordinatorTargets())('quick start against %s', (target) => {
     });
     await expect(run).rejects.toBeInstanceOf(Failure);
     await eventually(async () => (await status(gid)) === 'failed');
-    expect((await dtm.query(gid)).transaction?.rollback_reason).toContain('TransIn refused');
+    expect((await http.query(gid)).transaction?.rollback_reason).toContain('TransIn refused');
     expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
     expect(svc.calls(gid)).toEqual(['TransOutTry 01 try', 'TransInTry 02 try', 'TransInCancel 02 cancel', 'TransOutCancel 01 cancel']);
   });

@@ -19,16 +19,33 @@ export function coordinatorTargets(): string[] {
   return testStores().filter((s) => s !== 'mysql');
 }
 
+/** [target, protocol] pairs: every target over HTTP, and over gRPC where a gRPC URL is known. */
+export function protocolTargets(): [string, 'http' | 'grpc'][] {
+  const grpc = !process.env.DTX_CLIENT_TEST_URL || Boolean(process.env.DTX_CLIENT_TEST_GRPC_URL);
+  return coordinatorTargets().flatMap((t): [string, 'http' | 'grpc'][] =>
+    grpc
+      ? [
+          [t, 'http'],
+          [t, 'grpc'],
+        ]
+      : [[t, 'http']],
+  );
+}
+
 export interface StartedCoordinator {
   url: string;
+  /** grpc://host:port of its gRPC API (DTX_CLIENT_TEST_GRPC_URL for an external coordinator). */
+  grpcUrl: string;
   close(): Promise<void>;
 }
 
 export async function startTarget(target: string): Promise<StartedCoordinator> {
   const external = process.env.DTX_CLIENT_TEST_URL;
-  if (target === 'external' && external) return { url: external, close: () => Promise.resolve() };
+  if (target === 'external' && external) {
+    return { url: external, grpcUrl: process.env.DTX_CLIENT_TEST_GRPC_URL ?? '', close: () => Promise.resolve() };
+  }
   const c: Coordinator = await startInProcess(await freshStore(target as 'sqlite' | 'postgres', 'client'));
-  return { url: `http://127.0.0.1:${c.httpPort}`, close: () => c.close() };
+  return { url: `http://127.0.0.1:${c.httpPort}`, grpcUrl: `grpc://127.0.0.1:${c.grpcPort}`, close: () => c.close() };
 }
 
 function requiredUrl(name: string): URL {

@@ -7,7 +7,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, dtmExpress, mysql2Db, pgDb, type Workflows } from '../src/index.ts';
 import {
-  coordinatorTargets,
+  protocolTargets,
   eventually,
   mysqlBusiness,
   pgBusiness,
@@ -23,9 +23,11 @@ interface Input {
   fail?: boolean;
 }
 
-describe.each(coordinatorTargets())('workflow against %s', (target) => {
+describe.each(protocolTargets())('workflow against %s over %s', (target, protocol) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
+  /** Queries go over HTTP: dtm's gRPC API has no query. */
+  let http: DtmClient;
   let out: PgBusiness;
   let inn: MysqlBusiness;
   let server: Server;
@@ -38,7 +40,8 @@ describe.each(coordinatorTargets())('workflow against %s', (target) => {
 
   beforeAll(async () => {
     coordinator = await startTarget(target);
-    dtm = new DtmClient(coordinator.url);
+    http = new DtmClient(coordinator.url);
+    dtm = protocol === 'grpc' ? new DtmClient(coordinator.grpcUrl) : http;
     out = await pgBusiness('wf');
     inn = await mysqlBusiness('wf');
     await out.pool.query('create table user_account (user_id int primary key, balance int not null)');
@@ -109,17 +112,18 @@ describe.each(coordinatorTargets())('workflow against %s', (target) => {
     const [rows] = await inn.pool.query('select balance from user_account where user_id = ?', [u]);
     return [o.rows[0]?.balance, (rows as { balance: number }[])[0]?.balance];
   };
-  const progress = async (gid: string) => (await dtm.query(gid)).branches.map((b) => `${b.branch_id} ${b.op} ${b.status}`);
+  const progress = async (gid: string) => (await http.query(gid)).branches.map((b) => `${b.branch_id} ${b.op} ${b.status}`);
 
   it('runs both steps and submits the result', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     expect(await wfs.execute('transfer', gid, JSON.stringify({ user: u, amount: 30 }))).toBe('{"moved":30}');
-    expect((await dtm.query(gid)).transaction?.status).toBe('succeed');
+    expect((await http.query(gid)).transaction?.status).toBe('succeed');
     expect(await balances(u)).toEqual([70, 30]);
     expect(await progress(gid)).toEqual(['01 action succeed', '02 action succeed']);
-    // Executing a finished workflow again returns its stored result without running anything.
-    expect(await wfs.execute('transfer', gid, JSON.stringify({ user: u, amount: 30 }))).toBe('{"moved":30}');
+    // Executing a finished workflow again returns its stored result without running anything
+    // (over gRPC dtm's PrepareWorkflow reply carries no result: docs/client/workflow.md).
+    expect(await wfs.execute('transfer', gid, JSON.stringify({ user: u, amount: 30 }))).toBe(protocol === 'grpc' ? '' : '{"moved":30}');
     expect(runs[gid]).toEqual(['TransOut', 'TransIn']);
   });
 
@@ -127,7 +131,7 @@ describe.each(coordinatorTargets())('workflow against %s', (target) => {
     const u = await account();
     const gid = await dtm.newGid();
     await expect(wfs.execute('transfer', gid, JSON.stringify({ user: u, amount: 30, fail: true }))).rejects.toBeInstanceOf(Failure);
-    const q = await dtm.query(gid);
+    const q = await http.query(gid);
     expect(q.transaction?.status).toBe('failed');
     expect(q.transaction?.rollback_reason).toBe('TransIn refused');
     expect(await balances(u)).toEqual([100, 0]);
@@ -135,14 +139,16 @@ describe.each(coordinatorTargets())('workflow against %s', (target) => {
     expect(await progress(gid)).toEqual(['01 action succeed', '02 action failed', '01 rollback succeed']);
   });
 
-  it('is resumed by the coordinator after the client died mid-workflow, replaying the recorded step', async () => {
+  // Over gRPC the coordinator resumes through the gRPC service workflow.Workflow/Execute, which
+  // this client does not serve yet (docs/client/workflow.md).
+  it.runIf(protocol === 'http')('is resumed by the coordinator after the client died mid-workflow, replaying the recorded step', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     crashOnce.add(gid);
     await expect(wfs.execute('transfer', gid, JSON.stringify({ user: u, amount: 30 }))).rejects.toThrow('the client process died');
-    expect((await dtm.query(gid)).transaction?.status).toBe('prepared');
+    expect((await http.query(gid)).transaction?.status).toBe('prepared');
     expect(await balances(u)).toEqual([70, 0]);
-    await eventually(async () => (await dtm.query(gid)).transaction?.status === 'succeed', 45_000);
+    await eventually(async () => (await http.query(gid)).transaction?.status === 'succeed', 45_000);
     expect(await balances(u)).toEqual([70, 30]);
     expect(runs[gid]).toEqual(['TransOut', 'TransIn', 'TransIn']);
   });

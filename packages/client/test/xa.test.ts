@@ -9,11 +9,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, barrierDdl, dtmExpress, dtmFastify, mysql2Xa, pgXa } from '../src/index.ts';
 import { PrivatePostgres } from '../../../tests/support/private-pg.ts';
-import { coordinatorTargets, eventually, mysqlBusiness, startTarget, type MysqlBusiness, type StartedCoordinator } from './support.ts';
+import { protocolTargets, eventually, mysqlBusiness, startTarget, type MysqlBusiness, type StartedCoordinator } from './support.ts';
 
-describe.each(coordinatorTargets())('XA against %s', (target) => {
+describe.each(protocolTargets())('XA against %s over %s', (target, protocol) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
+  /** Queries go over HTTP: dtm's gRPC API has no query. */
+  let http: DtmClient;
   let privatePg: PrivatePostgres;
   let pool: pg.Pool;
   let inn: MysqlBusiness;
@@ -25,7 +27,8 @@ describe.each(coordinatorTargets())('XA against %s', (target) => {
 
   beforeAll(async () => {
     coordinator = await startTarget(target);
-    dtm = new DtmClient(coordinator.url);
+    http = new DtmClient(coordinator.url);
+    dtm = protocol === 'grpc' ? new DtmClient(coordinator.grpcUrl) : http;
 
     privatePg = await new PrivatePostgres().init();
     const admin = new pg.Client({ connectionString: privatePg.url() });
@@ -116,7 +119,7 @@ describe.each(coordinatorTargets())('XA against %s', (target) => {
       },
       { waitResult: true },
     );
-    expect((await dtm.query(gid)).transaction?.status).toBe('succeed');
+    expect((await http.query(gid)).transaction?.status).toBe('succeed');
     expect(await balances(u)).toEqual([70, 30]);
     expect(await prepared()).toBe(0);
     const [rows] = await inn.pool.query(`select trans_type, op, reason from ${inn.table} where gid = ?`, [gid]);
@@ -131,10 +134,10 @@ describe.each(coordinatorTargets())('XA against %s', (target) => {
       await xa.callBranch({ user: u, amount: 30, fail: true }, inUrl);
     });
     await expect(run).rejects.toBeInstanceOf(Failure);
-    await eventually(async () => (await dtm.query(gid)).transaction?.status === 'failed');
+    await eventually(async () => (await http.query(gid)).transaction?.status === 'failed');
     expect(await balances(u)).toEqual([100, 0]);
     expect(await prepared()).toBe(0);
-    const q = await dtm.query(gid);
+    const q = await http.query(gid);
     expect(q.branches.map((b) => `${b.branch_id} ${b.op} ${b.status}`)).toEqual(['01 rollback succeed', '01 commit prepared']);
     const rows = (await pool.query('select trans_type, op, reason from dtm_barrier.barrier where gid = $1', [gid])).rows;
     expect(rows).toEqual([{ trans_type: 'xa', op: 'action', reason: 'rollback' }]);
