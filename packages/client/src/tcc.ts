@@ -2,7 +2,7 @@
 // branch's confirm/cancel with the coordinator and calls its try itself; submit when every try
 // succeeded, abort otherwise. The coordinator then calls the confirms or the cancels.
 import type { HttpTransport } from './http.js';
-import { checkedGid, encodePayload, transBody, type Payload, type TransOptions } from './trans.js';
+import { checkedGid, encodePayload, preparedGlobal, transBody, type Payload, type TransOptions } from './trans.js';
 
 export type TccOptions = TransOptions;
 
@@ -63,24 +63,11 @@ export class Tcc {
  * then submit; if `fn` throws, abort with its message as the rollback reason and rethrow.
  * With `waitResult`, resolves after the confirms ran.
  */
-export async function tccGlobalTransaction<T>(
-  transport: HttpTransport,
-  gid: string,
-  fn: (tcc: Tcc) => Promise<T>,
-  options: TccOptions = {},
-): Promise<T> {
+export function tccGlobalTransaction<T>(transport: HttpTransport, gid: string, fn: (tcc: Tcc) => Promise<T>, options: TccOptions = {}): Promise<T> {
   const tcc = new Tcc(transport, gid, options);
-  await transport.api('POST', 'prepare', tcc.body());
-  let result: T;
-  try {
-    result = await fn(tcc);
-  } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    // As the Go SDK: the abort's own outcome does not replace the business error; a lost abort
-    // is finished by the coordinator's timeout.
-    await transport.api('POST', 'abort', tcc.body({ rollback_reason: reason })).catch(() => undefined);
-    throw e;
-  }
-  await transport.api('POST', 'submit', tcc.body());
-  return result;
+  return preparedGlobal(
+    transport,
+    (extra) => tcc.body(extra),
+    () => fn(tcc),
+  );
 }

@@ -1,5 +1,6 @@
 // What every global transaction sends to the coordinator: the TransGlobal body of prepare /
 // submit / abort (docs/protocol/http-api.md §3), built with the keys the Go SDK uses.
+import type { HttpTransport } from './http.js';
 
 /** Options every transaction type accepts (docs/protocol/http-api.md §3.1). Times in seconds. */
 export interface TransOptions {
@@ -79,4 +80,27 @@ export interface BranchRecord {
 export interface QueryResult {
   transaction: TransRecord | null;
   branches: BranchRecord[];
+}
+
+/**
+ * The frame of TCC and XA: prepare, run `fn`, submit; if `fn` throws, abort with its message as
+ * the rollback reason and rethrow. As the Go SDK, the abort's own outcome does not replace the
+ * business error (a lost abort is finished by the coordinator's timeout).
+ */
+export async function preparedGlobal<T>(
+  transport: HttpTransport,
+  body: (extra?: Record<string, unknown>) => Record<string, unknown>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await transport.api('POST', 'prepare', body());
+  let result: T;
+  try {
+    result = await fn();
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    await transport.api('POST', 'abort', body({ rollback_reason: reason })).catch(() => undefined);
+    throw e;
+  }
+  await transport.api('POST', 'submit', body());
+  return result;
 }

@@ -4,9 +4,9 @@
 // calls the same URL with op `commit` or `rollback`.
 import type { BranchContext } from './branch/context.js';
 import { barrierTableName, checkedTable, insertBarrier, type BarrierDialect, type SqlRunner } from './barrier/core.js';
-import type { Mysql2Connection, PgQueryable } from './barrier/adapters.js';
+import { mysql2Db, mysql2Runner, pgDb, pgRunner, type Mysql2Connection, type PgQueryable } from './barrier/adapters.js';
 import type { HttpTransport } from './http.js';
-import { checkedGid, encodePayload, transBody, type Payload, type TransOptions } from './trans.js';
+import { checkedGid, encodePayload, preparedGlobal, transBody, type Payload, type TransOptions } from './trans.js';
 
 export type XaOptions = TransOptions;
 
@@ -43,19 +43,13 @@ export class Xa {
 }
 
 /** prepare, `fn(xa)`, submit; abort (and rethrow) when `fn` throws. */
-export async function xaGlobalTransaction<T>(transport: HttpTransport, gid: string, fn: (xa: Xa) => Promise<T>, options: XaOptions = {}): Promise<T> {
+export function xaGlobalTransaction<T>(transport: HttpTransport, gid: string, fn: (xa: Xa) => Promise<T>, options: XaOptions = {}): Promise<T> {
   const xa = new Xa(transport, gid, options);
-  await transport.api('POST', 'prepare', xa.body());
-  let result: T;
-  try {
-    result = await fn(xa);
-  } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    await transport.api('POST', 'abort', xa.body({ rollback_reason: reason })).catch(() => undefined);
-    throw e;
-  }
-  await transport.api('POST', 'submit', xa.body());
-  return result;
+  return preparedGlobal(
+    transport,
+    (extra) => xa.body(extra),
+    () => fn(xa),
+  );
 }
 
 /** A database that can run XA branches. */
@@ -74,13 +68,6 @@ function quoted(xid: string): string {
   return `'${xid.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
-function mysqlRunner(c: Mysql2Connection): SqlRunner {
-  return {
-    exec: async (sql, params) => ((await c.query(sql, params))[0] as { affectedRows?: number }).affectedRows ?? 0,
-    rows: async (sql, params) => (await c.query(sql, params))[0] as Record<string, unknown>[],
-  };
-}
-
 /** XA on MySQL / MariaDB through a mysql2/promise pool. The phase-1 connection is closed after XA PREPARE. */
 export function mysql2Xa(
   pool: { getConnection(): Promise<Mysql2Connection & { release(): void; destroy(): void }> },
@@ -95,7 +82,7 @@ export function mysql2Xa(
       try {
         await conn.query(`XA START ${quoted(xid)}`);
         try {
-          const v = await fn(mysqlRunner(conn), conn);
+          const v = await fn(mysql2Runner(conn), conn);
           await conn.query(`XA END ${quoted(xid)}`);
           await conn.query(`XA PREPARE ${quoted(xid)}`);
           prepared = true;
@@ -121,21 +108,7 @@ export function mysql2Xa(
         conn.release();
       }
     },
-    async autocommit(fn) {
-      const conn = await pool.getConnection();
-      try {
-        return await fn(mysqlRunner(conn));
-      } finally {
-        conn.release();
-      }
-    },
-  };
-}
-
-function pgRunner(c: PgQueryable): SqlRunner {
-  return {
-    exec: async (sql, params) => (await c.query(sql, params)).rowCount ?? 0,
-    rows: async (sql, params) => (await c.query(sql, params)).rows as Record<string, unknown>[],
+    autocommit: (fn) => mysql2Db(pool).autocommit(fn),
   };
 }
 
@@ -173,14 +146,7 @@ export function pgXa(
         client.release();
       }
     },
-    async autocommit(fn) {
-      const client = await pool.connect();
-      try {
-        return await fn(pgRunner(client));
-      } finally {
-        client.release();
-      }
-    },
+    autocommit: (fn) => pgDb(pool).autocommit(fn),
   };
 }
 

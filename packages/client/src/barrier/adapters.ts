@@ -17,7 +17,7 @@ export interface PgPoolLike {
   connect(): Promise<PgQueryable & { release(err?: Error | boolean): void }>;
 }
 
-function pgRunner(c: PgQueryable): SqlRunner {
+export function pgRunner(c: PgQueryable): SqlRunner {
   return {
     exec: async (sql, params) => (await c.query(sql, params)).rowCount ?? 0,
     rows: async (sql, params) => (await c.query(sql, params)).rows as Record<string, unknown>[],
@@ -72,7 +72,7 @@ export interface Mysql2PoolLike {
   getConnection(): Promise<Mysql2Connection & { release(): void }>;
 }
 
-function mysql2Runner(c: Mysql2Connection): SqlRunner {
+export function mysql2Runner(c: Mysql2Connection): SqlRunner {
   return {
     exec: async (sql, params) => {
       const [res] = await c.query(sql, params);
