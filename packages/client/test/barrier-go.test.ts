@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchBarrier, mysql2Db, type BarrierDb, type Mysql2Connection } from '../src/index.ts';
-import { mysqlBusiness, type MysqlBusiness } from './support.ts';
+import { businessDatabases, mysqlBusiness, type MysqlBusiness } from './support.ts';
 
 const compat = fileURLToPath(new URL('../../../compat/barrier', import.meta.url));
 
-describe('barrier shared with the Go SDK on MariaDB', () => {
+describe.runIf(businessDatabases)('barrier shared with the Go SDK on MariaDB', () => {
   let b: MysqlBusiness;
   let db: BarrierDb<Mysql2Connection>;
   let binary = '';

@@ -15,7 +15,7 @@ import {
   type BarrierDb,
   type SqlRunner,
 } from '../src/index.ts';
-import { mysqlBusiness, pgBusiness, prismaOn, type MysqlBusiness, type PgBusiness } from './support.ts';
+import { businessDatabases, mysqlBusiness, pgBusiness, prismaOn, type MysqlBusiness, type PgBusiness } from './support.ts';
 
 interface Target {
   db: BarrierDb<unknown>;
@@ -71,7 +71,7 @@ const makers: Record<string, () => Promise<Target>> = {
   },
 };
 
-describe.each(Object.keys(makers))('barrier on %s', (kind) => {
+describe.runIf(businessDatabases).each(Object.keys(makers))('barrier on %s', (kind) => {
   let t: Target;
   let n = 0;
   const gid = (label: string) => `bar-${label}-${++n}-${Date.now()}`;

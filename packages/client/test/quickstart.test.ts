@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchBarrier, DtmClient, Duplicated, Failure, pgDb } from '../src/index.ts';
 import { Services, type Transfer } from './services.ts';
-import { eventually, mysqlBusiness, pgBusiness, protocolTargets, startTarget, type StartedCoordinator } from './support.ts';
+import { businessDatabases, eventually, mysqlBusiness, pgBusiness, protocolTargets, startTarget, type StartedCoordinator } from './support.ts';
 
-describe.each(protocolTargets())('quick start against %s over %s', (target, protocol) => {
+describe.runIf(businessDatabases).each(protocolTargets())('quick start against %s over %s', (target, protocol) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
   /** Queries go over HTTP: dtm's gRPC API has no query. */

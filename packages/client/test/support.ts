@@ -13,6 +13,13 @@ import { barrierDdl } from '../src/index.ts';
 
 export { eventually } from '../../../tests/support/branches.ts';
 
+/**
+ * The business databases (PostgreSQL and MariaDB) are configured: `pnpm test` and
+ * `scripts/services.mjs env` set both URLs. Without them (e.g. `DTX_TEST_STORES=sqlite` with no
+ * databases started) the suites that need them are skipped, not failed.
+ */
+export const businessDatabases = Boolean(process.env.DTX_TEST_PG_URL && process.env.DTX_TEST_MYSQL_URL);
+
 /** Coordinators the suite runs against: DTX_CLIENT_TEST_URL alone if set, else dtx on SQLite and PostgreSQL. */
 export function coordinatorTargets(): string[] {
   if (process.env.DTX_CLIENT_TEST_URL) return ['external'];

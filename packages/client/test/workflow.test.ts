@@ -15,6 +15,7 @@ import {
   type MysqlBusiness,
   type PgBusiness,
   type StartedCoordinator,
+  businessDatabases,
 } from './support.ts';
 
 interface Input {
@@ -23,7 +24,7 @@ interface Input {
   fail?: boolean;
 }
 
-describe.each(protocolTargets())('workflow against %s over %s', (target, protocol) => {
+describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s over %s', (target, protocol) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
   /** Queries go over HTTP: dtm's gRPC API has no query. */

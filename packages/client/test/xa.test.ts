@@ -9,9 +9,17 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, barrierDdl, dtmExpress, dtmFastify, mysql2Xa, pgXa } from '../src/index.ts';
 import { PrivatePostgres } from '../../../tests/support/private-pg.ts';
-import { protocolTargets, eventually, mysqlBusiness, startTarget, type MysqlBusiness, type StartedCoordinator } from './support.ts';
+import {
+  businessDatabases,
+  protocolTargets,
+  eventually,
+  mysqlBusiness,
+  startTarget,
+  type MysqlBusiness,
+  type StartedCoordinator,
+} from './support.ts';
 
-describe.each(protocolTargets())('XA against %s over %s', (target, protocol) => {
+describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s', (target, protocol) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
   /** Queries go over HTTP: dtm's gRPC API has no query. */
