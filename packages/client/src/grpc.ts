@@ -1,0 +1,148 @@
+// The coordinator over gRPC (dtm's dtmgimp.Dtm service, proto/dtmgimp.proto; docs/protocol/grpc-api.md
+// §4): the same operations as over HTTP, the JSON bodies mapped onto DtmRequest /
+// DtmBranchRequest. Branch calls the SDK makes itself (TCC try, XA phase 1, msg check) stay
+// HTTP. @grpc/grpc-js and @grpc/proto-loader are optional peer dependencies, loaded on first use.
+import { fileURLToPath } from 'node:url';
+import { DtmError, Failure, Ongoing } from './errors.js';
+import { HttpTransport, type ClientOptions } from './http.js';
+
+type Json = Record<string, unknown>;
+type Unary = (req: unknown, md: unknown, opts: unknown, cb: (err: GrpcError | null, reply: unknown) => void) => void;
+interface GrpcError extends Error {
+  code?: number;
+  details?: string;
+}
+
+const PROTO_DIR = fileURLToPath(new URL('../proto', import.meta.url));
+const ABORTED = 10;
+const FAILED_PRECONDITION = 9;
+
+/** `grpc://host:port` → `host:port`. */
+export function grpcTarget(url: string): string {
+  const m = /^grpc:\/\/([^/]+)\/?$/.exec(url);
+  if (!m?.[1]) throw new TypeError(`gRPC coordinator URL must be grpc://host:port, got ${url}`);
+  return m[1];
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : 0;
+}
+
+/** The TransGlobal JSON body (http-api.md §3) as a DtmRequest. */
+export function dtmRequest(b: Json): Json {
+  return {
+    Gid: str(b.gid),
+    TransType: str(b.trans_type),
+    TransOptions: {
+      WaitResult: b.wait_result === true,
+      TimeoutToFail: num(b.timeout_to_fail),
+      RetryInterval: num(b.retry_interval),
+      BranchHeaders: (b.branch_headers as Record<string, string> | undefined) ?? {},
+      RequestTimeout: num(b.request_timeout),
+      RetryLimit: num(b.retry_limit),
+    },
+    CustomedData: str(b.custom_data),
+    BinPayloads: ((b.payloads as string[] | undefined) ?? []).map((p) => Buffer.from(p, 'utf8')),
+    QueryPrepared: str(b.query_prepared),
+    Steps: b.steps === undefined ? '' : JSON.stringify(b.steps),
+    ReqExtra: b.req_extra ?? {},
+    RollbackReason: str(b.rollback_reason),
+  };
+}
+
+/** The registerBranch JSON body as a DtmBranchRequest: `data` becomes BusiPayload, the other strings the Data map. */
+export function dtmBranchRequest(b: Json): Json {
+  const { gid, trans_type, branch_id, data, ...rest } = b;
+  return {
+    Gid: str(gid),
+    TransType: str(trans_type),
+    BranchID: str(branch_id),
+    Op: str(rest.op),
+    Data: Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, str(v)])),
+    BusiPayload: Buffer.from(str(data), 'utf8'),
+  };
+}
+
+export class GrpcTransport extends HttpTransport {
+  private client: Promise<Record<string, Unary>> | undefined;
+  private readonly target: string;
+  private readonly metadata: Record<string, string>;
+  private readonly deadlineMs: number;
+
+  constructor(url: string, opts: ClientOptions = {}) {
+    const target = grpcTarget(url);
+    super('http://unused', opts, target);
+    this.target = target;
+    this.metadata = { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers };
+    this.deadlineMs = opts.timeoutMs ?? 10_000;
+  }
+
+  private connect(): Promise<Record<string, Unary>> {
+    this.client ??= (async () => {
+      const [grpc, loader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
+      const def = await loader.load('dtmgimp.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, defaults: true });
+      const pkg = grpc.loadPackageDefinition(def) as unknown as {
+        dtmgimp: { Dtm: new (target: string, creds: unknown) => Record<string, Unary> };
+      };
+      return new pkg.dtmgimp.Dtm(this.target, grpc.credentials.createInsecure());
+    })();
+    return this.client;
+  }
+
+  private async call(method: string, req: unknown): Promise<unknown> {
+    const [client, grpc] = await Promise.all([this.connect(), import('@grpc/grpc-js')]);
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(this.metadata)) md.set(k, v);
+    const fn = client[method];
+    if (!fn) throw new TypeError(`dtmgimp.Dtm has no method ${method}`);
+    return new Promise((resolve, reject) => {
+      fn.call(client, req, md, { deadline: Date.now() + this.deadlineMs }, (err, reply) => {
+        if (!err) return resolve(reply);
+        const text = err.details ?? err.message;
+        if (err.code === ABORTED) reject(new Failure(text));
+        else if (err.code === FAILED_PRECONDITION) reject(new Ongoing(text));
+        else reject(new DtmError(`${method}: gRPC ${err.code ?? '?'} ${text}`, 0, text, { cause: err }));
+      });
+    });
+  }
+
+  override async api(_method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {
+    const b = (body ?? {}) as Json;
+    switch (route) {
+      case 'newGid': {
+        const r = (await this.call('NewGid', {})) as { Gid?: string };
+        return { gid: r.Gid ?? '', dtm_result: 'SUCCESS' };
+      }
+      case 'prepare':
+      case 'submit':
+      case 'abort':
+        await this.call(route[0]!.toUpperCase() + route.slice(1), dtmRequest(b));
+        return { dtm_result: 'SUCCESS' };
+      case 'registerBranch':
+        await this.call('RegisterBranch', dtmBranchRequest(b));
+        return { dtm_result: 'SUCCESS' };
+      case 'prepareWorkflow': {
+        const r = (await this.call('PrepareWorkflow', dtmRequest(b))) as {
+          Transaction?: { Gid: string; Status: string; RollbackReason: string; Result: string };
+          Progresses?: { Status: string; BinData: Buffer; BranchID: string; Op: string }[];
+        };
+        const t = r.Transaction;
+        return {
+          transaction: t && { gid: t.Gid, status: t.Status, rollback_reason: t.RollbackReason, result: t.Result },
+          progresses: (r.Progresses ?? []).map((p) => ({
+            status: p.Status,
+            bin_data: Buffer.from(p.BinData).toString('base64'),
+            branch_id: p.BranchID,
+            op: p.Op,
+          })),
+        };
+      }
+      default:
+        throw new TypeError(`${route} is not available over gRPC (dtm's gRPC API has no ${route}): use an http:// coordinator URL`);
+    }
+  }
+}

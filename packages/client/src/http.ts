@@ -1,0 +1,114 @@
+// The HTTP side of dtm's protocol as a client sees it: calls to the coordinator's /api/dtmsvr
+// routes (docs/protocol/http-api.md §2, §4) and the calls an SDK makes to branches itself
+// (TCC try: docs/client/tcc.md; msg query-prepared: docs/protocol/branch-calls.md §7). Uses
+// Node's global fetch.
+import { DtmError, Failure, Ongoing, errorOfAnswer } from './errors.js';
+
+export interface ClientOptions {
+  /**
+   * A bearer token sent as `Authorization: Bearer <token>` on every call to the coordinator
+   * (for a coordinator that requires API authentication; dtm itself has none).
+   */
+  token?: string;
+  /** More headers on every call to the coordinator. */
+  headers?: Record<string, string>;
+  /** Timeout of one call to the coordinator or to a branch, in milliseconds (default 10 000). */
+  timeoutMs?: number;
+  /** The fetch implementation (default: the global fetch of Node 20+, i.e. undici). */
+  fetch?: typeof fetch;
+}
+
+/** The answer of a call: status and body text. */
+export interface Answer {
+  status: number;
+  text: string;
+}
+
+/** `http://host:36789` or `http://host:36789/api/dtmsvr` (the Go SDK's form) → the latter. */
+export function apiBase(url: string): string {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new TypeError(`coordinator URL must be http:// or https://, got ${url}`);
+  }
+  const path = u.pathname.replace(/\/+$/, '');
+  return `${u.origin}${path === '' ? '/api/dtmsvr' : path}`;
+}
+
+/** Appends query parameters, keeping any the URL already has (as dtm does: branch-calls.md §3). */
+export function withQuery(url: string, params: Record<string, string>): string {
+  const qs = new URLSearchParams(Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))).toString();
+  if (qs === '') return url;
+  return url + (url.includes('?') ? '&' : '?') + qs;
+}
+
+export class HttpTransport {
+  readonly base: string;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(url: string, opts: ClientOptions = {}, base = apiBase(url)) {
+    this.base = base;
+    this.headers = { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers };
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.fetchFn = opts.fetch ?? fetch;
+  }
+
+  /** Sends a request and reads the whole answer; a network error or timeout becomes a DtmError with status 0. */
+  async send(method: 'GET' | 'POST', url: string, body: string | undefined, headers: Record<string, string>): Promise<Answer> {
+    let r: Response;
+    try {
+      r = await this.fetchFn(url, {
+        method,
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new DtmError(`${method} ${url}: ${(e as Error).message}`, 0, '', { cause: e });
+    }
+    return { status: r.status, text: await r.text() };
+  }
+
+  /** One call to the coordinator. 409 → Failure, 425 → Ongoing, other non-200 → DtmError; else the parsed JSON body. */
+  async api(method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {
+    const url = `${this.base}/${route}`;
+    const a = await this.send(method, url, body === undefined ? undefined : JSON.stringify(body), this.headers);
+    // dtm's API answers are classified by status only: a message may legitimately quote a body.
+    if (a.status === 409) throw new Failure(messageOf(a.text));
+    if (a.status === 425) throw new Ongoing(messageOf(a.text));
+    if (a.status !== 200) throw new DtmError(`${route}: HTTP ${a.status} ${messageOf(a.text)}`, a.status, a.text);
+    try {
+      return JSON.parse(a.text) as unknown;
+    } catch {
+      throw new DtmError(`${route}: the coordinator's answer is not JSON: ${a.text.slice(0, 200)}`, a.status, a.text);
+    }
+  }
+
+  /**
+   * A call the SDK makes to a branch itself (TCC try, msg query-prepared), classified as dtm
+   * classifies branch answers: returns the body text on SUCCESS, throws Failure / Ongoing / DtmError.
+   */
+  async branch(
+    method: 'GET' | 'POST',
+    url: string,
+    query: Record<string, string>,
+    body: string | undefined,
+    headers: Record<string, string> = {},
+  ): Promise<string> {
+    const a = await this.send(method, withQuery(url, query), body, headers);
+    const err = errorOfAnswer(a.status, a.text, `${method} ${url}`);
+    if (err) throw err;
+    return a.text;
+  }
+}
+
+function messageOf(text: string): string {
+  try {
+    const o = JSON.parse(text) as { message?: unknown };
+    if (typeof o.message === 'string') return o.message;
+  } catch {
+    // plain text
+  }
+  return text.trim();
+}

@@ -1,0 +1,153 @@
+// XA with @dtx/client against a real coordinator: TransOut in a PostgreSQL XA branch (a private
+// server with max_prepared_transactions, on Express) and TransIn in a MariaDB XA branch (on
+// Fastify); commit and rollback, balances and barrier rows read back (docs/client/xa.md).
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import Fastify, { type FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DtmClient, Failure, barrierDdl, dtmExpress, dtmFastify, mysql2Xa, pgXa } from '../src/index.ts';
+import { PrivatePostgres } from '../../../tests/support/private-pg.ts';
+import {
+  businessDatabases,
+  protocolTargets,
+  eventually,
+  mysqlBusiness,
+  startTarget,
+  type MysqlBusiness,
+  type StartedCoordinator,
+} from './support.ts';
+
+describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s', (target, protocol) => {
+  let coordinator: StartedCoordinator;
+  let dtm: DtmClient;
+  /** Queries go over HTTP: dtm's gRPC API has no query. */
+  let http: DtmClient;
+  let privatePg: PrivatePostgres;
+  let pool: pg.Pool;
+  let inn: MysqlBusiness;
+  let outServer: Server;
+  let inApp: FastifyInstance;
+  let outUrl = '';
+  let inUrl = '';
+  let user = 0;
+
+  beforeAll(async () => {
+    coordinator = await startTarget(target);
+    http = new DtmClient(coordinator.url);
+    dtm = protocol === 'grpc' ? new DtmClient(coordinator.grpcUrl) : http;
+
+    privatePg = await new PrivatePostgres().init();
+    const admin = new pg.Client({ connectionString: privatePg.url() });
+    await admin.connect();
+    await admin.query('ALTER SYSTEM SET max_prepared_transactions = 20');
+    await admin.end();
+    privatePg.stop();
+    privatePg.start();
+    pool = new pg.Pool({ connectionString: privatePg.url(), max: 6 });
+    for (const s of barrierDdl('postgres')) await pool.query(s);
+    await pool.query('create table user_account (user_id int primary key, balance int not null)');
+
+    inn = await mysqlBusiness('xa');
+    await inn.pool.query('create table user_account (user_id int primary key, balance int not null)');
+
+    const outXa = pgXa(pool);
+    const app = express().use(express.json());
+    const outHandler = dtmExpress(async (b) => {
+      const t = (b.body ?? {}) as { user: number; amount: number };
+      await dtm.xaLocalTransaction(b, outXa, (c) => c.query('update user_account set balance = balance - $1 where user_id = $2', [t.amount, t.user]));
+    });
+    app.post('/api/busi/TransOutXa', outHandler);
+    await new Promise<void>((resolve) => {
+      outServer = app.listen(0, '127.0.0.1', () => resolve());
+    });
+    outUrl = `http://127.0.0.1:${(outServer.address() as AddressInfo).port}/api/busi/TransOutXa`;
+
+    const inXa = mysql2Xa(inn.pool, { table: inn.table });
+    inApp = Fastify();
+    // Phase 2 is always a POST with an empty body: accept it.
+    inApp.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch (e) {
+        done(e as Error, undefined);
+      }
+    });
+    inApp.post(
+      '/api/busi/TransInXa',
+      dtmFastify(async (b) => {
+        const t = (b.body ?? {}) as { user: number; amount: number; fail?: boolean };
+        await dtm.xaLocalTransaction(b, inXa, async (c) => {
+          await c.query('update user_account set balance = balance + ? where user_id = ?', [t.amount, t.user]);
+          if (t.fail) throw new Failure('TransIn refused');
+        });
+      }),
+    );
+    await inApp.listen({ port: 0, host: '127.0.0.1' });
+    inUrl = `http://127.0.0.1:${(inApp.server.address() as AddressInfo).port}/api/busi/TransInXa`;
+  }, 180_000);
+
+  afterAll(async () => {
+    await inApp?.close();
+    await new Promise<void>((resolve) => (outServer ? outServer.close(() => resolve()) : resolve()));
+    await pool?.end();
+    await inn?.close();
+    privatePg?.stop();
+    await coordinator?.close();
+  });
+
+  const account = async () => {
+    user += 1;
+    await pool.query('insert into user_account values ($1, 100)', [user]);
+    await inn.pool.query('insert into user_account values (?, 0)', [user]);
+    return user;
+  };
+  const balances = async (u: number) => {
+    const o = await pool.query<{ balance: number }>('select balance from user_account where user_id = $1', [u]);
+    const [rows] = await inn.pool.query('select balance from user_account where user_id = ?', [u]);
+    return [o.rows[0]?.balance, (rows as { balance: number }[])[0]?.balance];
+  };
+  /** XA transactions still prepared in either database. */
+  const prepared = async () => {
+    const [x] = await inn.pool.query('XA RECOVER');
+    return (await pool.query('select gid from pg_prepared_xacts')).rows.length + (x as unknown[]).length;
+  };
+
+  it('commits both XA branches', async () => {
+    const u = await account();
+    const gid = await dtm.newGid();
+    await dtm.xaGlobalTransaction(
+      gid,
+      async (xa) => {
+        await xa.callBranch({ user: u, amount: 30 }, outUrl);
+        await xa.callBranch({ user: u, amount: 30 }, inUrl);
+        // Prepared, not yet visible.
+        expect(await balances(u)).toEqual([100, 0]);
+      },
+      { waitResult: true },
+    );
+    expect((await http.query(gid)).transaction?.status).toBe('succeed');
+    expect(await balances(u)).toEqual([70, 30]);
+    expect(await prepared()).toBe(0);
+    const [rows] = await inn.pool.query(`select trans_type, op, reason from ${inn.table} where gid = ?`, [gid]);
+    expect(rows).toEqual([{ trans_type: 'xa', op: 'action', reason: 'action' }]);
+  });
+
+  it('rolls the prepared branch back when a later branch fails', async () => {
+    const u = await account();
+    const gid = await dtm.newGid();
+    const run = dtm.xaGlobalTransaction(gid, async (xa) => {
+      await xa.callBranch({ user: u, amount: 30 }, outUrl);
+      await xa.callBranch({ user: u, amount: 30, fail: true }, inUrl);
+    });
+    await expect(run).rejects.toBeInstanceOf(Failure);
+    await eventually(async () => (await http.query(gid)).transaction?.status === 'failed');
+    expect(await balances(u)).toEqual([100, 0]);
+    expect(await prepared()).toBe(0);
+    const q = await http.query(gid);
+    expect(q.branches.map((b) => `${b.branch_id} ${b.op} ${b.status}`)).toEqual(['01 rollback succeed', '01 commit prepared']);
+    const rows = (await pool.query('select trans_type, op, reason from dtm_barrier.barrier where gid = $1', [gid])).rows;
+    expect(rows).toEqual([{ trans_type: 'xa', op: 'action', reason: 'rollback' }]);
+  });
+});
