@@ -295,6 +295,13 @@ export const configSchema = z
         "most transaction passes (API-triggered and the scheduler's) one instance runs at once; beyond it prepare, submit, abort and prepareWorkflow get HTTP 503 / gRPC `UNAVAILABLE` (ours)",
       rule: atLeast(1),
     }),
+    // docs/operations.md, "Database outages": how long a request waits for an unreachable
+    // database before it gets the admission refusal.
+    MaxStoreWait: int(8, {
+      description:
+        'longest a request of the transaction API waits (s) for an unreachable database before it is refused like an overload (HTTP 503 / gRPC `UNAVAILABLE`, reason `store_unavailable`; nothing stored); never longer than the client waits (its `request_timeout`, its gRPC deadline) (ours)',
+      rule: atLeast(1),
+    }),
     Dashboard: dashboard,
     Store: store,
     Retention: retention,

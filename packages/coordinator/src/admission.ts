@@ -10,12 +10,19 @@
 // bound alone would let passes pile up; the second bounds them. Together they bound what can wait
 // for the database pool: each admitted request or pass waits for at most a few queries at a time.
 // A refused request has had no effect: nothing of it is stored, so retrying it is always safe.
+//
+// An admitted request that finds the database unreachable waits for it, holding its slot, up to
+// MaxStoreWait (and never longer than its client waits), its statements retried transparently
+// (packages/db/src/store-wait.ts); past that it gets the same refusal, reason store_unavailable
+// (docs/operations.md, "Database outages"). Clients thus see one retryable refusal kind.
+import { limitStoreWait, withStoreWait } from '@dtx/db';
+import { StoreUnavailableError } from '@dtx/engine';
 import type { Metrics } from './metrics.ts';
 
 /** The operations admission applies to. */
 export type AdmittedOp = 'prepare' | 'submit' | 'abort' | 'registerBranch' | 'prepareWorkflow' | 'jsonrpc';
 
-export type RefusalReason = 'inflight_submits' | 'inflight_passes';
+export type RefusalReason = 'inflight_submits' | 'inflight_passes' | 'store_unavailable';
 
 export interface Refusal {
   reason: RefusalReason;
@@ -25,6 +32,11 @@ export interface Refusal {
 }
 
 export interface Slot {
+  /**
+   * Runs the request's work: its statements wait for an unreachable database up to MaxStoreWait,
+   * or until `clientDeadline` (Date.now() ms, e.g. a gRPC deadline) if sooner.
+   */
+  run<T>(fn: () => Promise<T>, clientDeadline?: number): Promise<T>;
   /** Gives the slot back; later calls do nothing. */
   release(): void;
 }
@@ -32,6 +44,8 @@ export interface Slot {
 export interface AdmissionOptions {
   maxInflightSubmits: number;
   maxInflightPasses: number;
+  /** MaxStoreWait, in ms. */
+  maxStoreWaitMs: number;
   /** Passes running now. */
   passes: () => number;
   metrics?: Metrics;
@@ -71,6 +85,15 @@ export class Admission {
     this.inflight++;
     let held = true;
     return {
+      run: async (fn, clientDeadline) => {
+        const ms = Math.min(this.o.maxStoreWaitMs, clientDeadline === undefined ? Infinity : clientDeadline - Date.now() - CLIENT_MARGIN_MS);
+        try {
+          return await withStoreWait(ms, fn);
+        } catch (err) {
+          if (err instanceof StoreUnavailableError && !err.stored) this.o.metrics?.admissionRefused('store_unavailable');
+          throw err;
+        }
+      },
       release: () => {
         if (!held) return;
         held = false;
@@ -83,6 +106,17 @@ export class Admission {
     this.o.metrics?.admissionRefused(reason);
     return { reason, message: `dtx is overloaded: ${why}; the request was not processed and nothing was stored, retry it later` };
   }
+}
+
+/** An answer this much before the client's deadline still reaches it. */
+const CLIENT_MARGIN_MS = 500;
+
+/**
+ * The client of this request gives up after `requestTimeout` seconds (dtm's SDKs time their calls
+ * to the coordinator out at the transaction's request_timeout; 0: no timeout): wait no longer.
+ */
+export function clientWaits(requestTimeout: number): void {
+  if (requestTimeout > 0) limitStoreWait(requestTimeout * 1000 - CLIENT_MARGIN_MS);
 }
 
 export function isRefusal(r: Slot | Refusal): r is Refusal {

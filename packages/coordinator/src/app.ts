@@ -91,6 +91,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   const admission = new Admission({
     maxInflightSubmits: config.MaxInflightSubmits,
     maxInflightPasses: config.MaxInflightPasses,
+    maxStoreWaitMs: config.MaxStoreWait * 1000,
     passes: () => engine.inFlight(),
     metrics,
   });

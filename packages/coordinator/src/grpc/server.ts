@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
+import { DtmError, StoreUnavailableError, type Engine, type Logger, type Topics } from '@dtx/engine';
 import { isRefusal, type Admission, type AdmittedOp } from '../admission.ts';
 import type { Metrics } from '../metrics.ts';
 import { registrationFromGrpc, transRequestFromGrpc, type DtmBranchRequestMsg, type DtmRequestMsg } from './decode.ts';
@@ -26,6 +26,12 @@ export function loadDtmProto(): protoLoader.PackageDefinition {
     defaults: true,
     oneofs: true,
   });
+}
+
+/** A call's deadline as Date.now() ms, undefined when it has none. */
+function deadlineMs(d: grpc.Deadline): number | undefined {
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /**
@@ -97,7 +103,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
         return;
       }
       Promise.resolve()
-        .then(() => fn(call.request))
+        .then(() => (slot ? slot.run(async () => fn(call.request), deadlineMs(call.getDeadline())) : fn(call.request)))
         .finally(() => slot?.release())
         .then(
           (res) => {
@@ -110,7 +116,10 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
             const { code, details } = grpcStatusOf(err);
             const level = code === grpc.status.UNKNOWN || code === grpc.status.INTERNAL ? 'warn' : 'debug';
             log[level]({ method, code: grpc.status[code], err: details, ms: Date.now() - started }, 'grpc request failed');
-            callback({ code, details, metadata: new grpc.Metadata() });
+            const metadata = new grpc.Metadata();
+            // Nothing stored: the admission refusal (docs/operations.md, "Database outages").
+            if (err instanceof StoreUnavailableError && !err.stored) metadata.set('dtx-refused', 'store_unavailable');
+            callback({ code, details, metadata });
           },
         );
     };
