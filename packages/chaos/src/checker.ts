@@ -47,7 +47,24 @@ export interface Report {
   branchCalls: number;
   faultAnswers: Record<string, number>;
   latencyMs: { p50: number; p99: number; max: number };
+  /** 5xx answers to submit other than the admission refusal, by status and message. */
   http5xx: Record<string, number>;
+  /** Admission refusals (503 with a `reason`, nothing stored: docs/operations.md, "Overload"), by reason. */
+  refused: Record<string, number>;
+}
+
+/** The reasons of the coordinator's admission refusal (retryable, nothing stored). */
+export const REFUSAL_REASONS = ['inflight_submits', 'inflight_passes', 'store_unavailable'];
+
+/** The refusal reason of a 503 answer's body, or '' when it is not the admission refusal. */
+export function refusalReason(status: number, body: string): string {
+  if (status !== 503) return '';
+  try {
+    const reason: unknown = (JSON.parse(body) as { reason?: unknown }).reason;
+    return typeof reason === 'string' && REFUSAL_REASONS.includes(reason) ? reason : '';
+  } catch {
+    return '';
+  }
 }
 
 const key = (c: CallRecord) => `${c.branch_id}:${c.op}`;
@@ -112,6 +129,7 @@ export function analyse(acks: Ack[], calls: CallRecord[], finals: Map<string, Fi
     faultAnswers: {},
     latencyMs: { p50: 0, p99: 0, max: 0 },
     http5xx: {},
+    refused: {},
   };
   for (const a of acks) {
     const f = finals.get(a.gid);
@@ -126,7 +144,9 @@ export function analyse(acks: Ack[], calls: CallRecord[], finals: Map<string, Fi
       r.notAcknowledged[why] = (r.notAcknowledged[why] ?? 0) + 1;
       if (inStore) r.unackedInStore++;
     }
-    if (a.status >= 500) {
+    const refusal = refusalReason(a.status, a.error);
+    if (refusal) r.refused[refusal] = (r.refused[refusal] ?? 0) + 1;
+    else if (a.status >= 500) {
       const why = `${a.status} ${a.error.slice(0, 120)}`;
       r.http5xx[why] = (r.http5xx[why] ?? 0) + 1;
     }

@@ -91,7 +91,7 @@ export async function submitAll(o: SubmitOptions): Promise<Ack[]> {
         });
         const text = await r.text();
         ack.status = r.status;
-        if (r.status !== 200) ack.error = text.slice(0, 300);
+        if (r.status !== 200) ack.error = text.slice(0, 1000);
       } catch (err) {
         ack.error = errorText(err);
       }
