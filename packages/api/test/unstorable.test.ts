@@ -19,7 +19,6 @@ describe.each(testStores())('dashboard input no store can hold, on %s', (storeNa
     deps = await createDashboard(testConfig(store), { logger: silentLogger, db });
   });
   afterAll(async () => {
-    await deps?.close?.();
     await db?.close();
   });
 

@@ -54,7 +54,7 @@ export interface Report {
 }
 
 /** The reasons of the coordinator's admission refusal (retryable, nothing stored). */
-export const REFUSAL_REASONS = ['inflight_submits', 'inflight_passes', 'store_unavailable'];
+export const REFUSAL_REASONS = ['inflight_submits', 'inflight_passes', 'event_loop_lag', 'store_unavailable'];
 
 /** The refusal reason of a 503 answer's body, or '' when it is not the admission refusal. */
 export function refusalReason(status: number, body: string): string {

@@ -5,6 +5,7 @@
 //
 //   MaxInflightSubmits  requests of the transaction API being processed (HTTP, JSON-RPC, gRPC)
 //   MaxInflightPasses   passes running, API-triggered and the scheduler's (engine.inFlight())
+//   MaxEventLoopLag     how late the event loop runs (LoopLag), once a few requests are in progress
 //
 // A submit without wait_result is answered once stored while its pass goes on, so the first
 // bound alone would let passes pile up; the second bounds them. Together they bound what can wait
@@ -22,7 +23,7 @@ import type { Metrics } from './metrics.ts';
 /** The operations admission applies to. */
 export type AdmittedOp = 'prepare' | 'submit' | 'abort' | 'registerBranch' | 'prepareWorkflow' | 'jsonrpc';
 
-export type RefusalReason = 'inflight_submits' | 'inflight_passes' | 'store_unavailable';
+export type RefusalReason = 'inflight_submits' | 'inflight_passes' | 'event_loop_lag' | 'store_unavailable';
 
 export interface Refusal {
   reason: RefusalReason;
@@ -46,6 +47,9 @@ export interface AdmissionOptions {
   maxInflightPasses: number;
   /** MaxStoreWait, in ms. */
   maxStoreWaitMs: number;
+  /** MaxEventLoopLag (ms), and the lag now (LoopLag.ms); absent: not checked. */
+  maxLoopLagMs?: number;
+  loopLagMs?: () => number;
   /** Passes running now. */
   passes: () => number;
   metrics?: Metrics;
@@ -81,6 +85,16 @@ export class Admission {
       if (passes >= maxInflightPasses) {
         return this.refuse('inflight_passes', `${passes} transaction passes are in progress (MaxInflightPasses=${maxInflightPasses})`);
       }
+      // The process cannot keep up even below the bounds (a slower machine, cores shared with
+      // others): its own work delays every answer, /api/ping included. Only with some work in
+      // progress, so that a lag caused by something else does not refuse a lone request.
+      const { maxLoopLagMs, loopLagMs } = this.o;
+      if (maxLoopLagMs !== undefined && loopLagMs && this.inflight >= LAG_MIN_INFLIGHT) {
+        const lag = loopLagMs();
+        if (lag > maxLoopLagMs) {
+          return this.refuse('event_loop_lag', `its event loop runs ${Math.round(lag)} ms late (MaxEventLoopLag=${maxLoopLagMs})`);
+        }
+      }
     }
     this.inflight++;
     let held = true;
@@ -105,6 +119,43 @@ export class Admission {
   private refuse(reason: RefusalReason, why: string): Refusal {
     this.o.metrics?.admissionRefused(reason);
     return { reason, message: `dtx is overloaded: ${why}; the request was not processed and nothing was stored, retry it later` };
+  }
+}
+
+/** Requests in progress from which a late event loop refuses new ones. */
+const LAG_MIN_INFLIGHT = 8;
+
+const LAG_SAMPLES = 16;
+
+/**
+ * How late the event loop runs: a timer every `periodMs`, its lateness averaged over the last
+ * LAG_SAMPLES firings (about a third of a second when the loop keeps up). Timers run before the
+ * loop polls for I/O, so after a long turn the requests read in the next one already see it.
+ */
+export class LoopLag {
+  private readonly samples = new Float64Array(LAG_SAMPLES);
+  private i = 0;
+  private last = performance.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(periodMs = 20) {
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      this.samples[this.i++ % LAG_SAMPLES] = Math.max(0, now - this.last - periodMs);
+      this.last = now;
+    }, periodMs);
+    this.timer.unref();
+  }
+
+  /** Mean lateness (ms) of the last firings. */
+  get ms(): number {
+    let sum = 0;
+    for (const v of this.samples) sum += v;
+    return sum / LAG_SAMPLES;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
   }
 }
 

@@ -10,7 +10,7 @@ import { HttpTransport } from './calls/http.ts';
 import { CallRouter } from './calls/router.ts';
 import type { FastifyInstance } from 'fastify';
 import { storeConfigOf, type Config } from '@dtx/config';
-import { Admission } from './admission.ts';
+import { Admission, LoopLag } from './admission.ts';
 import { EtcdRegistrar, EtcdResolver } from './discovery/etcd.ts';
 import { buildGrpcServer, closeGrpc, listenGrpc } from './grpc/server.ts';
 import { parseSchemeTarget, type Driver } from './grpc/target.ts';
@@ -88,10 +88,13 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
       grpcSchemes: resolvedSchemes(driver),
     },
   });
+  const loopLag = new LoopLag();
   const admission = new Admission({
     maxInflightSubmits: config.MaxInflightSubmits,
     maxInflightPasses: config.MaxInflightPasses,
     maxStoreWaitMs: config.MaxStoreWait * 1000,
+    maxLoopLagMs: config.MaxEventLoopLag,
+    loopLagMs: () => loopLag.ms,
     passes: () => engine.inFlight(),
     metrics,
   });
@@ -113,6 +116,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     await http.listen({ port: config.HttpPort, host: config.ListenHost });
     grpcPort = await listenGrpc(grpc, config.ListenHost, config.GrpcPort);
   } catch (err) {
+    loopLag.stop();
     await http.close();
     grpc.forceShutdown();
     await router.close();
@@ -161,6 +165,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     close: (graceMs = 10_000) =>
       (closing ??= (async () => {
         clearInterval(heartbeat);
+        loopLag.stop();
         topics.stop();
         await retention?.stop();
         // Leave the registry first, so that clients stop picking this instance.

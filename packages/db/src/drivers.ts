@@ -302,7 +302,7 @@ class PgDriver implements SqlDriver {
     this.pool.on('error', () => undefined);
   }
 
-  private readonly live = new Liveness();
+  private readonly live = new Liveness(() => this.pool.query('SELECT 1'));
 
   /** A pooled client, waiting for one at most until `deadline`. */
   private client(deadline: number): Promise<pg.PoolClient> {
@@ -389,7 +389,7 @@ class MysqlDriver implements SqlDriver {
     });
   }
 
-  private readonly live = new Liveness();
+  private readonly live = new Liveness(() => this.pool.query('SELECT 1'));
 
   /** A pooled connection, waiting for one at most until `deadline`. */
   private conn(deadline: number): Promise<mariadb.PoolConnection> {

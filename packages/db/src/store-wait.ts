@@ -20,9 +20,17 @@ interface WaitContext {
   deadline: number;
   /** A write of this context has committed (the refusal then cannot say "nothing was stored"). */
   wrote: boolean;
+  /** The request has been answered: what it started and goes on (a pass, a timer) is background work. */
+  done: boolean;
 }
 
-const context = new AsyncLocalStorage<WaitContext>();
+const storage = new AsyncLocalStorage<WaitContext>();
+
+/** The wait of the request being served, if any (asynchronous work it started inherits it). */
+function current(): WaitContext | undefined {
+  const c = storage.getStore();
+  return c && !c.done ? c : undefined;
+}
 
 /** How long work outside any request waits for an unreachable database (as MariaDB's pool did). */
 export const BACKGROUND_WAIT_MS = 20_000;
@@ -30,14 +38,23 @@ export const BACKGROUND_WAIT_MS = 20_000;
 /** After this long without any statement answered while some are waiting, the database counts as stalled. */
 export const STALL_MS = 2_000;
 
+/** Least time between two probes of a stalled database. */
+const PROBE_MS = 1_000;
+const PROBE_TIMEOUT_MS = 5_000;
+
 /** Runs `fn` with statements waiting at most `ms` for an unreachable database. */
-export function withStoreWait<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-  return context.run({ deadline: performance.now() + Math.max(0, ms), wrote: false }, fn);
+export async function withStoreWait<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  const c: WaitContext = { deadline: performance.now() + Math.max(0, ms), wrote: false, done: false };
+  try {
+    return await storage.run(c, fn);
+  } finally {
+    c.done = true;
+  }
 }
 
 /** Shortens the current wait to at most `ms` from now (the client will not wait longer). */
 export function limitStoreWait(ms: number): void {
-  const c = context.getStore();
+  const c = current();
   if (c) c.deadline = Math.min(c.deadline, performance.now() + Math.max(0, ms));
 }
 
@@ -51,11 +68,34 @@ export class Liveness {
   private pending = 0;
   private lastAnswer = performance.now();
   private waiters: (() => void)[] = [];
+  private probing = false;
 
-  constructor(private readonly stallMs = STALL_MS) {}
+  /**
+   * `probe` asks the server something trivial: while stalled, one probe at a time (at most every
+   * PROBE_MS), so that a single statement hung on a dead connection cannot hold the others back
+   * when the server itself answers.
+   */
+  constructor(
+    private readonly probe?: () => Promise<unknown>,
+    private readonly stallMs = STALL_MS,
+  ) {}
 
   stalled(): boolean {
-    return this.pending > 0 && performance.now() - this.lastAnswer > this.stallMs;
+    const stalled = this.pending > 0 && performance.now() - this.lastAnswer > this.stallMs;
+    if (stalled && this.probe && !this.probing) {
+      this.probing = true;
+      const done = () => setTimeout(() => (this.probing = false), PROBE_MS).unref();
+      // A probe that hangs too (the server is frozen) leaves room for the next one after PROBE_TIMEOUT_MS.
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('probe timed out')), PROBE_TIMEOUT_MS).unref());
+      Promise.race([this.probe(), timeout]).then(
+        () => {
+          done();
+          this.answer();
+        },
+        () => done(),
+      );
+    }
+    return stalled;
   }
 
   begin(): void {
@@ -66,7 +106,10 @@ export class Liveness {
   /** `answered`: the server answered (a result or an SQL error), not a connection failure. */
   end(answered: boolean): void {
     this.pending--;
-    if (!answered) return;
+    if (answered) this.answer();
+  }
+
+  private answer(): void {
     this.lastAnswer = performance.now();
     const w = this.waiters;
     this.waiters = [];
@@ -97,11 +140,6 @@ export interface GuardOptions {
 
 const DEADLOCK_ATTEMPTS = 5;
 
-/** performance.now() by which the current statement gives up waiting for the database. */
-export function currentDeadline(): number {
-  return context.getStore()?.deadline ?? performance.now() + BACKGROUND_WAIT_MS;
-}
-
 /**
  * Runs one statement (or transaction): waits while the database is stalled, runs it, retries it
  * after a pause when it could not reach the server (until the deadline) and when it lost a
@@ -109,7 +147,7 @@ export function currentDeadline(): number {
  * `fn` gets the deadline, to bound its wait for a pooled connection.
  */
 export async function guarded<T>(o: GuardOptions, fn: (deadline: number) => Promise<T>): Promise<T> {
-  const ctx = context.getStore();
+  const ctx = current();
   const deadline = ctx?.deadline ?? performance.now() + BACKGROUND_WAIT_MS;
   const started = performance.now();
   const giveUp = (why: string, cause?: unknown): never => {
@@ -152,15 +190,18 @@ export class AcquireTimeout extends Error {
   }
 }
 
+const MIN_ACQUIRE_MS = 100;
+
 /**
  * Waits for `acquiring` (a pooled connection) until `deadline`; a connection that arrives after
  * the caller gave up goes back to the pool through `release`.
  */
 export async function acquireBy<C>(acquiring: Promise<C>, deadline: number, release: (c: C) => void): Promise<C> {
-  const ms = deadline - performance.now();
+  // Even a request out of time gets a moment for a connection that is free now.
+  const ms = Math.max(MIN_ACQUIRE_MS, deadline - performance.now());
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AcquireTimeout(Math.max(0, ms))), Math.max(0, ms));
+    timer = setTimeout(() => reject(new AcquireTimeout(ms)), ms);
   });
   try {
     return await Promise.race([acquiring, timeout]);
