@@ -21,7 +21,7 @@
 //     once, so these are allowed; they are counted), and among them those made after the same
 //     branch had already been answered 200 (redelivery, not a retry of a fault).
 //   lost: acknowledged (200) but unknown to the store, or not finished by the deadline.
-import type { Ack } from './submitter.ts';
+import { acknowledged, type Ack } from './submitter.ts';
 import type { CallRecord } from './branch-service.ts';
 import { sleep } from './procs.ts';
 
@@ -134,7 +134,7 @@ export function analyse(acks: Ack[], calls: CallRecord[], finals: Map<string, Fi
   for (const a of acks) {
     const f = finals.get(a.gid);
     const inStore = f !== undefined && f.status !== null;
-    if (a.status === 200) {
+    if (acknowledged(a)) {
       r.acknowledged++;
       if (f === undefined) r.lost.unfinished.push({ gid: a.gid, status: 'unread (no coordinator answered the query)' });
       else if (!inStore) r.lost.notInStore.push(a.gid);
@@ -237,7 +237,7 @@ export async function drain(
     );
   };
   for (;;) {
-    const pending = acks.filter((a) => a.status === 200 && !finished(finals.get(a.gid))).map((a) => a.gid);
+    const pending = acks.filter((a) => acknowledged(a) && !finished(finals.get(a.gid))).map((a) => a.gid);
     progress?.(pending.length);
     if (pending.length === 0 || Date.now() > deadline) break;
     await read(pending);
