@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startChild, type ChildCoordinator } from './support/coordinator.ts';
-import { json, type DtmAnswer } from './support/replies.ts';
+import type { DtmAnswer } from './support/replies.ts';
 import { PrivatePostgres } from './support/private-pg.ts';
 import { testStores } from './support/stores.ts';
 

@@ -283,7 +283,13 @@ async function main(): Promise<void> {
       },
       pingOtherProcessMs: (() => {
         const o = Float64Array.from(sep.pings).sort();
-        return { count: o.length, failures: sep.failures, p50: round(percentile(o, 50)), p99: round(percentile(o, 99)), max: round(percentile(o, 100)) };
+        return {
+          count: o.length,
+          failures: sep.failures,
+          p50: round(percentile(o, 50)),
+          p99: round(percentile(o, 99)),
+          max: round(percentile(o, 100)),
+        };
       })(),
       coordinatorLoopDelayP99Ms: (() => {
         const o = Float64Array.from(loopP99).sort();
@@ -297,7 +303,13 @@ async function main(): Promise<void> {
         const coord = (cpu1.coordinator - cpu0.coordinator) / secs;
         const self = (cpu1.self.user + cpu1.self.system) / 1e6 / secs;
         const cores = total / secs;
-        return { cores: round(cores), machineBusyCores: round(busy / secs), coordinatorCores: round(coord), loadGeneratorCores: round(self), otherCores: round(busy / secs - coord - self) };
+        return {
+          cores: round(cores),
+          machineBusyCores: round(busy / secs),
+          coordinatorCores: round(coord),
+          loadGeneratorCores: round(self),
+          otherCores: round(busy / secs - coord - self),
+        };
       })(),
       drainSeconds: round(drainSeconds),
       check: { refusedChecked: Math.min(200, refused.length), refusedStored, acceptedSample: acceptedStatus },

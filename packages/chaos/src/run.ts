@@ -126,9 +126,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     submitting = false;
     const samples = await sampler;
     const submitS = (Date.now() - t0) / 1000;
-    log(
-      `submitted ${acks.length} in ${submitS.toFixed(1)} s (${acks.filter(acknowledged).length} acknowledged); waiting for the faults to end`,
-    );
+    log(`submitted ${acks.length} in ${submitS.toFixed(1)} s (${acks.filter(acknowledged).length} acknowledged); waiting for the faults to end`);
     await Promise.all(faultRuns);
     for (const e of events) log(`  fault t=${e.t}s ${e.what}`);
 

@@ -17,7 +17,10 @@ describe('admission by event-loop lag', () => {
       held.push(r as Slot);
     }
     const refused = a.enter('submit');
-    expect(refused).toMatchObject({ reason: 'event_loop_lag', message: expect.stringMatching(/event loop runs 500 ms late \(MaxEventLoopLag=50\).*nothing was stored/) as unknown });
+    expect(refused).toMatchObject({
+      reason: 'event_loop_lag',
+      message: expect.stringMatching(/event loop runs 500 ms late \(MaxEventLoopLag=50\).*nothing was stored/) as unknown,
+    });
     // registerBranch adds to a transaction already admitted: not held to it
     expect(isRefusal(a.enter('registerBranch'))).toBe(false);
     held[0]?.release();

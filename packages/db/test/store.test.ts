@@ -1,7 +1,17 @@
 // The store port on real databases: conditions of every state change, lease claims, migrations,
 // and agreement between the Prisma schema and each dialect's SQL migrations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, loadMigrations, migrate, openDatabase, StoreError, StoreUnavailableError, withStoreWait, type Database, type NewGlobal } from '@dtx/db';
+import {
+  connect,
+  loadMigrations,
+  migrate,
+  openDatabase,
+  StoreError,
+  StoreUnavailableError,
+  withStoreWait,
+  type Database,
+  type NewGlobal,
+} from '@dtx/db';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
 
 const later = (ms: number) => new Date(Date.now() + ms);
@@ -231,7 +241,9 @@ describe('store on an unreachable database', () => {
     const err: unknown = await withStoreWait(300, () => driver.query('SELECT 1')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as StoreUnavailableError).stored).toBe(false);
-    expect((err as Error).message).toMatch(/database is unreachable \(connect ECONNREFUSED 127\.0\.0\.1:1; waited \d\.\d s for it\); the request was not processed and nothing was stored/);
+    expect((err as Error).message).toMatch(
+      /database is unreachable \(connect ECONNREFUSED 127\.0\.0\.1:1; waited \d\.\d s for it\); the request was not processed and nothing was stored/,
+    );
     await driver.close();
   });
 });

@@ -41,7 +41,10 @@ export function errorReply(err: unknown): { status: number; body: Record<string,
         return { status: 413, body: { message: err.message } };
       case 'unavailable':
         // Nothing stored: the admission refusal's shape (docs/operations.md, "Database outages").
-        return { status: 503, body: { message: err.message, reason: err instanceof StoreUnavailableError && err.stored ? 'store_interrupted' : 'store_unavailable' } };
+        return {
+          status: 503,
+          body: { message: err.message, reason: err instanceof StoreUnavailableError && err.stored ? 'store_interrupted' : 'store_unavailable' },
+        };
       default:
         return { status: 500, body: { message: err.message } };
     }
