@@ -90,7 +90,7 @@ for (const store of stores) {
     });
     results.push(r);
     console.log(`\n${table([row(r)])}\n${details(r)}`);
-    if (r.soak) console.log(`soak: ${JSON.stringify(r.soak)}`);
+    if (r.soak) console.log(`soak: ${JSON.stringify({ ...r.soak, series: `${r.soak.series.length} samples in report.json` })}`);
   }
 }
 if (results.length > 1) console.log(`\n${table(results.map(row))}`);

@@ -63,6 +63,8 @@ export interface SoakSamples {
   sagasPerSecond: number;
   /** Load average (1 min) at the start and end, and the machine's busy cores over the phase. */
   machine: { loadStart: number; loadEnd: number; busyCores: number; cores: number };
+  /** Every 5 s: seconds since the start, RSS and V8 heap used (MB, from /api/metrics). */
+  series: { t: number; rssMb: number; heapUsedMb: number }[];
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
@@ -162,6 +164,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 /** RSS of the coordinator every 5 s and /api/ping every 200 ms, while `active()`. */
 async function startSampler(c: Coordinator, warmupS: number, active: () => boolean): Promise<Omit<SoakSamples, 'sagasPerSecond'>> {
   const rss: { t: number; mb: number }[] = [];
+  const series: SoakSamples['series'] = [];
   const pings: number[] = [];
   let failures = 0;
   const t0 = Date.now();
@@ -178,7 +181,16 @@ async function startSampler(c: Coordinator, warmupS: number, active: () => boole
     if (!pid) return;
     try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) rss.push({ t: (Date.now() - t0) / 1000, mb: Number(m[1]) / 1024 });
+      if (!m) return;
+      const sample = { t: (Date.now() - t0) / 1000, mb: Number(m[1]) / 1024 };
+      rss.push(sample);
+      void fetch(`${c.base}/api/metrics`, { signal: AbortSignal.timeout(4000) })
+        .then((r) => r.text())
+        .then((text) => {
+          const heap = /^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1];
+          series.push({ t: Math.round(sample.t), rssMb: Math.round(sample.mb), heapUsedMb: heap ? Math.round(Number(heap) / 1048576) : NaN });
+        })
+        .catch(() => undefined);
     } catch {
       // restarting
     }
@@ -213,5 +225,6 @@ async function startSampler(c: Coordinator, warmupS: number, active: () => boole
       busyCores: r1((cpu1.busy - cpu0.busy) / 100 / seconds),
       cores: r1((cpu1.total - cpu0.total) / 100 / seconds),
     },
+    series,
   };
 }

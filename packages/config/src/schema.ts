@@ -295,10 +295,11 @@ export const configSchema = z
         "most transaction passes (API-triggered and the scheduler's) one instance runs at once; beyond it prepare, submit, abort and prepareWorkflow get HTTP 503 / gRPC `UNAVAILABLE` (ours)",
       rule: atLeast(1),
     }),
-    MaxEventLoopLag: int(50, {
+    MaxEventLoopLag: int(0, {
       description:
-        "how late (ms, averaged over the last few timer turns) the instance's event loop may run before new prepare, submit, abort and prepareWorkflow requests get HTTP 503 / gRPC `UNAVAILABLE` (reason `event_loop_lag`), checked once 8 requests are in progress; keeps `/api/ping` and admitted requests answered quickly when the process gets less CPU than its bounds assume (ours)",
-      rule: atLeast(1),
+        "how late (ms, averaged over the last few timer turns) the instance's event loop may run before new prepare, submit, abort and prepareWorkflow requests get HTTP 503 / gRPC `UNAVAILABLE` (reason `event_loop_lag`), checked once 8 requests are in progress; 0: not checked. For a machine whose cores the coordinator does not share (ours)",
+      shownDefault: '0 (off)',
+      rule: atLeast(0),
     }),
     // docs/operations.md, "Database outages": how long a request waits for an unreachable
     // database before it gets the admission refusal.

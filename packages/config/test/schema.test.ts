@@ -39,7 +39,7 @@ describe('configuration schema', () => {
       GrpcServiceConfig: '{"loadBalancingConfig": [{"round_robin":{}}]}',
       MaxBodyBytes: 4194304,
       CronConcurrency: 64,
-      MaxEventLoopLag: 50,
+      MaxEventLoopLag: 0,
       MaxInflightSubmits: 64,
       MaxStoreWait: 8,
       MaxInflightPasses: 256,

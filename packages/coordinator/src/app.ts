@@ -93,7 +93,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     maxInflightSubmits: config.MaxInflightSubmits,
     maxInflightPasses: config.MaxInflightPasses,
     maxStoreWaitMs: config.MaxStoreWait * 1000,
-    maxLoopLagMs: config.MaxEventLoopLag,
+    maxLoopLagMs: config.MaxEventLoopLag > 0 ? config.MaxEventLoopLag : undefined,
     loopLagMs: () => loopLag.ms,
     passes: () => engine.inFlight(),
     metrics,
