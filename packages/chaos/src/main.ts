@@ -24,13 +24,15 @@ const usage = `Usage: pnpm chaos [options]
   --drain S          longest wait for acknowledged sagas to finish (default 240)
   --max-submit S     longest submission phase (default 600)
   --out DIR          results (default packages/chaos/results/<time>-<store>-<scenario>)
-  --minutes N        soak: how long to submit (default 10); concurrency default 8, rate 0, warm-up 60 s
+  --minutes N        soak: how long to submit (default 10); concurrency default 8, rate 0
+  --warmup S         soak: RSS growth is counted from this many seconds in (default 180)
 Exits 1 when a run lost a saga, had an illegal outcome or overlapping calls.`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     minutes: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '180' },
     store: { type: 'string', default: 'sqlite' },
     scenario: { type: 'string', default: 'kill-one' },
     sagas: { type: 'string' },
@@ -82,7 +84,7 @@ for (const store of stores) {
       drainS: Number(values.drain ?? (values.short ? 120 : 240)),
       maxSubmitS: soak ? soakS : Number(values['max-submit']),
       waitResult: soak,
-      sample: soak ? { warmupS: 60 } : undefined,
+      sample: soak ? { warmupS: Number(values.warmup) } : undefined,
       outDir: values.out
         ? join(values.out, `${store}-${soak ? 'soak' : scenario}`)
         : join(chaosDir, 'results', `${stamp}-${store}-${soak ? 'soak' : scenario}`),
