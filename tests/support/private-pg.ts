@@ -1,7 +1,7 @@
 // A throwaway PostgreSQL cluster of a test's own (its own port and data directory), for tests
 // that stop and restart the database under a running coordinator.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './processes.ts';
@@ -60,6 +60,25 @@ export class PrivatePostgres {
 
   stop(): void {
     run(pgBin('pg_ctl'), ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
+  }
+
+  /** The server's processes: the postmaster (first line of postmaster.pid) and its children. */
+  private pids(): number[] {
+    const main = Number(readFileSync(join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(main)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
+    return [main, ...children];
+  }
+
+  /** SIGSTOP the whole server: connections hang instead of failing (a frozen host, a partition). */
+  freeze(): void {
+    for (const pid of this.pids()) process.kill(pid, 'SIGSTOP');
+  }
+
+  thaw(): void {
+    for (const pid of this.pids()) process.kill(pid, 'SIGCONT');
   }
 
   url(db = 'postgres'): string {

@@ -13,8 +13,18 @@ export const STATUSES = ['prepared', 'submitted', 'aborting', 'succeed', 'failed
 export const UNFINISHED = ['prepared', 'submitted', 'aborting'] as const;
 export const TRANS_TYPES = ['saga', 'tcc', 'msg', 'xa', 'workflow'] as const;
 
+/**
+ * Text some store can hold: no NUL, no unpaired UTF-16 surrogate. The coordinator refuses the
+ * others at submit (docs/compatibility.md, "Refused at submit"), so no row holds them, and
+ * PostgreSQL fails any statement that carries them: inputs that reach a query use this, for a
+ * clean BAD_REQUEST. (The engine's isStorable; test/vocabulary.test.ts holds the two equal.)
+ */
+// eslint-disable-next-line no-control-regex -- finding NUL is the point of this pattern
+export const STORABLE = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+export const storableText = () => z.string().regex(STORABLE, 'contains a NUL character or an unpaired UTF-16 surrogate, which no store can hold');
+
 export const filterSchema = z.object({
-  gid: z.string().max(128).optional(),
+  gid: storableText().max(128).optional(),
   /** exact (default) or prefix match of gid */
   gidMode: z.enum(['exact', 'prefix']).optional(),
   status: z.array(z.enum(STATUSES)).max(5).optional(),

@@ -17,7 +17,7 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { z } from 'zod';
 import type { ApiDeps } from './deps.ts';
-import { filterSchema, type Filter } from './filters.ts';
+import { filterSchema, storableText, type Filter } from './filters.ts';
 import { createCaller } from './router.ts';
 import { authenticate, ThrottledError } from './routers/auth.ts';
 import { runBulk, targetSchema } from './routers/actions.ts';
@@ -75,12 +75,12 @@ function basicAuth(header: string | undefined): { user: string; pass: string } |
 
 const bulkBody = z.object({
   action: z.enum(['retry', 'abort']),
-  reason: z.string().max(1000).default(''),
-  gids: z.array(z.string().min(1).max(128)).min(1).max(10_000).optional(),
+  reason: storableText().max(1000).default(''),
+  gids: z.array(storableText().min(1).max(128)).min(1).max(10_000).optional(),
   filter: filterSchema.optional(),
 });
 
-const actionBody = z.object({ reason: z.string().max(1000).default(''), confirmGid: z.string().optional() });
+const actionBody = z.object({ reason: storableText().max(1000).default(''), confirmGid: storableText().optional() });
 
 export async function handleRest(deps: ApiDeps, req: RestRequest): Promise<RestResponse> {
   const creds = basicAuth(req.headers.authorization);

@@ -9,7 +9,45 @@ import { parseArgs } from 'node:util';
 import { Client, Pool } from 'undici';
 import { DbStats } from './dbstats.ts';
 import { percentile, sagaBody, sleep } from './load.ts';
+import { spawn } from 'node:child_process';
+import { machineCpu, processCpu } from './procstat.ts';
 import { freePort, startBranchService, startServer, waitReady } from './procs.ts';
+
+/**
+ * A pinger in a process of its own: /api/ping every 100 ms on one keep-alive connection, the
+ * latencies printed as JSON when it gets SIGTERM. The load generator's own event loop is busy
+ * with thousands of connections; pings measured there would count its delays too.
+ */
+const PINGER = `
+const origin = process.argv[1];
+const out = [];
+let failures = 0, stop = false;
+process.on('SIGTERM', () => { stop = true; });
+while (!stop) {
+  const t0 = performance.now();
+  try {
+    const r = await fetch(origin + '/api/ping', { signal: AbortSignal.timeout(60000) });
+    await r.text();
+    if (r.status === 200) out.push(performance.now() - t0); else failures++;
+  } catch { failures++; }
+  await new Promise((r) => setTimeout(r, Math.max(0, 100 - (performance.now() - t0))));
+}
+process.stdout.write(JSON.stringify({ pings: out, failures }));
+`;
+
+function startPinger(origin: string): { stop: () => Promise<{ pings: number[]; failures: number }> } {
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', PINGER, origin], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  proc.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  return {
+    stop: async () => {
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await done;
+      return JSON.parse(text || '{"pings":[],"failures":0}') as { pings: number[]; failures: number };
+    },
+  };
+}
 
 const USAGE = `Usage: pnpm --filter @dtx/bench overload [options]
   --store S            sqlite (default), postgres or mysql
@@ -161,10 +199,14 @@ async function main(): Promise<void> {
         await sleep(Math.max(0, 100 - (performance.now() - t0)));
       }
     })();
+    const separatePinger = startPinger(origin);
+    const cpu0 = { machine: machineCpu(), coordinator: processCpu(server.pid), self: process.cpuUsage() };
     const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssMb(server.pid))), 500);
     // The coordinator's own view of its backlog (absent before admission control existed).
     const scraper = new Client(origin, { headersTimeout: 60_000, bodyTimeout: 60_000 });
     const gauges = { inflightSubmits: 0, passes: 0, refused: 0 };
+    // the coordinator's own event-loop delay: prom-client's p99 since the previous scrape (ms)
+    const loopP99: number[] = [];
     const gauge = (text: string, name: string) =>
       text
         .split('\n')
@@ -178,6 +220,7 @@ async function main(): Promise<void> {
           gauges.inflightSubmits = Math.max(gauges.inflightSubmits, gauge(text, 'dtx_admission_inflight_submits'));
           gauges.passes = Math.max(gauges.passes, gauge(text, 'dtx_passes_inflight'));
           gauges.refused = gauge(text, 'dtx_admission_refused_total');
+          loopP99.push(gauge(text, 'nodejs_eventloop_lag_p99_seconds') * 1000);
         } catch {
           // a scrape lost to the overload: the next one counts
         }
@@ -196,6 +239,8 @@ async function main(): Promise<void> {
       await sleep(5);
     }
     const rssEndOfLoad = rssMb(server.pid);
+    const cpu1 = { machine: machineCpu(), coordinator: processCpu(server.pid), self: process.cpuUsage(cpu0.self) };
+    const sep = await separatePinger.stop();
     const backlogAtEnd = outstanding;
     loading = false;
     await pingLoop;
@@ -236,6 +281,36 @@ async function main(): Promise<void> {
         p99: round(percentile(sorted, 99)),
         max: round(percentile(sorted, 100)),
       },
+      pingOtherProcessMs: (() => {
+        const o = Float64Array.from(sep.pings).sort();
+        return {
+          count: o.length,
+          failures: sep.failures,
+          p50: round(percentile(o, 50)),
+          p99: round(percentile(o, 99)),
+          max: round(percentile(o, 100)),
+        };
+      })(),
+      coordinatorLoopDelayP99Ms: (() => {
+        const o = Float64Array.from(loopP99).sort();
+        return { scrapes: o.length, median: round(percentile(o, 50)), max: round(percentile(o, 100)) };
+      })(),
+      // during the load: the machine's busy share (all cores), the coordinator's and this load generator's CPU (cores)
+      cpu: (() => {
+        const secs = durationMs / 1000;
+        const busy = cpu1.machine.busy - cpu0.machine.busy;
+        const total = cpu1.machine.total - cpu0.machine.total;
+        const coord = (cpu1.coordinator - cpu0.coordinator) / secs;
+        const self = (cpu1.self.user + cpu1.self.system) / 1e6 / secs;
+        const cores = total / secs;
+        return {
+          cores: round(cores),
+          machineBusyCores: round(busy / secs),
+          coordinatorCores: round(coord),
+          loadGeneratorCores: round(self),
+          otherCores: round(busy / secs - coord - self),
+        };
+      })(),
       drainSeconds: round(drainSeconds),
       check: { refusedChecked: Math.min(200, refused.length), refusedStored, acceptedSample: acceptedStatus },
     };

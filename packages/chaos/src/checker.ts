@@ -21,7 +21,7 @@
 //     once, so these are allowed; they are counted), and among them those made after the same
 //     branch had already been answered 200 (redelivery, not a retry of a fault).
 //   lost: acknowledged (200) but unknown to the store, or not finished by the deadline.
-import type { Ack } from './submitter.ts';
+import { acknowledged, type Ack } from './submitter.ts';
 import type { CallRecord } from './branch-service.ts';
 import { sleep } from './procs.ts';
 
@@ -47,7 +47,24 @@ export interface Report {
   branchCalls: number;
   faultAnswers: Record<string, number>;
   latencyMs: { p50: number; p99: number; max: number };
+  /** 5xx answers to submit other than the admission refusal, by status and message. */
   http5xx: Record<string, number>;
+  /** Admission refusals (503 with a `reason`, nothing stored: docs/operations.md, "Overload"), by reason. */
+  refused: Record<string, number>;
+}
+
+/** The reasons of the coordinator's admission refusal (retryable, nothing stored). */
+export const REFUSAL_REASONS = ['inflight_submits', 'inflight_passes', 'event_loop_lag', 'store_unavailable'];
+
+/** The refusal reason of a 503 answer's body, or '' when it is not the admission refusal. */
+export function refusalReason(status: number, body: string): string {
+  if (status !== 503) return '';
+  try {
+    const reason: unknown = (JSON.parse(body) as { reason?: unknown }).reason;
+    return typeof reason === 'string' && REFUSAL_REASONS.includes(reason) ? reason : '';
+  } catch {
+    return '';
+  }
 }
 
 const key = (c: CallRecord) => `${c.branch_id}:${c.op}`;
@@ -112,11 +129,12 @@ export function analyse(acks: Ack[], calls: CallRecord[], finals: Map<string, Fi
     faultAnswers: {},
     latencyMs: { p50: 0, p99: 0, max: 0 },
     http5xx: {},
+    refused: {},
   };
   for (const a of acks) {
     const f = finals.get(a.gid);
     const inStore = f !== undefined && f.status !== null;
-    if (a.status === 200) {
+    if (acknowledged(a)) {
       r.acknowledged++;
       if (f === undefined) r.lost.unfinished.push({ gid: a.gid, status: 'unread (no coordinator answered the query)' });
       else if (!inStore) r.lost.notInStore.push(a.gid);
@@ -126,7 +144,9 @@ export function analyse(acks: Ack[], calls: CallRecord[], finals: Map<string, Fi
       r.notAcknowledged[why] = (r.notAcknowledged[why] ?? 0) + 1;
       if (inStore) r.unackedInStore++;
     }
-    if (a.status >= 500) {
+    const refusal = refusalReason(a.status, a.error);
+    if (refusal) r.refused[refusal] = (r.refused[refusal] ?? 0) + 1;
+    else if (a.status >= 500) {
       const why = `${a.status} ${a.error.slice(0, 120)}`;
       r.http5xx[why] = (r.http5xx[why] ?? 0) + 1;
     }
@@ -217,7 +237,7 @@ export async function drain(
     );
   };
   for (;;) {
-    const pending = acks.filter((a) => a.status === 200 && !finished(finals.get(a.gid))).map((a) => a.gid);
+    const pending = acks.filter((a) => acknowledged(a) && !finished(finals.get(a.gid))).map((a) => a.gid);
     progress?.(pending.length);
     if (pending.length === 0 || Date.now() > deadline) break;
     await read(pending);

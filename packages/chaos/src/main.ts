@@ -9,6 +9,7 @@ import { broken, details, row, table } from './report.ts';
 import { runChaos, type ChaosResult } from './run.ts';
 
 const usage = `Usage: pnpm chaos [options]
+       pnpm chaos soak [--minutes N] [options]   closed loop (wait_result, no faults), RSS and ping sampled
   --store LIST       sqlite,postgres,mysql (default sqlite)
   --scenario LIST    ${Object.keys(scenarios).join('|')}|none (default kill-one)
   --sagas N          sagas per run (default 1000)
@@ -23,16 +24,21 @@ const usage = `Usage: pnpm chaos [options]
   --drain S          longest wait for acknowledged sagas to finish (default 240)
   --max-submit S     longest submission phase (default 600)
   --out DIR          results (default packages/chaos/results/<time>-<store>-<scenario>)
+  --minutes N        soak: how long to submit (default 10); concurrency default 8, rate 0
+  --warmup S         soak: RSS growth is counted from this many seconds in (default 180)
 Exits 1 when a run lost a saga, had an illegal outcome or overlapping calls.`;
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
+    minutes: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '180' },
     store: { type: 'string', default: 'sqlite' },
     scenario: { type: 'string', default: 'kill-one' },
     sagas: { type: 'string' },
     short: { type: 'boolean', default: false },
     target: { type: 'string' },
-    concurrency: { type: 'string', default: '16' },
+    concurrency: { type: 'string' },
     rate: { type: 'string' },
     rollback: { type: 'string', default: '10' },
     fail: { type: 'string', default: '0' },
@@ -48,8 +54,11 @@ if (values.help) {
   console.log(usage);
   process.exit(0);
 }
+const soak = positionals[0] === 'soak';
+if (positionals.length > (soak ? 1 : 0)) throw new Error(`unknown argument ${positionals.join(' ')}\n${usage}`);
 const stores = values.store.split(',') as StoreName[];
-const names = values.scenario.split(',') as (ScenarioName | 'none')[];
+const names = (soak ? 'none' : values.scenario).split(',') as (ScenarioName | 'none')[];
+const soakS = Number(values.minutes) * 60;
 for (const s of stores) if (!['sqlite', 'postgres', 'mysql'].includes(s)) throw new Error(`unknown store ${s}\n${usage}`);
 for (const s of names) if (s !== 'none' && !(s in scenarios)) throw new Error(`unknown scenario ${s}\n${usage}`);
 
@@ -65,20 +74,25 @@ for (const store of stores) {
     const r = await runChaos({
       store,
       scenario,
-      sagas: Number(values.sagas ?? (values.short ? 200 : 1000)),
+      sagas: soak ? Number.MAX_SAFE_INTEGER : Number(values.sagas ?? (values.short ? 200 : 1000)),
       rollbackPct: Number(values.rollback),
-      concurrency: Number(values.concurrency),
-      rate: Number(values.rate ?? (values.short ? 20 : 25)),
+      concurrency: Number(values.concurrency ?? (soak ? 8 : 16)),
+      rate: Number(values.rate ?? (soak ? 0 : values.short ? 20 : 25)),
       target: values.target?.split(','),
       script: { failPct: Number(values.fail), slowPct: Number(values.slow), slowMs: Number(values['slow-ms']) },
       retryInterval: 1,
       drainS: Number(values.drain ?? (values.short ? 120 : 240)),
-      maxSubmitS: Number(values['max-submit']),
-      outDir: values.out ? join(values.out, `${store}-${scenario}`) : join(chaosDir, 'results', `${stamp}-${store}-${scenario}`),
+      maxSubmitS: soak ? soakS : Number(values['max-submit']),
+      waitResult: soak,
+      sample: soak ? { warmupS: Number(values.warmup) } : undefined,
+      outDir: values.out
+        ? join(values.out, `${store}-${soak ? 'soak' : scenario}`)
+        : join(chaosDir, 'results', `${stamp}-${store}-${soak ? 'soak' : scenario}`),
       log: (l) => console.log(l),
     });
     results.push(r);
     console.log(`\n${table([row(r)])}\n${details(r)}`);
+    if (r.soak) console.log(`soak: ${JSON.stringify({ ...r.soak, series: `${r.soak.series.length} samples in report.json` })}`);
   }
 }
 if (results.length > 1) console.log(`\n${table(results.map(row))}`);

@@ -16,6 +16,7 @@ export const columns = [
   'p50 ms',
   'p99 ms',
   'max ms',
+  'refused',
   '5xx',
 ];
 
@@ -23,6 +24,7 @@ export function row(r: ChaosResult): string[] {
   const p = r.report;
   const lost = p.lost.notInStore.length + p.lost.unfinished.length;
   const n5xx = Object.values(p.http5xx).reduce((a, b) => a + b, 0);
+  const refused = Object.values(p.refused ?? {}).reduce((a, b) => a + b, 0);
   return [
     r.store,
     r.scenario,
@@ -38,6 +40,7 @@ export function row(r: ChaosResult): string[] {
     p.latencyMs.p50,
     p.latencyMs.p99,
     Math.round(p.latencyMs.max),
+    refused,
     n5xx,
   ].map(String);
 }
@@ -62,7 +65,8 @@ export function details(r: ChaosResult, limit = 10): string {
   list('illegal outcomes', p.illegal, (i) => `${i.gid} ${i.status}: ${i.reasons.join('; ')}`);
   list('overlapping calls', p.overlapping, (o) => `${o.gid}: ${o.a} overlaps ${o.b} by ${o.overlapMs} ms`);
   list('not acknowledged', Object.entries(p.notAcknowledged), ([k, v]) => `${v} × ${k}`);
-  list('HTTP 5xx answers to submit', Object.entries(p.http5xx), ([k, v]) => `${v} × ${k}`);
+  list('admission refusals (503, retryable, nothing stored)', Object.entries(p.refused ?? {}), ([k, v]) => `${v} × ${k}`);
+  list('HTTP 5xx answers to submit other than the admission refusal', Object.entries(p.http5xx), ([k, v]) => `${v} × ${k}`);
   list('branch calls not answered 200', Object.entries(p.faultAnswers), ([k, v]) => `${v} × ${k}`);
   out.push(
     `branch calls: ${p.branchCalls}; duplicate calls ${p.duplicates.calls} over ${p.duplicates.gids} gid(s), ${p.duplicates.afterSuccess} after the branch had been answered 200; unacknowledged but stored: ${p.unackedInStore}`,

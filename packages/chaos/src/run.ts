@@ -2,7 +2,7 @@
 // coordinators, the submitter with the scenario's fault drivers running alongside, then the drain
 // and the checker. Everything it starts is stopped, and its temporary directory removed, before
 // it returns (or throws).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BranchScript, CallRecord } from './branch-service.ts';
@@ -10,8 +10,8 @@ import { analyse, drain, type Report } from './checker.ts';
 import { Coordinator } from './coordinators.ts';
 import { startDb, type DbServer, type StoreName } from './databases.ts';
 import { runFault, scenarios, type Fault, type FaultEvent, type ScenarioName } from './faults.ts';
-import { signal, startBranchProcess } from './procs.ts';
-import { submitAll } from './submitter.ts';
+import { signal, sleep, startBranchProcess } from './procs.ts';
+import { acknowledged, submitAll } from './submitter.ts';
 
 export interface ChaosOptions {
   store: StoreName;
@@ -35,6 +35,10 @@ export interface ChaosOptions {
   outDir: string;
   /** Extra environment of our coordinators. */
   coordinatorEnv?: Record<string, string>;
+  /** Submit with wait_result (a closed loop over whole sagas: the soak). */
+  waitResult?: boolean;
+  /** Sample the first coordinator's RSS and /api/ping while submitting (the soak). */
+  sample?: { warmupS: number };
   log?: (line: string) => void;
 }
 
@@ -46,6 +50,21 @@ export interface ChaosResult {
   events: FaultEvent[];
   seconds: { submit: number; drain: number; total: number };
   outDir: string;
+  /** With `sample`: RSS and ping during the submission phase. */
+  soak?: SoakSamples;
+}
+
+export interface SoakSamples {
+  /** RSS (MB) after the warm-up, at the end of the submission phase, and at most; growth from the first to the last. */
+  rssMb: { afterWarmup: number; end: number; max: number; growthPct: number };
+  /** /api/ping from this process every 200 ms on a connection of its own (ms). */
+  pingMs: { count: number; failures: number; p50: number; p99: number; max: number };
+  /** Acknowledged sagas per second over the submission phase. */
+  sagasPerSecond: number;
+  /** Load average (1 min) at the start and end, and the machine's busy cores over the phase. */
+  machine: { loadStart: number; loadEnd: number; busyCores: number; cores: number };
+  /** Every 5 s: seconds since the start, RSS and V8 heap used (MB, from /api/metrics). */
+  series: { t: number; rssMb: number; heapUsedMb: number }[];
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
@@ -91,6 +110,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const events: FaultEvent[] = [];
     const t0 = Date.now();
     const faultRuns = scenario.faults.map((f) => runFault(f, { coordinators, db: db!, active: () => submitting, events }, t0));
+    const sampler = o.sample && coordinators[0] ? startSampler(coordinators[0], o.sample.warmupS, () => submitting) : null;
     const acks = await submitAll({
       runId,
       sagas: o.sagas,
@@ -103,12 +123,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       timeoutMs: 30_000,
       acksFile: join(o.outDir, 'acks.jsonl'),
       stopped: () => Date.now() - t0 > o.maxSubmitS * 1000,
+      waitResult: o.waitResult,
     });
     submitting = false;
+    const samples = await sampler;
     const submitS = (Date.now() - t0) / 1000;
-    log(
-      `submitted ${acks.length} in ${submitS.toFixed(1)} s (${acks.filter((a) => a.status === 200).length} acknowledged); waiting for the faults to end`,
-    );
+    log(`submitted ${acks.length} in ${submitS.toFixed(1)} s (${acks.filter(acknowledged).length} acknowledged); waiting for the faults to end`);
     await Promise.all(faultRuns);
     for (const e of events) log(`  fault t=${e.t}s ${e.what}`);
 
@@ -126,6 +146,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       events,
       seconds: { submit: submitS, drain: drainS, total: (Date.now() - started) / 1000 },
       outDir: o.outDir,
+      soak: samples ? { ...samples, sagasPerSecond: Math.round((acks.filter(acknowledged).length / submitS) * 10) / 10 } : undefined,
     };
     writeFileSync(join(o.outDir, 'report.json'), JSON.stringify({ ...result, options: { ...o, log: undefined } }, null, 2));
     return result;
@@ -138,4 +159,72 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await db?.destroy().catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** RSS of the coordinator every 5 s and /api/ping every 200 ms, while `active()`. */
+async function startSampler(c: Coordinator, warmupS: number, active: () => boolean): Promise<Omit<SoakSamples, 'sagasPerSecond'>> {
+  const rss: { t: number; mb: number }[] = [];
+  const series: SoakSamples['series'] = [];
+  const pings: number[] = [];
+  let failures = 0;
+  const t0 = Date.now();
+  const load = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  const cpu = () => {
+    const v = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = v.reduce((a, b) => a + b, 0);
+    return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };
+  };
+  const loadStart = load();
+  const cpu0 = cpu();
+  const rssTimer = setInterval(() => {
+    const pid = c.pid;
+    if (!pid) return;
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (!m) return;
+      const sample = { t: (Date.now() - t0) / 1000, mb: Number(m[1]) / 1024 };
+      rss.push(sample);
+      void fetch(`${c.base}/api/metrics`, { signal: AbortSignal.timeout(4000) })
+        .then((r) => r.text())
+        .then((text) => {
+          const heap = /^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1];
+          series.push({ t: Math.round(sample.t), rssMb: Math.round(sample.mb), heapUsedMb: heap ? Math.round(Number(heap) / 1048576) : NaN });
+        })
+        .catch(() => undefined);
+    } catch {
+      // restarting
+    }
+  }, 5000);
+  while (active()) {
+    const s = performance.now();
+    try {
+      const r = await fetch(`${c.base}/api/ping`, { signal: AbortSignal.timeout(10_000) });
+      await r.text();
+      if (r.ok) pings.push(performance.now() - s);
+      else failures++;
+    } catch {
+      failures++;
+    }
+    await sleep(Math.max(0, 200 - (performance.now() - s)));
+  }
+  clearInterval(rssTimer);
+  const cpu1 = cpu();
+  const seconds = (Date.now() - t0) / 1000;
+  const kept = rss.filter((r) => r.t >= warmupS);
+  const first = kept[0]?.mb ?? NaN;
+  const last = kept.at(-1)?.mb ?? NaN;
+  const sorted = Float64Array.from(pings).sort();
+  const pct = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0) * 10) / 10;
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  return {
+    rssMb: { afterWarmup: r1(first), end: r1(last), max: r1(Math.max(...kept.map((r) => r.mb))), growthPct: r1(((last - first) / first) * 100) },
+    pingMs: { count: sorted.length, failures, p50: pct(50), p99: pct(99), max: pct(100) },
+    machine: {
+      loadStart,
+      loadEnd: load(),
+      busyCores: r1((cpu1.busy - cpu0.busy) / 100 / seconds),
+      cores: r1((cpu1.total - cpu0.total) / 100 / seconds),
+    },
+    series,
+  };
 }

@@ -35,6 +35,16 @@ export interface SubmitOptions {
   acksFile: string;
   /** Stops submitting early (e.g. the run's time budget is spent). */
   stopped?: () => boolean;
+  /** Submit with wait_result: each submit is answered once its saga ran (a closed loop over whole sagas). */
+  waitResult?: boolean;
+}
+
+/**
+ * The coordinator took the saga: 200, or (with wait_result) 409 FAILURE, a saga that was stored,
+ * ran and rolled back.
+ */
+export function acknowledged(a: Ack): boolean {
+  return a.status === 200 || (a.status === 409 && a.error.includes('"dtm_result":"FAILURE"'));
 }
 
 export function gidOf(runId: string, i: number, rollbackPct: number): string {
@@ -43,11 +53,12 @@ export function gidOf(runId: string, i: number, rollbackPct: number): string {
   return `chaos-${runId}-${i}${rb ? ROLLBACK_MARK : ''}`;
 }
 
-export function sagaBody(gid: string, branchBase: string, retryInterval: number): object {
+export function sagaBody(gid: string, branchBase: string, retryInterval: number, waitResult = false): object {
   const u = (r: string) => `${branchBase}/chaos/${r}`;
   return {
     gid,
     trans_type: 'saga',
+    ...(waitResult ? { wait_result: true } : {}),
     retry_interval: retryInterval,
     steps: [
       { action: u('TransOut'), compensate: u('TransOutCom') },
@@ -86,12 +97,12 @@ export async function submitAll(o: SubmitOptions): Promise<Ack[]> {
         const r = await fetch(`${target}/api/dtmsvr/submit`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(sagaBody(gid, o.branchBase, o.retryInterval)),
+          body: JSON.stringify(sagaBody(gid, o.branchBase, o.retryInterval, o.waitResult)),
           signal: AbortSignal.timeout(o.timeoutMs),
         });
         const text = await r.text();
         ack.status = r.status;
-        if (r.status !== 200) ack.error = text.slice(0, 300);
+        if (r.status !== 200) ack.error = text.slice(0, 1000);
       } catch (err) {
         ack.error = errorText(err);
       }

@@ -72,4 +72,11 @@ describe('analyse', () => {
     expect(r.http5xx).toEqual({ '503 boom': 1 });
     expect(r.illegal).toEqual([]);
   });
+  it('counts admission refusals apart from other 5xx answers', () => {
+    const refusal = (reason: string): Ack => ({ ...ack(`r-${reason}`, 503), error: JSON.stringify({ message: 'not now', reason }) });
+    const finals = new Map<string, Final>(['store_unavailable', 'inflight_submits', 'other'].map((x) => [`r-${x}`, { gid: `r-${x}`, status: null }]));
+    const r = analyse([refusal('store_unavailable'), refusal('inflight_submits'), refusal('other')], [], finals);
+    expect(r.refused).toEqual({ store_unavailable: 1, inflight_submits: 1 });
+    expect(Object.keys(r.http5xx)).toEqual(['503 {"message":"not now","reason":"other"}']);
+  });
 });

@@ -347,6 +347,19 @@ export const configSchema = z
     }),
     BranchCallPolicy: branchCallPolicy,
     ApiAuth: apiAuth,
+    MaxEventLoopLag: int(0, {
+      description:
+        "how late (ms, averaged over the last few timer turns) the instance's event loop may run before new prepare, submit, abort and prepareWorkflow requests get HTTP 503 / gRPC `UNAVAILABLE` (reason `event_loop_lag`), checked once 8 requests are in progress; 0: not checked. For a machine whose cores the coordinator does not share (ours)",
+      shownDefault: '0 (off)',
+      rule: atLeast(0),
+    }),
+    // docs/operations.md, "Database outages": how long a request waits for an unreachable
+    // database before it gets the admission refusal.
+    MaxStoreWait: int(8, {
+      description:
+        'longest a request of the transaction API waits (s) for an unreachable database before it is refused like an overload (HTTP 503 / gRPC `UNAVAILABLE`, reason `store_unavailable`; nothing stored); never longer than the client waits (its `request_timeout`, its gRPC deadline) (ours)',
+      rule: atLeast(1),
+    }),
     Dashboard: dashboard,
     Store: store,
     Retention: retention,

@@ -39,7 +39,9 @@ describe('configuration schema', () => {
       GrpcServiceConfig: '{"loadBalancingConfig": [{"round_robin":{}}]}',
       MaxBodyBytes: 4194304,
       CronConcurrency: 64,
+      MaxEventLoopLag: 0,
       MaxInflightSubmits: 64,
+      MaxStoreWait: 8,
       MaxInflightPasses: 256,
       Dashboard: {
         Port: 36788,
@@ -147,6 +149,7 @@ describe('configuration schema', () => {
     [{ CRON_CONCURRENCY: '0' }, 'CronConcurrency (CRON_CONCURRENCY) must be at least 1'],
     [{ MAX_INFLIGHT_SUBMITS: '0' }, 'MaxInflightSubmits (MAX_INFLIGHT_SUBMITS) must be at least 1'],
     [{ MAX_INFLIGHT_PASSES: '0' }, 'MaxInflightPasses (MAX_INFLIGHT_PASSES) must be at least 1'],
+    [{ MAX_STORE_WAIT: '0' }, 'MaxStoreWait (MAX_STORE_WAIT) must be at least 1'],
     [{ LOG_LEVEL: 'Loud' }, "LogLevel (LOG_LEVEL) must be debug, info, warn or error, got 'loud'"],
     [{ DASHBOARD_PORT: '70000' }, 'Dashboard.Port (DASHBOARD_PORT) must be a port number'],
     [{ STORE_FINISHED_DATA_EXPIRE: '-1' }, 'Store.FinishedDataExpire (STORE_FINISHED_DATA_EXPIRE) must not be negative'],

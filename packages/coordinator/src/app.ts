@@ -10,7 +10,7 @@ import { HttpTransport } from './calls/http.ts';
 import { CallRouter } from './calls/router.ts';
 import type { FastifyInstance } from 'fastify';
 import { egressPolicyOf, storeConfigOf, type Config } from '@dtx/config';
-import { Admission } from './admission.ts';
+import { Admission, LoopLag } from './admission.ts';
 import { ApiAuth, OperatorAudit } from './auth.ts';
 import { EtcdRegistrar, EtcdResolver } from './discovery/etcd.ts';
 import { buildGrpcServer, closeGrpc, listenGrpc } from './grpc/server.ts';
@@ -103,9 +103,13 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
       grpcSchemes: targets.grpcSchemes,
     },
   });
+  const loopLag = new LoopLag();
   const admission = new Admission({
     maxInflightSubmits: config.MaxInflightSubmits,
     maxInflightPasses: config.MaxInflightPasses,
+    maxStoreWaitMs: config.MaxStoreWait * 1000,
+    maxLoopLagMs: config.MaxEventLoopLag > 0 ? config.MaxEventLoopLag : undefined,
+    loopLagMs: () => loopLag.ms,
     passes: () => engine.inFlight(),
     metrics,
   });
@@ -132,6 +136,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     await http.listen({ port: config.HttpPort, host: config.ListenHost });
     grpcPort = await listenGrpc(grpc, config.ListenHost, config.GrpcPort);
   } catch (err) {
+    loopLag.stop();
     await http.close();
     grpc.forceShutdown();
     await router.close();
@@ -180,6 +185,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     close: (graceMs = 10_000) =>
       (closing ??= (async () => {
         clearInterval(heartbeat);
+        loopLag.stop();
         topics.stop();
         await retention?.stop();
         // Leave the registry first, so that clients stop picking this instance.

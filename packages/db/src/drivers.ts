@@ -4,7 +4,8 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import * as mariadb from 'mariadb';
-import { StoreUnavailableError, type Dialect } from './types.ts';
+import { acquireBy, guarded, Liveness } from './store-wait.ts';
+import type { Dialect } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -101,18 +102,22 @@ class SqliteDriver implements SqlDriver {
     return this.stmt(sql).run(...params.map(sqliteParam)).changes;
   }
 
-  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    while (this.running) await this.running;
-    return this.execQuery(sql, params);
+  // SQLITE_BUSY (another process holds the database's lock past busy_timeout: nothing ran) waits
+  // and retries like an unreachable server (store-wait.ts).
+  query(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return guarded(readOpts, async () => {
+      while (this.running) await this.running;
+      return this.execQuery(sql, params);
+    });
   }
 
   run(sql: string, params: unknown[] = []): Promise<number> {
-    return this.enqueue((c) => c.run(sql, params)) as Promise<number>;
+    return guarded(writeOpts, () => this.enqueue((c) => c.run(sql, params)) as Promise<number>);
   }
 
   tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
     // One connection, one writer at a time: no deadlocks, and serializable anyway.
-    return this.enqueue(fn) as Promise<T>;
+    return guarded(writeOpts, () => this.enqueue(fn) as Promise<T>);
   }
 
   private enqueue(fn: Work['fn']): Promise<unknown> {
@@ -215,9 +220,7 @@ function sqliteRow(row: Row): Row {
 // before the retry). On MariaDB this happens under load between the lease heartbeat
 // (UPDATE ... WHERE owner IN (...), which locks the owner index first) and a pass's final status
 // change (which locks the primary key first), and between inserts and claims. No caller should
-// ever see one: a few attempts, with a short random pause so the two sides do not meet again.
-
-const DEADLOCK_ATTEMPTS = 5;
+// ever see one: guarded() (store-wait.ts) runs them again a few times.
 
 function isDeadlock(err: unknown): boolean {
   const e = err as { errno?: number; code?: string } | null;
@@ -232,33 +235,29 @@ function isDeadlock(err: unknown): boolean {
 }
 
 /**
- * Errors that mean no connection could be had, so the statement never reached the server: the
- * pool's acquire timeout (MariaDB connector: 45028), a refused or unroutable connection. Only
- * these become StoreUnavailableError: a connection lost *during* a statement leaves its outcome
- * unknown and stays an error.
+ * Errors that mean no connection could be had, so the statement never reached the server: our
+ * own acquire deadline (store-wait.ts), the pool's acquire timeout (MariaDB connector: 45028), a
+ * refused or unroutable connection, a server still starting up (PostgreSQL 57P03), SQLite's
+ * database lock held by another process past busy_timeout (nothing of the batch ran). These wait
+ * for the database and then become StoreUnavailableError: a connection lost *during* a statement
+ * leaves its outcome unknown and stays an error.
  */
 function isUnreachable(err: unknown): boolean {
   const e = err as { errno?: number; code?: string } | null;
   return (
+    e?.code === 'DTX_ACQUIRE_TIMEOUT' ||
     e?.errno === 45028 ||
     e?.code === 'ER_GET_CONNECTION_TIMEOUT' ||
     e?.code === 'ECONNREFUSED' ||
     e?.code === 'EHOSTUNREACH' ||
-    e?.code === 'ENOTFOUND'
+    e?.code === 'ENOTFOUND' ||
+    e?.code === '57P03' ||
+    e?.code === 'SQLITE_BUSY'
   );
 }
 
-async function retryDeadlock<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (isUnreachable(err)) throw new StoreUnavailableError((err as Error).message, { cause: err });
-      if (!isDeadlock(err) || attempt >= DEADLOCK_ATTEMPTS) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
-    }
-  }
-}
+const readOpts = { write: false, unreachable: isUnreachable, deadlock: isDeadlock };
+const writeOpts = { write: true, unreachable: isUnreachable, deadlock: isDeadlock };
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
@@ -280,6 +279,12 @@ function pgSql(sql: string): { text: string; name?: string } {
   return out;
 }
 
+/** The server reported an SQL error (a five-character SQLSTATE): the connection is still fine. */
+function isSqlState(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+}
+
 // int8 (ids, version) as JS numbers: ids stay far below 2^53.
 pg.types.setTypeParser(20, (v: string) => Number(v));
 
@@ -297,20 +302,41 @@ class PgDriver implements SqlDriver {
     this.pool.on('error', () => undefined);
   }
 
+  private readonly live = new Liveness(() => this.pool.query('SELECT 1'));
+
+  /** A pooled client, waiting for one at most until `deadline`. */
+  private client(deadline: number): Promise<pg.PoolClient> {
+    return acquireBy(this.pool.connect(), deadline, (c) => c.release());
+  }
+
+  /** One statement on a pooled client (what pool.query does, with our acquire deadline). */
+  private async once(deadline: number, sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
+    const client = await this.client(deadline);
+    try {
+      const r = await client.query<Row>({ ...pgSql(sql), values: params });
+      client.release();
+      return r;
+    } catch (err) {
+      // An SQL error (SQLSTATE code) leaves the connection usable; anything else discards it.
+      client.release(isSqlState(err) ? undefined : (err as Error));
+      throw err;
+    }
+  }
+
   async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return retryDeadlock(async () => (await this.pool.query<Row>({ ...pgSql(sql), values: params })).rows);
+    return guarded({ ...readOpts, live: this.live }, async (d) => (await this.once(d, sql, params)).rows);
   }
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    return retryDeadlock(async () => (await this.pool.query({ ...pgSql(sql), values: params })).rowCount ?? 0);
+    return guarded({ ...writeOpts, live: this.live }, async (d) => (await this.once(d, sql, params)).rowCount ?? 0);
   }
 
   tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {
-    return retryDeadlock(() => this.txOnce(fn, opts));
+    return guarded({ ...writeOpts, live: this.live }, (d) => this.txOnce(d, fn, opts));
   }
 
-  private async txOnce<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {
-    const client = await this.pool.connect();
+  private async txOnce<T>(deadline: number, fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {
+    const client = await this.client(deadline);
     const conn: SqlConn = {
       query: async (sql, params = []) => (await client.query<Row>({ ...pgSql(sql), values: params })).rows,
       run: async (sql, params = []) => (await client.query({ ...pgSql(sql), values: params })).rowCount ?? 0,
@@ -323,7 +349,7 @@ class PgDriver implements SqlDriver {
       return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
+      client.release(isSqlState(err) ? undefined : (err as Error));
       throw err;
     }
   }
@@ -363,20 +389,37 @@ class MysqlDriver implements SqlDriver {
     });
   }
 
+  private readonly live = new Liveness(() => this.pool.query('SELECT 1'));
+
+  /** A pooled connection, waiting for one at most until `deadline`. */
+  private conn(deadline: number): Promise<mariadb.PoolConnection> {
+    return acquireBy(this.pool.getConnection(), deadline, (c) => void c.release());
+  }
+
+  /** One statement on a pooled connection (what pool.query does, with our acquire deadline). */
+  private async once(deadline: number, sql: string, params: unknown[]): Promise<unknown> {
+    const c = await this.conn(deadline);
+    try {
+      return await c.query(sql, params);
+    } finally {
+      await c.release();
+    }
+  }
+
   async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return retryDeadlock(async () => mysqlRows(await this.pool.query(sql, params)));
+    return guarded({ ...readOpts, live: this.live }, async (d) => mysqlRows(await this.once(d, sql, params)));
   }
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
-    return retryDeadlock(async () => mysqlAffected(await this.pool.query(sql, params)));
+    return guarded({ ...writeOpts, live: this.live }, async (d) => mysqlAffected(await this.once(d, sql, params)));
   }
 
   tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {
-    return retryDeadlock(() => this.txOnce(fn, opts));
+    return guarded({ ...writeOpts, live: this.live }, (d) => this.txOnce(d, fn, opts));
   }
 
-  private async txOnce<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {
-    const c = await this.pool.getConnection();
+  private async txOnce<T>(deadline: number, fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {
+    const c = await this.conn(deadline);
     const conn: SqlConn = {
       query: async (sql, params = []) => mysqlRows(await c.query(sql, params)),
       run: async (sql, params = []) => mysqlAffected(await c.query(sql, params)),

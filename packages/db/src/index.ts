@@ -11,6 +11,8 @@ import { SqlStore } from './sql-store.ts';
 export * from './types.ts';
 export { SqlStore, toGlobal, toBranch } from './sql-store.ts';
 export { connect, type SqlDriver, type SqlConn } from './drivers.ts';
+export { withStoreWait, limitStoreWait, BACKGROUND_WAIT_MS, STALL_MS } from './store-wait.ts';
+import { withStoreWait } from './store-wait.ts';
 export { migrate, loadMigrations, splitStatements, type MigrateResult } from './migrate.ts';
 export { createPrisma, type PrismaClient } from './prisma.ts';
 export { appendAudit, type AuditEntry } from './audit.ts';
@@ -66,7 +68,15 @@ export interface OpenOptions {
   create?: boolean;
 }
 
-export async function openDatabase(config: StoreConfig, opts: OpenOptions = {}): Promise<Database> {
+export function openDatabase(config: StoreConfig, opts: OpenOptions = {}): Promise<Database> {
+  // At start-up nobody waits for us: an unreachable server fails the attempt within a second
+  // (the coordinator's start-up loop retries it, app.ts).
+  return withStoreWait(OPEN_WAIT_MS, () => open(config, opts));
+}
+
+const OPEN_WAIT_MS = 1000;
+
+async function open(config: StoreConfig, opts: OpenOptions): Promise<Database> {
   if (opts.create !== false) await ensureDatabase(config);
   const driver = connect({
     dialect: config.driver,

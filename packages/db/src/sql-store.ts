@@ -1,6 +1,7 @@
 // The store port over SQL. One operation, one method, the SQL in plain view; dialect differences
 // (upsert syntax, RETURNING, SKIP LOCKED) are spelled out where they occur rather than hidden in a
 // query builder. Every state change is conditional on the state it expects.
+import { isStorable } from '@dtx/engine';
 import type { Row, SqlConn, SqlDriver } from './drivers.ts';
 import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
 import {
@@ -263,12 +264,16 @@ export class SqlStore implements Store {
     }
   }
 
+  // Reads by a key that no store can hold (NUL, an unpaired surrogate: submits refuse them)
+  // match nothing; PostgreSQL would fail the statement instead ("invalid byte sequence").
   async findGlobal(gid: string): Promise<GlobalRow | null> {
+    if (!isStorable(gid)) return null;
     const rows = await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE gid = ?`, [gid]);
     return rows[0] ? toGlobal(rows[0]) : null;
   }
 
   async findBranches(gid: string): Promise<BranchRow[]> {
+    if (!isStorable(gid)) return [];
     return (await this.driver.query(`SELECT ${BRANCH_COLUMNS} FROM trans_branch_op WHERE gid = ? ORDER BY id`, [gid])).map(toBranch);
   }
 
@@ -506,6 +511,7 @@ export class SqlStore implements Store {
   }
 
   async resetNextCronTime(gid: string, now: Date): Promise<boolean> {
+    if (!isStorable(gid)) return false;
     return (await this.driver.run('UPDATE trans_global SET update_time = ?, next_cron_time = ? WHERE gid = ?', [now, now, gid])) > 0;
   }
 
@@ -536,6 +542,7 @@ export class SqlStore implements Store {
   }
 
   async scanGlobals(q: GlobalQuery): Promise<GlobalRow[]> {
+    if (!isStorable(q.status ?? '') || !isStorable(q.transType ?? '')) return [];
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.position !== undefined) {
@@ -585,10 +592,12 @@ export class SqlStore implements Store {
   }
 
   async kvDelete(cat: string, k: string): Promise<boolean> {
+    if (!isStorable(cat) || !isStorable(k)) return false;
     return (await this.driver.run('DELETE FROM kv WHERE cat = ? AND k = ?', [cat, k])) > 0;
   }
 
   async kvFind(cat: string, k: string): Promise<KvRow[]> {
+    if (!isStorable(cat) || !isStorable(k)) return [];
     const where: string[] = [];
     const params: unknown[] = [];
     if (cat) {
@@ -604,6 +613,7 @@ export class SqlStore implements Store {
   }
 
   async kvScan(cat: string, position: number | undefined, limit: number): Promise<KvRow[]> {
+    if (!isStorable(cat)) return [];
     const params: unknown[] = [cat];
     let sql = `SELECT ${KV_COLUMNS} FROM kv WHERE cat = ?`;
     if (position !== undefined) {
@@ -656,6 +666,7 @@ export class SqlStore implements Store {
   }
 
   async findAttempts(gid: string, limit: number): Promise<AttemptRow[]> {
+    if (!isStorable(gid)) return [];
     return (await this.driver.query(`SELECT ${ATTEMPT_COLUMNS} FROM branch_attempt WHERE gid = ? ORDER BY id LIMIT ?`, [gid, limit])).map(toAttempt);
   }
 

@@ -1,7 +1,17 @@
 // The store port on real databases: conditions of every state change, lease claims, migrations,
 // and agreement between the Prisma schema and each dialect's SQL migrations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, loadMigrations, migrate, openDatabase, StoreError, type Database, type NewGlobal } from '@dtx/db';
+import {
+  connect,
+  loadMigrations,
+  migrate,
+  openDatabase,
+  StoreError,
+  StoreUnavailableError,
+  withStoreWait,
+  type Database,
+  type NewGlobal,
+} from '@dtx/db';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
 
 const later = (ms: number) => new Date(Date.now() + ms);
@@ -226,9 +236,14 @@ describe.each(testStores())('store on %s', (storeName) => {
 });
 
 describe('store on an unreachable database', () => {
-  it('fails to open with the driver error', async () => {
+  it('waits for it up to the deadline, then fails with StoreUnavailableError carrying the driver error', async () => {
     const driver = connect({ dialect: 'postgres', url: 'postgres://nobody@127.0.0.1:1/x', poolSize: 1 });
-    await expect(driver.query('SELECT 1')).rejects.toThrow();
+    const err: unknown = await withStoreWait(300, () => driver.query('SELECT 1')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect((err as StoreUnavailableError).stored).toBe(false);
+    expect((err as Error).message).toMatch(
+      /database is unreachable \(connect ECONNREFUSED 127\.0\.0\.1:1; waited \d\.\d s for it\); the request was not processed and nothing was stored/,
+    );
     await driver.close();
   });
 });

@@ -27,6 +27,11 @@ export function byteLength(s: string): number {
 // eslint-disable-next-line no-control-regex -- finding NUL is the point of this pattern
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** Whether some store can hold `s` as sent (no NUL, no unpaired surrogate): text that cannot names no row. */
+export function isStorable(s: string): boolean {
+  return !UNSTORABLE.test(s);
+}
+
 export function checkText(what: string, s: string): void {
   const m = UNSTORABLE.exec(s);
   if (!m) return;

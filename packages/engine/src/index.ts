@@ -10,7 +10,7 @@ export { systemClock, type Clock } from './clock.ts';
 export type { EngineMetrics } from './pass.ts';
 export { Topics, TOPICS_CATEGORY, type Subscriber } from './topics.ts';
 export { checkRequestText, checkTransRequest } from './request.ts';
-export { checkGid, checkSubscriberUrl, checkText, LIMITS, type TargetRules } from './checks.ts';
+export { checkGid, checkSubscriberUrl, checkText, isStorable, LIMITS, type TargetRules } from './checks.ts';
 export type { TopicResolver, TransTypeModule, OperatorAbort } from './types/module.ts';
 export { TRANS_TYPES, findTransType, transTypeOf, isTimedOut } from './types/registry.ts';
 export { newGid } from './gid.ts';

@@ -1,12 +1,12 @@
 // Runs passes: one pass over one transaction under a lease token, with its branches loaded,
 // dispatched to the transaction type's module, and the lease released with the schedule and
 // diagnostics the pass produced. Tracks the running passes for the lease heartbeat and shutdown.
-import { CasLostError, internal, StaleLeaseError, type DtmError } from './errors.ts';
+import { CasLostError, internal, ongoing, StaleLeaseError, type DtmError } from './errors.ts';
 import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { Logger } from './logger.ts';
 import { Pass, type PassEnv, type PassTrans } from './pass.ts';
 import { isFinished, type GlobalStatus } from './status.ts';
-import type { BranchRow } from './store/port.ts';
+import { StoreUnavailableError, type BranchRow } from './store/port.ts';
 import { findTransType } from './types/registry.ts';
 
 /** Outcome of a pass, for callers that wait for it (wait_result). */
@@ -74,7 +74,13 @@ export class PassRunner {
       }
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      err = internal(`dtm panic: ${message}`);
+      // The database stopped answering during the pass: the transaction stays as stored and a
+      // later pass carries it on; a client waiting for the result learns that it is still in
+      // progress, not a failure (docs/operations.md, "Database outages").
+      err =
+        e instanceof StoreUnavailableError
+          ? ongoing(`the database stopped answering during the pass; the transaction is stored and will be carried on: ${message}`)
+          : internal(`dtm panic: ${message}`);
       // A pass that could not be sure of its lease leaves it to expire: another instance may
       // hold the transaction already, and nothing this pass learnt is written under a lost lease.
       fenced = e instanceof StaleLeaseError;

@@ -9,15 +9,15 @@
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
 import type { AdminAction, AdminResult } from '@dtx/engine';
-import { filterSchema, type Filter } from '../filters.ts';
+import { filterSchema, storableText, type Filter } from '../filters.ts';
 import type { ApiDeps } from '../deps.ts';
 import { operatorProcedure, router, type SessionUser } from '../trpc.ts';
 import { whereFor } from './transactions.ts';
 
 export const ACTIONS = ['retry', 'abort', 'force-stop'] as const;
 export const BULK_ACTIONS = ['retry', 'abort'] as const;
-const gidSchema = z.string().min(1).max(128);
-const reasonSchema = z.string().max(1000).default('');
+const gidSchema = storableText().min(1).max(128);
+const reasonSchema = storableText().max(1000).default('');
 
 export const targetSchema = z.union([z.object({ gids: z.array(gidSchema).min(1).max(10_000) }), z.object({ filter: filterSchema })]);
 export type Target = z.infer<typeof targetSchema>;
@@ -192,7 +192,7 @@ export async function runBulk(deps: ApiDeps, user: SessionUser, input: Parameter
 
 export const actionsRouter = router({
   run: operatorProcedure
-    .input(z.object({ action: z.enum(ACTIONS), gid: gidSchema, reason: reasonSchema, confirmGid: z.string().optional() }))
+    .input(z.object({ action: z.enum(ACTIONS), gid: gidSchema, reason: reasonSchema, confirmGid: storableText().optional() }))
     .mutation(({ ctx, input }) => runOne(ctx.deps, ctx.user, input)),
   preview: operatorProcedure.input(z.object({ target: targetSchema })).query(({ ctx, input }) => preview(ctx.deps, input.target)),
   start: operatorProcedure

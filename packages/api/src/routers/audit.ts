@@ -2,13 +2,14 @@
 import { z } from 'zod';
 import { router, viewerProcedure } from '../trpc.ts';
 import type { ApiDeps } from '../deps.ts';
+import { storableText } from '../filters.ts';
 
 export const auditInput = z.object({
   cursor: z.string().regex(/^\d+$/).optional(),
   limit: z.number().int().min(1).max(200).default(50),
-  actor: z.string().max(128).optional(),
+  actor: storableText().max(128).optional(),
   /** entries whose target mentions this gid */
-  gid: z.string().max(128).optional(),
+  gid: storableText().max(128).optional(),
 });
 
 export async function listAudit(deps: ApiDeps, input: z.infer<typeof auditInput>) {

@@ -6,6 +6,7 @@ import { hashPassword, verifyPassword } from '../auth/password.ts';
 import { passwordFingerprint, signSession } from '../auth/session.ts';
 import type { ApiDeps } from '../deps.ts';
 import { adminProcedure, publicProcedure, ROLES, router, sessionCookie, viewerProcedure, type SessionUser } from '../trpc.ts';
+import { storableText } from '../filters.ts';
 
 const username = z
   .string()
@@ -71,7 +72,7 @@ export const authRouter = router({
       store: ctx.deps.db.config.driver,
     },
   })),
-  login: publicProcedure.input(z.object({ username: z.string().max(128), password: z.string().max(200) })).mutation(async ({ ctx, input }) => {
+  login: publicProcedure.input(z.object({ username: storableText().max(128), password: z.string().max(200) })).mutation(async ({ ctx, input }) => {
     const u = await authenticate(ctx.deps, input.username.trim(), input.password);
     if (!u) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'wrong username or password' });
     const hours = ctx.deps.settings.sessionHours;

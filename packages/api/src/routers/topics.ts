@@ -5,9 +5,10 @@ import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
 import type { ApiDeps } from '../deps.ts';
 import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
+import { storableText } from '../filters.ts';
 
-const topicName = z.string().trim().min(1).max(128);
-const url = z.string().trim().min(1).max(1024);
+const topicName = storableText().trim().min(1).max(128);
+const url = storableText().trim().min(1).max(1024);
 
 async function audited(deps: ApiDeps, actor: string, action: string, topic: string, details: Record<string, string>, run: () => Promise<void>) {
   let ok = true;
@@ -51,7 +52,7 @@ export const topicsRouter = router({
     });
   }),
   subscribe: operatorProcedure
-    .input(z.object({ topic: topicName, url, remark: z.string().max(1024).default('') }))
+    .input(z.object({ topic: topicName, url, remark: storableText().max(1024).default('') }))
     .mutation(({ ctx, input }) =>
       audited(ctx.deps, ctx.user.username, 'topic-subscribe', input.topic, { url: input.url, remark: input.remark }, () =>
         ctx.deps.topics.subscribe(input.topic, input.url, input.remark),

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
 import { allowedActions, type GlobalStatus } from '@dtx/engine';
-import { filterSchema, STATUSES, stuckWhere, thresholdsOf, UNFINISHED, whereOf, type Filter, type TransWhere } from '../filters.ts';
+import { filterSchema, STATUSES, storableText, stuckWhere, thresholdsOf, UNFINISHED, whereOf, type Filter, type TransWhere } from '../filters.ts';
 import type { ApiDeps } from '../deps.ts';
 import { router, viewerProcedure } from '../trpc.ts';
 
@@ -234,5 +234,5 @@ export type TransactionDetail = Awaited<ReturnType<typeof getTransaction>>;
 export const transactionsRouter = router({
   list: viewerProcedure.input(listInput).query(({ ctx, input }) => listTransactions(ctx.deps, input)),
   counts: viewerProcedure.input(filterSchema).query(({ ctx, input }) => countTransactions(ctx.deps, input)),
-  get: viewerProcedure.input(z.object({ gid: z.string().min(1).max(128) })).query(({ ctx, input }) => getTransaction(ctx.deps, input.gid)),
+  get: viewerProcedure.input(z.object({ gid: storableText().min(1).max(128) })).query(({ ctx, input }) => getTransaction(ctx.deps, input.gid)),
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
+import { DtmError, StoreUnavailableError, type Engine, type Logger, type Topics } from '@dtx/engine';
 import { isRefusal, type Admission, type AdmittedOp } from '../admission.ts';
 import type { Access, ApiAuth, OperatorAudit } from '../auth.ts';
 import type { Metrics } from '../metrics.ts';
@@ -27,6 +27,12 @@ export function loadDtmProto(): protoLoader.PackageDefinition {
     defaults: true,
     oneofs: true,
   });
+}
+
+/** A call's deadline as Date.now() ms, undefined when it has none. */
+function deadlineMs(d: grpc.Deadline): number | undefined {
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /**
@@ -119,7 +125,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
         return;
       }
       Promise.resolve()
-        .then(() => fn(call.request, call))
+        .then(() => (slot ? slot.run(async () => fn(call.request, call), deadlineMs(call.getDeadline())) : fn(call.request, call)))
         .finally(() => slot?.release())
         .then(
           (res) => {
@@ -132,7 +138,10 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
             const { code, details } = grpcStatusOf(err);
             const level = code === grpc.status.UNKNOWN || code === grpc.status.INTERNAL ? 'warn' : 'debug';
             log[level]({ method, code: grpc.status[code], err: details, ms: Date.now() - started }, 'grpc request failed');
-            callback({ code, details, metadata: new grpc.Metadata() });
+            const metadata = new grpc.Metadata();
+            // Nothing stored: the admission refusal (docs/operations.md, "Database outages").
+            if (err instanceof StoreUnavailableError && !err.stored) metadata.set('dtx-refused', 'store_unavailable');
+            callback({ code, details, metadata });
           },
         );
     };

@@ -1,7 +1,15 @@
 // dtm's JSON-RPC 2.0 endpoint on the HTTP port (docs/protocol/http-api.md §7): newGid, prepare, submit, abort,
 // registerBranch. Replies are always HTTP 200 except for envelopes that cannot be parsed.
 import { errorKind, type Engine } from '@dtx/engine';
+import { clientWaits } from '../admission.ts';
 import { decodeRegistration, decodeTransRequest } from './decode.ts';
+
+/** A transaction request in `params`; its client waits request_timeout (admission.ts). */
+function trans(params: unknown) {
+  const t = decodeTransRequest(params, { escape: false });
+  clientWaits(t.options.requestTimeout);
+  return t;
+}
 
 interface Reply {
   status: number;
@@ -37,13 +45,13 @@ export async function handleJsonRpc(engine: Engine, raw: Buffer | undefined): Pr
         result = { gid: engine.newGid() };
         break;
       case 'prepare':
-        await engine.prepare(decodeTransRequest(params, { escape: false }));
+        await engine.prepare(trans(params));
         break;
       case 'submit':
-        await engine.submit(decodeTransRequest(params, { escape: false }));
+        await engine.submit(trans(params));
         break;
       case 'abort':
-        await engine.abort(decodeTransRequest(params, { escape: false }));
+        await engine.abort(trans(params));
         break;
       case 'registerBranch':
         await engine.registerBranch(decodeRegistration(params, { escape: false }));

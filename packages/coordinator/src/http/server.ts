@@ -1,9 +1,9 @@
 // dtm's HTTP API (docs/protocol/http-api.md) over the engine. Handlers only decode, call the engine and render;
 // errors become dtm's status codes in one place (sendError).
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { badRequest, DtmError, type Engine, type Logger, type Topics } from '@dtx/engine';
+import { badRequest, DtmError, StoreUnavailableError, type Engine, type Logger, type Topics } from '@dtx/engine';
 import type { KvRow, Store } from '@dtx/db';
-import { isRefusal, type Admission, type AdmittedOp, type Refusal, type Slot } from '../admission.ts';
+import { clientWaits, isRefusal, type Admission, type AdmittedOp, type Refusal, type Slot } from '../admission.ts';
 import type { Access, ApiAuth, OperatorAudit } from '../auth.ts';
 import type { Metrics } from '../metrics.ts';
 import { decodeRegistration, decodeTransRequest, parseJsonBody } from './decode.ts';
@@ -53,7 +53,11 @@ export function errorReply(err: unknown): { status: number; body: Record<string,
       case 'too-large':
         return { status: 413, body: { message: err.message } };
       case 'unavailable':
-        return { status: 503, body: { message: err.message, reason: 'store_unavailable' } };
+        // Nothing stored: the admission refusal's shape (docs/operations.md, "Database outages").
+        return {
+          status: 503,
+          body: { message: err.message, reason: err instanceof StoreUnavailableError && err.stored ? 'store_interrupted' : 'store_unavailable' },
+        };
       default:
         return { status: 500, body: { message: err.message } };
     }
@@ -157,7 +161,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     const held = slots.get(req);
     if (held) held.started = true;
     try {
-      return await fn();
+      return await (held ? held.slot.run(fn) : fn());
     } finally {
       held?.slot.release();
     }
@@ -181,14 +185,17 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     });
   };
   const body = (req: FastifyRequest) => parseJsonBody(req.body as Buffer | undefined);
-  const trans = (req: FastifyRequest) =>
-    decodeTransRequest(body(req), {
+  const trans = (req: FastifyRequest) => {
+    const t = decodeTransRequest(body(req), {
       escape: true,
       header: (name) => {
         const v = req.headers[name.toLowerCase()];
         return Array.isArray(v) ? v[0] : v;
       },
     });
+    clientWaits(t.options.requestTimeout);
+    return t;
+  };
 
   app.all('/api/ping', async (_req, reply) => reply.type('application/json; charset=utf-8').send({ msg: 'pong' }));
   routes.add('/api/ping');

@@ -182,14 +182,25 @@ export interface GlobalQuery {
 }
 
 /**
- * The database could not be reached before the operation ran (no connection could be had from
- * the pool in time, or the server refused the connection): nothing was written, retrying is
- * safe. Transports answer it as a retryable refusal, not a failure.
+ * The database could not be reached (no connection could be had from the pool in time, the
+ * server refused the connection, or it answered nothing) and the statement was not sent. With
+ * `stored` false nothing of the request was written and retrying it is safe: transports answer it
+ * as the admission refusal (docs/operations.md, "Database outages"), not a failure.
  */
 export class StoreUnavailableError extends DtmError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(`the database is unreachable, nothing was stored, retry later: ${message}`, 'unavailable');
+  /** An earlier write of the same request had committed. */
+  readonly stored: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { stored?: boolean }) {
+    const stored = options?.stored ?? false;
+    super(
+      stored
+        ? `the database became unreachable (${message}) after part of this request was stored: query the transaction before retrying`
+        : `the database is unreachable (${message}); the request was not processed and nothing was stored, retry it later`,
+      'unavailable',
+    );
     this.name = 'StoreUnavailableError';
+    this.stored = stored;
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }
