@@ -1,9 +1,48 @@
 // Password hashing with Node's scrypt (no native dependency). Stored as
 // `scrypt$N$r$p$salt$hash` (base64url), so the cost can be raised later without breaking old hashes.
+//
+// The asynchronous scrypt runs on libuv's thread pool (4 threads by default), which the rest of
+// the process shares (DNS lookups of branch calls, file access). A burst of logins must not fill
+// it: at most `hashConcurrency` hashes run at once (`Dashboard.LoginHashConcurrency`), the others
+// wait in line here (docs/security.md, "Dashboard").
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
+let limit = 2;
+let running = 0;
+const waiting: Array<() => void> = [];
+let evaluated = 0;
+
+/** How many scrypt hashes may run at once in this process (the dashboard sets it at start). */
+export function setHashConcurrency(n: number): void {
+  limit = Math.max(1, Math.floor(n));
+  while (running < limit && waiting.length) {
+    running++;
+    waiting.shift()!();
+  }
+}
+
+/** Password hashes computed by this process so far (for tests and metrics). */
+export function hashesEvaluated(): number {
+  return evaluated;
+}
+
+async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running < limit) running++;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    evaluated++;
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  withSlot(
+    () => new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key)))),
+  );
 
 const N = 16384;
 const R = 8;
