@@ -1,7 +1,18 @@
 // @dtx/api: the dashboard's tRPC router over @dtx/engine and @dtx/db, its authentication, and the
 // HTTP API for scripts. apps/web serves it; nothing else talks to the database for the dashboard.
 export { appRouter, createCaller, type AppRouter } from './router.ts';
-export { createContext, userFromCookie, sessionFromCookie, clientOf, hasRole, ROLES, type Context, type Role, type SessionUser, type RequestInfo } from './trpc.ts';
+export {
+  createContext,
+  userFromCookie,
+  sessionFromCookie,
+  clientOf,
+  hasRole,
+  ROLES,
+  type Context,
+  type Role,
+  type SessionUser,
+  type RequestInfo,
+} from './trpc.ts';
 export { createDashboard, ensureAdminUser, settingsOf, type ApiDeps, type Dashboard, type DashboardSettings, type StuckThresholds } from './deps.ts';
 export { filterSchema, STATUSES, UNFINISHED, TRANS_TYPES, type Filter } from './filters.ts';
 export {

@@ -99,7 +99,13 @@ export async function handleRest(deps: ApiDeps, req: RestRequest): Promise<RestR
     return { status: 429, body: { error: err.code, message: err.message }, headers: { 'retry-after': String(err.retryAfterSeconds) } };
   }
   if (!u) return { status: 401, body: { error: 'UNAUTHORIZED', message: 'wrong username or password' } };
-  const ctx: Context = { deps, user: { id: u.id, username: u.username, role: u.role }, setCookie: () => undefined, secure: false, client: req.client };
+  const ctx: Context = {
+    deps,
+    user: { id: u.id, username: u.username, role: u.role },
+    setCookie: () => undefined,
+    secure: false,
+    client: req.client,
+  };
   const caller = createCaller(ctx);
   const parts = req.path.split('/').filter(Boolean).map(decodeURIComponent);
   try {

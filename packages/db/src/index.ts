@@ -97,3 +97,4 @@ export async function openDatabase(config: StoreConfig, opts: OpenOptions = {}):
 // The dashboard's aggregate reads that Prisma cannot express (everything else it reads through Prisma).
 export { countPerMinute, type PerMinuteColumn } from './dashboard/per-minute.ts';
 export { adoptedFromDtm } from './retention.ts';
+export { takeLoginAttempt, clearLoginAttempts, returnLoginAttempt, pruneLoginAttempts, type Attempt } from './dashboard/login-limit.ts';

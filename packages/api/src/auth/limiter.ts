@@ -1,20 +1,14 @@
 // Login attempt limits (docs/security.md, "Dashboard"), kept in the database so that they hold
-// across every dashboard instance and under any concurrency: one attempt is reserved per username
-// and per remote address BEFORE the password is hashed, with an atomic increment of a counter in
-// the `login_limit` table, so 200 parallel guesses evaluate at most `Dashboard.LoginUserAttempts`
-// hashes. A counter lives for `Dashboard.LoginWindowSeconds` from its first attempt; after that
-// the right password works again (no permanent lock-out). A successful login clears the
-// username's counter and gives its point back to the address.
-//
-// The counters are rate-limiter-flexible's, through its Prisma store on our own table (created by
-// prisma/migrations/*/0012_dashboard_sessions.sql). Its SQL stores do not fit: the MySQL one needs
-// the `mysql`/`mysql2` driver (we use `mariadb`), the SQLite one would write on the better-sqlite3
-// connection behind the store's group commit, the PostgreSQL one would need a pool of its own.
-// On MySQL Prisma emulates the upsert (read, then insert), so two first attempts for one key can
-// race on the insert; the loser gets a unique-key error and is retried once (the row exists then).
+// across every dashboard instance and under any concurrency: one attempt is taken per remote
+// address and per username BEFORE the password is hashed, with an atomic increment of a counter
+// (packages/db/src/dashboard/login-limit.ts, which also says why it is not rate-limiter-flexible),
+// so 200 parallel guesses evaluate at most `Dashboard.LoginUserAttempts` hashes per window. A
+// window lasts `Dashboard.LoginWindowSeconds` from its first attempt; after it the right password
+// works again (no lock-out that lasts). A successful login clears the username's counter and
+// gives its attempt back to the address.
 import { createHash } from 'node:crypto';
-import { RateLimiterPrisma, RateLimiterRes } from 'rate-limiter-flexible';
-import type { PrismaClient } from '@dtx/db';
+import { clearLoginAttempts, pruneLoginAttempts, returnLoginAttempt, takeLoginAttempt, type Database } from '@dtx/db';
+import type { Clock } from '@dtx/engine';
 
 export interface LoginLimits {
   userAttempts: number;
@@ -27,51 +21,43 @@ export type Reservation =
   /** `lockedNow`: this attempt is the first one refused in the window (audited as a lock-out). */
   | { ok: false; scope: 'user' | 'address'; retryAfterSeconds: number; lockedNow: boolean };
 
-/** Keys fit the 128-character column: long usernames are hashed. */
-const keyPart = (s: string) => (s.length <= 64 ? s : `#${createHash('sha256').update(s).digest('hex').slice(0, 40)}`);
+/** Keys fit the 128-character column: long values are hashed. */
+const keyOf = (kind: 'user' | 'addr', s: string) => `${kind}:${s.length <= 100 ? s : `#${createHash('sha256').update(s).digest('hex')}`}`;
+
+const PRUNE_EVERY_MS = 60_000;
 
 export class LoginGuard {
-  private readonly byUser: RateLimiterPrisma;
-  private readonly byAddress: RateLimiterPrisma;
+  private prunedAt = 0;
 
   constructor(
-    prisma: PrismaClient,
+    private readonly db: Database,
     private readonly limits: LoginLimits,
-  ) {
-    const common = { storeClient: prisma, tableName: 'loginLimit', duration: limits.windowSeconds };
-    this.byUser = new RateLimiterPrisma({ ...common, keyPrefix: 'user', points: limits.userAttempts });
-    this.byAddress = new RateLimiterPrisma({ ...common, keyPrefix: 'addr', points: limits.addressAttempts });
-  }
+    private readonly clock: Clock,
+  ) {}
 
   /** Takes one attempt for this address and username, or says why and for how long not. */
   async reserve(username: string, address: string): Promise<Reservation> {
-    const byAddress = await consume(this.byAddress, keyPart(address));
-    if (byAddress) return refused('address', byAddress, this.limits.addressAttempts);
-    const byUser = await consume(this.byUser, keyPart(username));
-    if (byUser) return refused('user', byUser, this.limits.userAttempts);
+    const now = this.clock.now();
+    const windowMs = this.limits.windowSeconds * 1000;
+    const byAddress = await takeLoginAttempt(this.db.driver, keyOf('addr', address), windowMs, now);
+    if (byAddress.count > this.limits.addressAttempts) return refused('address', byAddress, this.limits.addressAttempts, now);
+    const byUser = await takeLoginAttempt(this.db.driver, keyOf('user', username), windowMs, now);
+    if (byUser.count > this.limits.userAttempts) return refused('user', byUser, this.limits.userAttempts, now);
     return { ok: true };
   }
 
-  /** The password was right: the username starts afresh, the address gets its point back. */
+  /** The password was right: the username starts afresh, the address gets its attempt back. */
   async succeeded(username: string, address: string): Promise<void> {
-    await this.byUser.delete(keyPart(username));
-    await this.byAddress.reward(keyPart(address), 1);
-  }
-}
-
-function refused(scope: 'user' | 'address', r: RateLimiterRes, points: number): Reservation {
-  return { ok: false, scope, retryAfterSeconds: Math.max(1, Math.ceil(r.msBeforeNext / 1000)), lockedNow: r.consumedPoints === points + 1 };
-}
-
-/** Null when the point was taken; the limiter's answer when the limit is reached. */
-async function consume(limiter: RateLimiterPrisma, key: string): Promise<RateLimiterRes | null> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await limiter.consume(key);
-      return null;
-    } catch (err) {
-      if (err instanceof RateLimiterRes) return err;
-      if (attempt >= 1) throw err; // fail closed: no password check without a counted attempt
+    await clearLoginAttempts(this.db.driver, keyOf('user', username));
+    await returnLoginAttempt(this.db.driver, keyOf('addr', address));
+    const now = this.clock.now();
+    if (now.getTime() - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = now.getTime();
+      await pruneLoginAttempts(this.db.driver, now);
     }
   }
+}
+
+function refused(scope: 'user' | 'address', a: { count: number; resetsAt: number }, limit: number, now: Date): Reservation {
+  return { ok: false, scope, retryAfterSeconds: Math.max(1, Math.ceil((a.resetsAt - now.getTime()) / 1000)), lockedNow: a.count === limit + 1 };
 }

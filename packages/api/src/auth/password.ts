@@ -40,9 +40,7 @@ async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
-  withSlot(
-    () => new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key)))),
-  );
+  withSlot(() => new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key)))));
 
 const N = 16384;
 const R = 8;

@@ -65,8 +65,9 @@ export async function createSession(deps: ApiDeps, userId: string | bigint, clie
   const now = deps.clock.now();
   const token = randomBytes(32).toString('base64url');
   const { sessionHours } = deps.settings;
-  // expired sessions of anyone are cleared on the way (logins are rare; the index makes it cheap)
-  await deps.prisma.dashboardSession.deleteMany({ where: { expiresAt: { lte: now } } });
+  // ended sessions of anyone (past their lifetime or idle too long) are cleared on the way
+  const idleSince = new Date(now.getTime() - deps.settings.sessionIdleMinutes * 60_000);
+  await deps.prisma.dashboardSession.deleteMany({ where: { OR: [{ expiresAt: { lte: now } }, { lastSeenAt: { lte: idleSince } }] } });
   const row = await deps.prisma.dashboardSession.create({
     data: {
       tokenHash: hashToken(token),

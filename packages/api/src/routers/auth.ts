@@ -24,7 +24,7 @@ let dummyHash: Promise<string> | null = null;
 const guards = new WeakMap<ApiDeps, LoginGuard>();
 const guardOf = (deps: ApiDeps) => {
   let g = guards.get(deps);
-  if (!g) guards.set(deps, (g = new LoginGuard(deps.prisma, deps.settings.login)));
+  if (!g) guards.set(deps, (g = new LoginGuard(deps.db, deps.settings.login, deps.clock)));
   return g;
 };
 
@@ -174,7 +174,8 @@ export const usersRouter = router({
         },
       });
       // A new role, a disabled account or a reset password ends the user's sessions everywhere.
-      const changed = (input.role !== undefined && input.role !== u.role) || (input.disabled !== undefined && input.disabled !== u.disabled) || !!input.password;
+      const changed =
+        (input.role !== undefined && input.role !== u.role) || (input.disabled !== undefined && input.disabled !== u.disabled) || !!input.password;
       // (an admin resetting their own password keeps the session they are using)
       const ended = changed ? await endUserSessions(ctx.deps, u.id, u.id === BigInt(ctx.user.id) ? ctx.sessionId : undefined) : 0;
       await audit(ctx.deps, ctx.user.username, 'user-update', u.username, {
