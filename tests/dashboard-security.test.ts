@@ -63,6 +63,16 @@ async function login(w: Web, username: string, password: string, headers: Record
   return { ...r, setCookie: set, cookie: set.split(';')[0] ?? '' };
 }
 
+/** A Prisma delegate whose every call fails the way a driver error does. */
+const broken = new Proxy(
+  {},
+  {
+    get: () => () => {
+      throw new Error('connection lost at /work/dtx/node_modules/.pnpm/driver/index.ts:42');
+    },
+  },
+);
+
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
 
 describe.each(testStores())('dashboard security on %s', (storeName) => {
@@ -273,8 +283,11 @@ describe.each(testStores())('dashboard security on %s', (storeName) => {
     console.log(
       `submits on ${storeName}: p99 ${p99(quiet).toFixed(1)} ms alone, ${p99(busy).toFixed(1)} ms during 200 hashed logins (${busy.length} submits)`,
     );
-    // generous: the burst may add at most 100 ms to what the machine gives without it
-    expect(p99(busy)).toBeLessThan(Math.max(100, p99(quiet) + 100));
+    // Generous: on an idle machine 100 ms. The burst's two hashing threads take CPU that the
+    // submits would otherwise have (on 2 cores, up to half of it), so on a busy machine the bound
+    // is twice what the submits take alone, plus 100 ms; a stalled event loop or thread pool
+    // (seconds, as before the hashing was bounded) fails either way.
+    expect(p99(busy)).toBeLessThan(Math.max(100, 2 * p99(quiet) + 100));
   }, 240_000);
 
   it('error bodies carry no stack or file path; invalid input is described in sentences', async () => {
@@ -290,13 +303,19 @@ describe.each(testStores())('dashboard security on %s', (storeName) => {
     bodies.push(JSON.stringify((await trpc(a, 'users.list', {})).body));
     bodies.push(await (await fetch(`${a.base}/api/trpc/no.such`, { headers: { cookie: admin.cookie } })).text());
     bodies.push(await (await fetch(`${a.base}/api/trpc/transactions.get?input=%7B`, { headers: { cookie: admin.cookie } })).text());
-    // a cursor beyond 64 bits fails inside the database client: an internal error, told as such
-    const huge = encodeURIComponent(JSON.stringify({ cursor: '9'.repeat(40) }));
-    const internal = await fetch(`${a.base}/api/trpc/transactions.list?input=${huge}`, { headers: { cookie: admin.cookie } });
-    const internalBody = await internal.text();
-    expect(internal.status).toBe(500);
-    expect(JSON.parse(internalBody)).toMatchObject({ error: { message: 'internal error (the server log has the details)' } });
-    bodies.push(internalBody);
+    // an unexpected failure inside a procedure (here: a database client that throws with a path
+    // in its message) is answered as an internal error, without the message or a stack
+    const failing = { ...a.deps, prisma: new Proxy(a.deps.prisma, { get: (t, k): unknown => (k === 'auditLog' ? broken : Reflect.get(t, k)) }) };
+    const crash = await startWebServer({ deps: failing, next: fakeNext({}), port: 0, host: '127.0.0.1' });
+    try {
+      const internal = await fetch(`http://127.0.0.1:${crash.port}/api/trpc/audit.list?input=%7B%7D`, { headers: { cookie: admin.cookie } });
+      const internalBody = await internal.text();
+      expect(internal.status).toBe(500);
+      expect(JSON.parse(internalBody)).toMatchObject({ error: { message: 'internal error (the server log has the details)' } });
+      bodies.push(internalBody);
+    } finally {
+      await crash.close();
+    }
     const basic = `Basic ${Buffer.from('admin:admin-password').toString('base64')}`;
     const rest = await fetch(`${a.base}/api/v1/bulk`, {
       method: 'POST',
