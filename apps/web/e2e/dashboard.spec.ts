@@ -116,7 +116,7 @@ test("an admin sees a user's sessions on the Users page and ends one; that brows
   await page.locator('input[name="new-username"]').fill(name);
   await page.locator('input[name="new-password"]').fill('short');
   await page.getByRole('button', { name: 'Add user' }).click();
-  await expect(page.getByRole('alert')).toHaveText('Password must be at least 8 characters.');
+  await expect(page.getByRole('alert').filter({ hasText: 'Password' })).toHaveText('Password must be at least 8 characters.');
   await page.locator('input[name="new-password"]').fill(`${name}-password`);
   await page.getByRole('button', { name: 'Add user' }).click();
   const row = page.getByTestId('users-table').locator('tr', { hasText: name });
@@ -132,6 +132,8 @@ test("an admin sees a user's sessions on the Users page and ends one; that brows
     await expect(sessions).toContainText('127.0.0.1');
     await sessions.getByRole('button', { name: 'End' }).click();
     await expect(page.getByText('No live sessions.')).toBeVisible();
+    // their open page notices on its next refresh and goes to the login page; so does a new visit
+    await expect(theirs).toHaveURL(/\/login/);
     await theirs.goto(`${WEB()}/transactions`);
     await expect(theirs).toHaveURL(/\/login\?next=%2Ftransactions/);
   } finally {
@@ -159,11 +161,11 @@ test('the Content-Security-Policy blocks nothing the pages need, and pages are n
     const res = await page.goto(`${WEB()}${path}`);
     expect(res?.headers()['cache-control'], path).toBe('no-store');
     expect(res?.headers()['content-security-policy'], path).toMatch(/script-src 'self' 'nonce-/);
-    await expect(page.getByRole('heading', { name: heading, exact: true })).toBeVisible();
+    await expect(page.getByRole('heading', { level: 1, name: heading, exact: true })).toBeVisible();
   }
   // client-side navigation still works (Next's scripts ran under the policy)
   await page.getByRole('link', { name: 'Transactions' }).first().click();
-  await expect(page.getByRole('heading', { name: 'Transactions', exact: true })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Transactions', exact: true })).toBeVisible();
   expect(violations).toEqual([]);
 });
 
