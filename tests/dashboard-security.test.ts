@@ -4,6 +4,7 @@
 // timeouts), login limits under concurrency, error bodies, CSP and cache headers, and which
 // forwarded headers are believed (docs/security.md, "Dashboard").
 import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCaller, createDashboard, hashesEvaluated, SESSION_COOKIE, type ApiDeps, type Dashboard } from '@dtx/api';
@@ -274,20 +275,28 @@ describe.each(testStores())('dashboard security on %s', (storeName) => {
     void exited.then(() => (done = true));
     const before = hashesEvaluated();
     while (hashesEvaluated() === before && !done) await new Promise((r) => setTimeout(r, 5)); // the burst has begun
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const busy: number[] = [];
     for (let i = 0; (!done || busy.length < 20) && busy.length < 2000; i++) busy.push(await submit('busy', i));
+    loop.disable();
     await exited;
+    // and once more alone, after: the machine's state may have changed meanwhile
+    for (let i = 0; i < 40; i++) quiet.push(await submit('after', i));
     const statuses = JSON.parse(out) as number[];
     expect(statuses.filter((s) => s === 401)).toHaveLength(200);
     expect(hashesEvaluated() - before).toBeGreaterThanOrEqual(200);
+    const loopP99 = loop.percentile(99) / 1e6;
     console.log(
-      `submits on ${storeName}: p99 ${p99(quiet).toFixed(1)} ms alone, ${p99(busy).toFixed(1)} ms during 200 hashed logins (${busy.length} submits)`,
+      `submits on ${storeName}: p99 ${p99(quiet).toFixed(1)} ms alone, ${p99(busy).toFixed(1)} ms during 200 hashed logins (${busy.length} submits); event-loop delay p99 ${loopP99.toFixed(1)} ms`,
     );
-    // Generous: on an idle machine 100 ms. The burst's two hashing threads take CPU that the
-    // submits would otherwise have (on 2 cores, up to half of it), so on a busy machine the bound
-    // is twice what the submits take alone, plus 100 ms; a stalled event loop or thread pool
-    // (seconds, as before the hashing was bounded) fails either way.
-    expect(p99(busy)).toBeLessThan(Math.max(100, 2 * p99(quiet) + 100));
+    // The process never stalls: its event loop answers within 100 ms (99 %) during the burst.
+    expect(loopP99).toBeLessThan(100);
+    // Submits: under 100 ms on an idle machine. On a shared, busy one the burst's hashing threads
+    // and database writes compete with the submits for CPU and the database's disk, so the bound
+    // is three times what the submits take alone there; a stall (seconds, as before hashing and
+    // login checks were bounded) fails either way.
+    expect(p99(busy)).toBeLessThan(Math.max(100, 3 * p99(quiet)));
   }, 240_000);
 
   it('error bodies carry no stack or file path; invalid input is described in sentences', async () => {

@@ -3,22 +3,20 @@
 //
 // The asynchronous scrypt runs on libuv's thread pool (4 threads by default), which the rest of
 // the process shares (DNS lookups of branch calls, file access). A burst of logins must not fill
-// it: at most `hashConcurrency` hashes run at once (`Dashboard.LoginHashConcurrency`), the others
-// wait in line here (docs/security.md, "Dashboard").
+// it: at most `Dashboard.LoginHashConcurrency` hashes run at once, the others wait in line here
+// (docs/security.md, "Dashboard").
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { Gate } from './gate.ts';
 
-let limit = 2;
-let running = 0;
-const waiting: Array<() => void> = [];
+const hashing = new Gate(2);
+/** Whole login checks (limits, lookup, hash, audit) at once: twice the hashes, so hashing stays busy. */
+export const logins = new Gate(4);
 let evaluated = 0;
 
 /** How many scrypt hashes may run at once in this process (the dashboard sets it at start). */
 export function setHashConcurrency(n: number): void {
-  limit = Math.max(1, Math.floor(n));
-  while (running < limit && waiting.length) {
-    running++;
-    waiting.shift()!();
-  }
+  hashing.setLimit(n);
+  logins.setLimit(2 * n);
 }
 
 /** Password hashes computed by this process so far (for tests and metrics). */
@@ -26,21 +24,11 @@ export function hashesEvaluated(): number {
   return evaluated;
 }
 
-async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (running < limit) running++;
-  else await new Promise<void>((resolve) => waiting.push(resolve));
-  try {
-    evaluated++;
-    return await fn();
-  } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  }
-}
-
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
-  withSlot(() => new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key)))));
+  hashing.run(() => {
+    evaluated++;
+    return new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  });
 
 const N = 16384;
 const R = 8;

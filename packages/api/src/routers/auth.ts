@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
 import { LoginGuard } from '../auth/limiter.ts';
-import { hashPassword, verifyPassword } from '../auth/password.ts';
+import { hashPassword, logins, verifyPassword } from '../auth/password.ts';
 import { createSession, endSession, endUserSessions, listSessions, sessionCookie, type ClientInfo } from '../auth/session.ts';
 import type { ApiDeps } from '../deps.ts';
 import { adminProcedure, clientOf, publicProcedure, ROLES, router, viewerProcedure, type SessionUser } from '../trpc.ts';
@@ -52,25 +52,28 @@ export async function authenticate(
   pass: string,
   opts: AuthenticateOptions = { client: { remoteAddress: 'in-process', userAgent: '', https: false }, via: 'api' },
 ): Promise<(SessionUser & { passwordHash: string }) | null> {
-  const { client, via } = opts;
-  const guard = guardOf(deps);
-  const r = await guard.reserve(name, client.remoteAddress);
-  if (!r.ok) {
-    if (r.lockedNow) {
-      await auditLogin(deps, 'login-locked', name, client, { via, limit: r.scope, retryAfterSeconds: r.retryAfterSeconds });
+  // the whole check waits its turn: a burst queues here, not in the database pool or thread pool
+  return logins.run(async () => {
+    const { client, via } = opts;
+    const guard = guardOf(deps);
+    const r = await guard.reserve(name, client.remoteAddress);
+    if (!r.ok) {
+      if (r.lockedNow) {
+        await auditLogin(deps, 'login-locked', name, client, { via, limit: r.scope, retryAfterSeconds: r.retryAfterSeconds });
+      }
+      throw new ThrottledError(r.retryAfterSeconds);
     }
-    throw new ThrottledError(r.retryAfterSeconds);
-  }
-  const u = await deps.prisma.dashboardUser.findUnique({ where: { username: name } });
-  let ok = false;
-  if (!u || u.disabled) await verifyPassword(pass, await (dummyHash ??= hashPassword('dummy-password')));
-  else ok = await verifyPassword(pass, u.passwordHash);
-  if (!u || u.disabled || !ok) {
-    await auditLogin(deps, 'login-failed', name, client, { via });
-    return null;
-  }
-  await guard.succeeded(name, client.remoteAddress);
-  return { id: String(u.id), username: u.username, role: u.role as SessionUser['role'], passwordHash: u.passwordHash };
+    const u = await deps.prisma.dashboardUser.findUnique({ where: { username: name } });
+    let ok = false;
+    if (!u || u.disabled) await verifyPassword(pass, await (dummyHash ??= hashPassword('dummy-password')));
+    else ok = await verifyPassword(pass, u.passwordHash);
+    if (!u || u.disabled || !ok) {
+      await auditLogin(deps, 'login-failed', name, client, { via });
+      return null;
+    }
+    await guard.succeeded(name, client.remoteAddress);
+    return { id: String(u.id), username: u.username, role: u.role as SessionUser['role'], passwordHash: u.passwordHash };
+  });
 }
 
 async function audit(deps: ApiDeps, actor: string, action: string, target: string, details: unknown) {
