@@ -78,6 +78,97 @@ test('after login, a next= pointing off the dashboard is ignored', async ({ page
   expect(new URL(page.url()).host).toBe(new URL(WEB()).host);
 });
 
+test('after login, next= values that browsers would read as another host are all ignored', async ({ page }) => {
+  // a newline or tab is dropped by URL parsers (/\n/evil.example -> //evil.example), \ reads as /
+  for (const next of ['/\n/evil.example/', '/\t/evil.example/', '//evil.example/', '/\\evil.example/', 'https://evil.example/']) {
+    await page.goto(`${WEB()}/login?next=${encodeURIComponent(next)}`);
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(process.env.DTX_E2E_PASSWORD!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
+    expect(new URL(page.url()).host, JSON.stringify(next)).toBe(new URL(WEB()).host);
+    await page.context().clearCookies();
+  }
+});
+
+test('sign out ends the session on the server: the old cookie, replayed, is refused', async ({ page, browser }) => {
+  await login(page);
+  const cookies = await page.context().cookies();
+  expect(cookies.find((c) => c.name === 'dtx_session')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  const replay = await browser.newContext();
+  try {
+    await replay.addCookies(cookies);
+    const p = await replay.newPage();
+    await p.goto(`${WEB()}/transactions`);
+    await expect(p).toHaveURL(/\/login\?next=%2Ftransactions/);
+  } finally {
+    await replay.close();
+  }
+});
+
+test("an admin sees a user's sessions on the Users page and ends one; that browser is logged out", async ({ page, browser }) => {
+  const name = `sess-${run}`;
+  await login(page);
+  await page.goto(`${WEB()}/users`);
+  // invalid input is told as a sentence, not as raw JSON
+  await page.locator('input[name="new-username"]').fill(name);
+  await page.locator('input[name="new-password"]').fill('short');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Password' })).toHaveText('Password must be at least 8 characters.');
+  await page.locator('input[name="new-password"]').fill(`${name}-password`);
+  await page.getByRole('button', { name: 'Add user' }).click();
+  const row = page.getByTestId('users-table').locator('tr', { hasText: name });
+  await expect(row).toBeVisible();
+
+  const other = await browser.newContext();
+  try {
+    const theirs = await other.newPage();
+    await login(theirs, name, `${name}-password`);
+    await row.getByRole('button', { name: 'Sessions' }).click();
+    const sessions = page.getByTestId('sessions-table');
+    await expect(sessions.locator('tbody tr')).toHaveCount(1);
+    await expect(sessions).toContainText('127.0.0.1');
+    await sessions.getByRole('button', { name: 'End' }).click();
+    await expect(page.getByText('No live sessions.')).toBeVisible();
+    // their open page notices on its next refresh and goes to the login page; so does a new visit
+    await expect(theirs).toHaveURL(/\/login/);
+    await theirs.goto(`${WEB()}/transactions`);
+    await expect(theirs).toHaveURL(/\/login\?next=%2Ftransactions/);
+  } finally {
+    await other.close();
+  }
+});
+
+test('the Content-Security-Policy blocks nothing the pages need, and pages are not cached', async ({ page }) => {
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  page.on('pageerror', (e) => violations.push(e.message));
+  const first = await page.goto(`${WEB()}/login`);
+  expect(first?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+  await login(page);
+  for (const [path, heading] of [
+    ['/', 'Overview'],
+    ['/transactions', 'Transactions'],
+    ['/audit', 'Audit log'],
+    ['/nodes', 'Nodes'],
+    ['/topics', 'Topics'],
+    ['/users', 'Users'],
+  ] as const) {
+    const res = await page.goto(`${WEB()}${path}`);
+    expect(res?.headers()['cache-control'], path).toBe('no-store');
+    expect(res?.headers()['content-security-policy'], path).toMatch(/script-src 'self' 'nonce-/);
+    await expect(page.getByRole('heading', { level: 1, name: heading, exact: true })).toBeVisible();
+  }
+  // client-side navigation still works (Next's scripts ran under the policy)
+  await page.getByRole('link', { name: 'Transactions' }).first().click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Transactions', exact: true })).toBeVisible();
+  expect(violations).toEqual([]);
+});
+
 test('submitted transactions appear in the list, and filters find the right ones', async ({ page }) => {
   const ok = [1, 2, 3].map((i) => `e2e-${run}-list-${i}`);
   for (const g of ok) expect((await dtm.post('submit', saga(g, 'list', 2))).status).toBe(200);

@@ -84,6 +84,7 @@ ${opts.withCoordinator ? '' : '  --with-coordinator  also run a coordinator in t
     port: config.Dashboard.Port,
     host,
     scheduler: started ? () => started.engine.health() : undefined,
+    dev,
   });
   closers.push(() => web.close());
 

@@ -5,11 +5,20 @@ import { randomBytes } from 'node:crypto';
 import { openDatabase, type Database, type PrismaClient } from '@dtx/db';
 import { Admin, systemClock, Topics, type Clock, type Logger } from '@dtx/engine';
 import { egressPolicyOf, grpcSchemesOf, storeConfigOf, type Config } from '@dtx/config';
-import { hashPassword, randomPassword } from './auth/password.ts';
+import { hashPassword, randomPassword, setHashConcurrency } from './auth/password.ts';
+import type { LoginLimits } from './auth/limiter.ts';
 
 export interface DashboardSettings {
   basePath: string;
+  /** absolute lifetime of a session */
   sessionHours: number;
+  /** a session unused this long ends */
+  sessionIdleMinutes: number;
+  login: LoginLimits;
+  /** password hashes computed at once in this process */
+  hashConcurrency: number;
+  /** reverse proxies in front whose X-Forwarded-* headers are believed (0: none) */
+  trustProxy: number;
   refreshSeconds: number;
   stuck: StuckThresholds;
   /** Coordinators that missed heartbeats for this long are shown as lost. */
@@ -42,6 +51,10 @@ export function settingsOf(config: Config): DashboardSettings {
   return {
     basePath: d.BasePath,
     sessionHours: d.SessionHours,
+    sessionIdleMinutes: d.SessionIdleMinutes,
+    login: { userAttempts: d.LoginUserAttempts, addressAttempts: d.LoginAddressAttempts, windowSeconds: d.LoginWindowSeconds },
+    hashConcurrency: d.LoginHashConcurrency,
+    trustProxy: d.TrustProxy,
     refreshSeconds: d.RefreshSeconds,
     stuck: { overdueSeconds: d.StuckOverdueSeconds, retryCount: d.StuckRetryCount, ageSeconds: d.StuckAgeSeconds },
     nodeTimeoutMs: 15_000,
@@ -69,6 +82,7 @@ export interface Dashboard extends ApiDeps {
 export async function createDashboard(config: Config, opts: DashboardOptions): Promise<Dashboard> {
   const db = opts.db ?? (await openDatabase(storeConfigOf(config, 10)));
   const prisma = await db.prisma();
+  setHashConcurrency(config.Dashboard.LoginHashConcurrency);
   const sessionSecret = config.Dashboard.SessionSecret || (await sharedSecret(prisma));
   const createdAdminPassword = await ensureAdminUser(prisma, config.Dashboard.AdminPassword, opts.logger);
   const clock = opts.clock ?? systemClock;

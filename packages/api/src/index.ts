@@ -1,11 +1,35 @@
 // @dtx/api: the dashboard's tRPC router over @dtx/engine and @dtx/db, its authentication, and the
 // HTTP API for scripts. apps/web serves it; nothing else talks to the database for the dashboard.
 export { appRouter, createCaller, type AppRouter } from './router.ts';
-export { createContext, userFromCookie, hasRole, ROLES, type Context, type Role, type SessionUser, type RequestInfo } from './trpc.ts';
+export {
+  createContext,
+  userFromCookie,
+  sessionFromCookie,
+  clientOf,
+  hasRole,
+  ROLES,
+  type Context,
+  type Role,
+  type SessionUser,
+  type RequestInfo,
+} from './trpc.ts';
 export { createDashboard, ensureAdminUser, settingsOf, type ApiDeps, type Dashboard, type DashboardSettings, type StuckThresholds } from './deps.ts';
 export { filterSchema, STATUSES, UNFINISHED, TRANS_TYPES, type Filter } from './filters.ts';
-export { CSRF_HEADER, SESSION_COOKIE } from './auth/session.ts';
-export { hashPassword, verifyPassword, randomPassword } from './auth/password.ts';
-export { authenticate } from './routers/auth.ts';
+export {
+  CSRF_HEADER,
+  SESSION_COOKIE,
+  createSession,
+  endSession,
+  endUserSessions,
+  listSessions,
+  sessionCookie,
+  type ClientInfo,
+  type NewSession,
+  type Session,
+} from './auth/session.ts';
+export { hashPassword, verifyPassword, randomPassword, hashesEvaluated, setHashConcurrency } from './auth/password.ts';
+export { authenticate, ThrottledError } from './routers/auth.ts';
+export { describeZodError, isDevelopment } from './errors.ts';
+export { safeNextPath } from './next-path.ts';
 export { handleRest, type RestRequest, type RestResponse } from './rest.ts';
 export type { ListItem, TransactionDetail } from './routers/transactions.ts';

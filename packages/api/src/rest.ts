@@ -20,6 +20,8 @@ import type { ApiDeps } from './deps.ts';
 import { filterSchema, storableText, type Filter } from './filters.ts';
 import { createCaller } from './router.ts';
 import { authenticate, ThrottledError } from './routers/auth.ts';
+import type { ClientInfo } from './auth/session.ts';
+import { describeZodError } from './errors.ts';
 import { runBulk, targetSchema } from './routers/actions.ts';
 import type { Context } from './trpc.ts';
 
@@ -30,6 +32,8 @@ export interface RestRequest {
   query: URLSearchParams;
   headers: { authorization?: string; 'content-type'?: string };
   body: string;
+  /** Where the request came from (login limits and audit rows); the web server fills it in. */
+  client?: ClientInfo;
 }
 
 export interface RestResponse {
@@ -88,13 +92,20 @@ export async function handleRest(deps: ApiDeps, req: RestRequest): Promise<RestR
   if (!creds) return { status: 401, body: { error: 'UNAUTHORIZED', message: 'HTTP Basic authentication with a dashboard user is required' } };
   let u: Awaited<ReturnType<typeof authenticate>>;
   try {
-    u = await authenticate(deps, creds.user, creds.pass);
+    const client = req.client ?? { remoteAddress: 'unknown', userAgent: '', https: false };
+    u = await authenticate(deps, creds.user, creds.pass, { client, via: 'api' });
   } catch (err) {
     if (!(err instanceof ThrottledError)) throw err;
     return { status: 429, body: { error: err.code, message: err.message }, headers: { 'retry-after': String(err.retryAfterSeconds) } };
   }
   if (!u) return { status: 401, body: { error: 'UNAUTHORIZED', message: 'wrong username or password' } };
-  const ctx: Context = { deps, user: { id: u.id, username: u.username, role: u.role }, setCookie: () => undefined, secure: false };
+  const ctx: Context = {
+    deps,
+    user: { id: u.id, username: u.username, role: u.role },
+    setCookie: () => undefined,
+    secure: false,
+    client: req.client,
+  };
   const caller = createCaller(ctx);
   const parts = req.path.split('/').filter(Boolean).map(decodeURIComponent);
   try {
@@ -149,11 +160,12 @@ export async function handleRest(deps: ApiDeps, req: RestRequest): Promise<RestR
         return { status: 404, body: { error: 'NOT_FOUND', message: `no route ${req.method} /api/v1${req.path}` } };
     }
   } catch (err) {
-    if (err instanceof z.ZodError) return { status: 400, body: { error: 'BAD_REQUEST', message: z.prettifyError(err) } };
-    if (err instanceof TRPCError) {
-      const cause = err.cause instanceof z.ZodError ? z.prettifyError(err.cause) : err.message;
+    if (err instanceof z.ZodError) return { status: 400, body: { error: 'BAD_REQUEST', message: describeZodError(err) } };
+    if (err instanceof TRPCError && err.code !== 'INTERNAL_SERVER_ERROR') {
+      const cause = err.cause instanceof z.ZodError ? describeZodError(err.cause) : err.message;
       return { status: getHTTPStatusCodeFromError(err), body: { error: err.code, message: cause } };
     }
+    // the web server logs it and answers 500 "internal error", without the message or a stack
     throw err;
   }
 }

@@ -161,12 +161,32 @@ const dashboard = z.object({
   }),
   SessionSecret: str('', {
     description:
-      'key signing session cookies, 32+ characters; by default a random key kept in the `kv` table, shared by every dashboard on the database',
+      "key signing the dashboard's short-lived cookies (sign-in state), 32+ characters; sessions themselves are random tokens stored as hashes. By default a random key kept in the `kv` table, shared by every dashboard on the database",
     shownDefault: '(generated)',
     rule: minLength(32),
     secret: true,
   }),
-  SessionHours: int(12, { description: 'lifetime of a login, in hours', rule: atLeast(1) }),
+  SessionHours: int(12, { description: 'absolute lifetime of a login, in hours, however active it is', rule: atLeast(1) }),
+  SessionIdleMinutes: int(60, { description: 'a login unused for this many minutes ends', rule: atLeast(1) }),
+  LoginUserAttempts: int(10, {
+    description:
+      'login attempts per username (from any address) within `Dashboard.LoginWindowSeconds`; further ones get 429 without a password check until the window ends',
+    rule: atLeast(1),
+  }),
+  LoginAddressAttempts: int(30, {
+    description: 'login attempts per remote address within `Dashboard.LoginWindowSeconds` (successful ones are not counted)',
+    rule: atLeast(1),
+  }),
+  LoginWindowSeconds: int(300, { description: 'the window of the login attempt limits, in seconds', rule: atLeast(1) }),
+  LoginHashConcurrency: int(2, {
+    description: "most password hashes computed at once in one process (they run on Node's 4-thread pool, shared with the coordinator)",
+    rule: (v) => (v < 1 || v > 64 ? 'must be between 1 and 64' : undefined),
+  }),
+  TrustProxy: int(0, {
+    description:
+      'how many reverse proxies stand in front of the dashboard; their `X-Forwarded-For`, `-Proto` and `-Host` are believed. 0: these headers are ignored',
+    rule: (v) => (v < 0 || v > 10 ? 'must be between 0 and 10' : undefined),
+  }),
   AdminPassword: str('', {
     description: 'password of the `admin` user created when there are no users (8+ characters); by default random and printed once',
     shownDefault: '(random)',

@@ -52,8 +52,8 @@ export function Providers({ children }: { children: ReactNode }) {
   );
 }
 
-// A tRPC error's message is the server's (for invalid input, zod's list of issues): the router's
-// error shape (packages/api/src/trpc.ts) carries no separate zodError field.
+// A tRPC error's message is the server's, written as sentences (for invalid input:
+// "Password must be at least 8 characters.", packages/api/src/errors.ts).
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

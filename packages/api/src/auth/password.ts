@@ -1,9 +1,34 @@
 // Password hashing with Node's scrypt (no native dependency). Stored as
 // `scrypt$N$r$p$salt$hash` (base64url), so the cost can be raised later without breaking old hashes.
+//
+// The asynchronous scrypt runs on libuv's thread pool (4 threads by default), which the rest of
+// the process shares (DNS lookups of branch calls, file access). A burst of logins must not fill
+// it: at most `Dashboard.LoginHashConcurrency` hashes run at once, the others wait in line here
+// (docs/security.md, "Dashboard").
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { Gate } from './gate.ts';
+
+const hashing = new Gate(2);
+/** Whole login checks (limits, lookup, hash, audit) at once: twice the hashes, so hashing stays busy. */
+export const logins = new Gate(4);
+let evaluated = 0;
+
+/** How many scrypt hashes may run at once in this process (the dashboard sets it at start). */
+export function setHashConcurrency(n: number): void {
+  hashing.setLimit(n);
+  logins.setLimit(2 * n);
+}
+
+/** Password hashes computed by this process so far (for tests and metrics). */
+export function hashesEvaluated(): number {
+  return evaluated;
+}
 
 const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions) =>
-  new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  hashing.run(() => {
+    evaluated++;
+    return new Promise<Buffer>((resolve, reject) => scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))));
+  });
 
 const N = 16384;
 const R = 8;

@@ -3,6 +3,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useSearchParams } from 'next/navigation';
 import { useState } from 'react';
 import { Banner, Button, Field, inputClass } from '@/components/ui';
+import { safeNextPath } from '@dtx/api/next-path';
 import { BASE_PATH, errorMessage, useTRPC } from '@/lib/trpc';
 
 export function LoginForm() {
@@ -13,10 +14,8 @@ export function LoginForm() {
   const login = useMutation(
     trpc.auth.login.mutationOptions({
       onSuccess: () => {
-        const next = params.get('next');
-        // only paths inside the dashboard: not //host, nor /\host (browsers read it as //host)
-        const target = next && /^\/(?![/\\])/.test(next) && !next.includes('\\') ? next : '/';
-        window.location.assign(`${BASE_PATH}${target}`);
+        // only paths inside the dashboard (no //host, /\host, control characters or schemes)
+        window.location.assign(`${BASE_PATH}${safeNextPath(params.get('next'))}`);
       },
     }),
   );

@@ -1,5 +1,6 @@
 'use client';
-// (admin) Dashboard users: create, change role, disable, reset password. Every change is audited.
+// (admin) Dashboard users: create, change role, disable, reset password, see and end sessions.
+// Every change is audited; a new role, disabling and a password reset end the user's sessions.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { DataTable } from '@/components/DataTable';
@@ -22,6 +23,7 @@ export function UsersPage() {
   const [pw, setPw] = useState({ current: '', next: '' });
   const [reset, setReset] = useState<{ id: string; password: string } | null>(null);
   const change = useMutation(trpc.auth.changePassword.mutationOptions());
+  const [shown, setShown] = useState<{ id: string; username: string } | null>(null);
   return (
     <div className="space-y-4">
       <PageTitle title="Users" subtitle="viewer: read; operator: read and act; admin: also manage users" />
@@ -107,6 +109,9 @@ export function UsersPage() {
                   >
                     {u.disabled ? 'Enable' : 'Disable'}
                   </Button>
+                  <Button size="sm" onClick={() => setShown(shown?.id === u.id ? null : { id: u.id, username: u.username })}>
+                    Sessions
+                  </Button>
                   {reset?.id === u.id ? (
                     <form
                       className="flex gap-1"
@@ -142,6 +147,7 @@ export function UsersPage() {
           ]}
         />
       </Card>
+      {shown && <SessionsCard user={shown} />}
       <Card title="Change my password">
         <form
           className="flex flex-wrap items-end gap-3"
@@ -162,5 +168,55 @@ export function UsersPage() {
         {change.isSuccess && <Banner kind="success">Password changed.</Banner>}
       </Card>
     </div>
+  );
+}
+
+/** One user's live sessions, with a button to end each (or all) of them. */
+function SessionsCard({ user }: { user: { id: string; username: string } }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const sessions = useQuery(trpc.users.sessions.queryOptions({ id: user.id }));
+  const end = useMutation(
+    trpc.users.endSessions.mutationOptions({ onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.users.sessions.queryKey() }) }),
+  );
+  return (
+    <Card title={`Sessions of ${user.username}`}>
+      {(sessions.error || end.error) && <Banner>{errorMessage(sessions.error ?? end.error)}</Banner>}
+      <DataTable
+        testId="sessions-table"
+        headClassName="text-left text-xs uppercase tracking-wide text-slate-500"
+        bodyClassName="divide-y divide-slate-100"
+        rows={sessions.data ?? []}
+        rowKey={(s) => s.id}
+        empty="No live sessions."
+        columns={[
+          { header: 'Logged in', headerClassName: 'py-1', className: 'py-2', cell: (s) => fmtTime(s.createdAt) },
+          { header: 'Last used', headerClassName: 'py-1', className: 'py-2', cell: (s) => fmtTime(s.lastSeenAt) },
+          { header: 'Ends at the latest', headerClassName: 'py-1', className: 'py-2', cell: (s) => fmtTime(s.expiresAt) },
+          { header: 'From', headerClassName: 'py-1', className: 'py-2 font-mono text-xs', cell: (s) => s.remoteAddr },
+          { header: 'Browser', headerClassName: 'py-1', className: 'max-w-xs truncate py-2 text-xs text-slate-600', cell: (s) => s.userAgent },
+          {
+            header: '',
+            headerClassName: 'py-1',
+            className: 'py-2',
+            cell: (s) =>
+              s.current ? (
+                <span className="text-xs text-slate-500">this session</span>
+              ) : (
+                <Button size="sm" kind="danger" onClick={() => end.mutate({ sessionId: s.id })}>
+                  End
+                </Button>
+              ),
+          },
+        ]}
+      />
+      {(sessions.data?.length ?? 0) > 0 && (
+        <div className="mt-3">
+          <Button size="sm" onClick={() => end.mutate({ userId: user.id })}>
+            End all sessions of {user.username}
+          </Button>
+        </div>
+      )}
+    </Card>
   );
 }
