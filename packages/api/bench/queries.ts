@@ -54,7 +54,14 @@ await time('stuck view (defaults), first page', list({ stuck: true }));
 await time('stuck view, a page in the middle', list({ stuck: true, cursor: String(Math.floor(maxId / 2)) }));
 await time(
   'stuck view matching nothing (worst case: every unfinished row read)',
-  list({ stuck: true, stuckOverdueSeconds: 315360000, stuckRetryCount: 1000000, stuckAgeSeconds: 315360000 }),
+  list({
+    stuck: true,
+    stuckFailingSeconds: 315360000,
+    stuckFailedCalls: 1000000,
+    stuckOngoingSeconds: 315360000,
+    stuckOverdueSeconds: 315360000,
+    stuckAgeSeconds: 315360000,
+  }),
 );
 await time('filter: status prepared + aborting', list({ status: ['prepared', 'aborting'] }));
 await time('counts per status + stuck (no cache)', () => countNow(deps, {}));

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
 import { allowedActions, type GlobalStatus } from '@dtx/engine';
-import { filterSchema, STATUSES, stuckWhere, thresholdsOf, UNFINISHED, whereOf, type Filter, type TransWhere } from '../filters.ts';
+import { filterSchema, STATUSES, stuckReason, stuckWhere, thresholdsOf, UNFINISHED, whereOf, type Filter, type TransWhere } from '../filters.ts';
 import type { ApiDeps } from '../deps.ts';
 import { router, viewerProcedure } from '../trpc.ts';
 
@@ -30,6 +30,11 @@ const listSelect = {
   retryCount: true,
   lastError: true,
   leaseExpire: true,
+  failSince: true,
+  failStreak: true,
+  ongoingSince: true,
+  failEndpoint: true,
+  failDetail: true,
 } as const;
 
 export function whereFor(deps: ApiDeps, f: Filter, withoutStatus = false): TransWhere {
@@ -67,7 +72,9 @@ export async function listTransactions(deps: ApiDeps, input: z.infer<typeof list
       : await page(input);
   const ids = rowsOf.slice(0, input.limit).map((r) => r.id);
   const rows = ids.length ? await deps.prisma.transGlobal.findMany({ where: { id: { in: ids } }, orderBy: { id: 'desc' }, select: listSelect }) : [];
-  const now = deps.clock.now().getTime();
+  const nowDate = deps.clock.now();
+  const now = nowDate.getTime();
+  const thresholds = thresholdsOf(input, deps.settings.stuck);
   return {
     items: rows.map((r) => ({
       id: String(r.id),
@@ -82,6 +89,9 @@ export async function listTransactions(deps: ApiDeps, input: z.infer<typeof list
       retryCount: r.retryCount,
       lastError: clip(r.lastError, 300),
       running: !!r.leaseExpire && r.leaseExpire.getTime() > now,
+      /** Why the stuck rule matches it (with this view's thresholds); '' when it does not. */
+      stuckReason: stuckReason(r, thresholds, nowDate),
+      failEndpoint: r.failEndpoint,
     })),
     nextCursor: rowsOf.length > input.limit ? String(ids[ids.length - 1]) : null,
   };
@@ -188,6 +198,12 @@ export async function getTransaction(deps: ApiDeps, gid: string) {
       nextCronInterval: g.nextCronInterval,
       retryCount: g.retryCount,
       lastError: g.lastError,
+      stuckReason: stuckReason(g, deps.settings.stuck, deps.clock.now()),
+      failSince: ms(g.failSince),
+      failStreak: g.failStreak,
+      ongoingSince: ms(g.ongoingSince),
+      failEndpoint: g.failEndpoint,
+      failDetail: g.failDetail,
       rollbackReason: g.rollbackReason,
       queryPrepared: g.queryPrepared,
       customData: g.customData,
