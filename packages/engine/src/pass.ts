@@ -102,15 +102,15 @@ export function passTransFromRow(row: GlobalRow, options: TransOptions): PassTra
 }
 
 /** The run of answers after one more call (see CallStreak). */
-export function nextStreak(s: CallStreak, url: string, r: Pick<CallResult, 'outcome' | 'httpStatus' | 'grpcCode' | 'message' | 'startedAt'>): CallStreak {
+export function nextStreak(s: CallStreak, url: string, r: Pick<CallResult, 'outcome' | 'httpStatus' | 'grpcCode' | 'message'>, at: Date): CallStreak {
   if (r.outcome === 'success') return { ...NO_STREAK };
   const endpoint = endpointOf(url);
   const detail = answerOf(r);
   if (r.outcome === 'ongoing') {
-    return { ...NO_STREAK, ongoingSince: s.ongoingSince ?? r.startedAt, failEndpoint: endpoint, failDetail: detail };
+    return { ...NO_STREAK, ongoingSince: s.ongoingSince ?? at, failEndpoint: endpoint, failDetail: detail };
   }
   return {
-    failSince: s.failSince ?? r.startedAt,
+    failSince: s.failSince ?? at,
     failStreak: s.failStreak + 1,
     ongoingSince: null,
     failEndpoint: endpoint,
@@ -292,10 +292,11 @@ export class Pass {
   async callUrl(url: string, branchId: string, op: string, payload: Buffer | null): Promise<CallResult> {
     const call = this.callFor(url, branchId, op, payload);
     if (call.url !== '') await this.env.leases.ensure(this.lease, call.timeoutMs);
+    const calledAt = this.now();
     const result = await this.env.caller.call(call);
     if (result.transport !== 'none') {
       this.env.attempts.record(this.trans.gid, call, result);
-      this.streak = nextStreak(this.streak, call.url, result);
+      this.streak = nextStreak(this.streak, call.url, result, calledAt);
       this.streakChanged = true;
       this.env.metrics?.call?.(endpointOf(call.url), result.outcome);
     }
