@@ -96,4 +96,5 @@ export async function openDatabase(config: StoreConfig, opts: OpenOptions = {}):
 
 // The dashboard's aggregate reads that Prisma cannot express (everything else it reads through Prisma).
 export { countPerMinute, type PerMinuteColumn } from './dashboard/per-minute.ts';
+export { endpointStats, LATENCY_BOUNDS_MS, type EndpointStats } from './dashboard/endpoints.ts';
 export { adoptedFromDtm } from './retention.ts';
