@@ -14,11 +14,11 @@ export const UNFINISHED = ['prepared', 'submitted', 'aborting'] as const;
 export const TRANS_TYPES = ['saga', 'tcc', 'msg', 'xa', 'workflow'] as const;
 
 const SECONDS = z
-    .number()
-    .int()
-    .min(0)
-    .max(10 * 365 * 86400)
-    .optional();
+  .number()
+  .int()
+  .min(0)
+  .max(10 * 365 * 86400)
+  .optional();
 
 export const filterSchema = z.object({
   gid: z.string().max(128).optional(),
@@ -162,7 +162,8 @@ export function whereOf(f: Filter, o: WhereOptions): TransWhere {
   if (f.transType?.length) and.push({ transType: f.transType.length === 1 ? f.transType[0] : { in: f.transType } });
   if (f.createdFrom !== undefined) and.push({ createTime: { gte: new Date(f.createdFrom) } });
   if (f.createdTo !== undefined) and.push({ createTime: { lte: new Date(f.createdTo) } });
-  if (f.failingAt) and.push({ failEndpoint: f.failingAt, status: { in: [...UNFINISHED] }, OR: [{ failSince: { not: null } }, { ongoingSince: { not: null } }] });
+  if (f.failingAt)
+    and.push({ failEndpoint: f.failingAt, status: { in: [...UNFINISHED] }, OR: [{ failSince: { not: null } }, { ongoingSince: { not: null } }] });
   const errorText = f.errorText?.trim();
   if (errorText) and.push({ lastError: { contains: errorText } });
   if (f.retryMin !== undefined) and.push({ retryCount: { gte: f.retryMin } });

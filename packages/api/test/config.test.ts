@@ -4,7 +4,15 @@ import { loadConfig, redacted } from '@dtx/config';
 
 describe('dashboard configuration', () => {
   it('has secure defaults and reads DASHBOARD_* variables', () => {
-    expect(loadConfig({ env: {} }).Dashboard).toMatchObject({ Port: 36788, BasePath: '', SessionSecret: '', AdminPassword: '', StuckFailedCalls: 3, StuckFailingSeconds: 60, StuckOngoingSeconds: 600 });
+    expect(loadConfig({ env: {} }).Dashboard).toMatchObject({
+      Port: 36788,
+      BasePath: '',
+      SessionSecret: '',
+      AdminPassword: '',
+      StuckFailedCalls: 3,
+      StuckFailingSeconds: 60,
+      StuckOngoingSeconds: 600,
+    });
     const c = loadConfig({ env: { DASHBOARD_PORT: '8080', DASHBOARD_BASE_PATH: 'dtx/', DASHBOARD_STUCK_AGE_SECONDS: '600' } });
     expect(c.Dashboard).toMatchObject({ Port: 8080, BasePath: '/dtx', StuckAgeSeconds: 600 });
   });

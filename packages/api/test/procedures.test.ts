@@ -116,7 +116,9 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     // configured defaults: overdue 60 s, more than 3 failed calls in a row, older than 1 h
     const stuck = gids(await v.transactions.list({ stuck: true }));
     expect(stuck.sort()).toEqual(['stuck-old', 'stuck-overdue', 'stuck-retried']);
-    expect(gids(await v.transactions.list({ stuck: true, stuckFailedCalls: 7, stuckFailingSeconds: 3600, stuckAgeSeconds: 4 * 3600 }))).toEqual(['stuck-overdue']);
+    expect(gids(await v.transactions.list({ stuck: true, stuckFailedCalls: 7, stuckFailingSeconds: 3600, stuckAgeSeconds: 4 * 3600 }))).toEqual([
+      'stuck-overdue',
+    ]);
     expect(gids(await v.transactions.list({ stuck: true, stuckOverdueSeconds: 3600, stuckFailedCalls: 100, stuckAgeSeconds: 30 })).sort()).toEqual(
       ['pre%2', 'pre_1', 'prex1', 'stuck-old', 'stuck-overdue', 'stuck-retried', 'tcc-prepared'].sort(),
     );

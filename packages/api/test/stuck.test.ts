@@ -66,8 +66,18 @@ describe.each(testStores())('the stuck rule on %s', (storeName) => {
     await add('fail-long', 6 * MIN, failing(4 * MIN, 2), {}, '01/action http://stock-srv:8080/api/TransIn: boom');
     await add('fail-short', 1 * MIN, failing(20 * S, 2));
     await add('fail-many', 1 * MIN, failing(40 * S, 5, 'pay-srv:9090/busi.Pay/Charge', 'gRPC UNAVAILABLE'));
-    await add('ongoing-long', 20 * MIN, { ...NO_STREAK, ongoingSince: new Date(NOW - 15 * MIN), failEndpoint: 'bank:80/TransIn', failDetail: 'ongoing' });
-    await add('ongoing-short', 5 * MIN, { ...NO_STREAK, ongoingSince: new Date(NOW - 2 * MIN), failEndpoint: 'bank:80/TransIn', failDetail: 'ongoing' });
+    await add('ongoing-long', 20 * MIN, {
+      ...NO_STREAK,
+      ongoingSince: new Date(NOW - 15 * MIN),
+      failEndpoint: 'bank:80/TransIn',
+      failDetail: 'ongoing',
+    });
+    await add('ongoing-short', 5 * MIN, {
+      ...NO_STREAK,
+      ongoingSince: new Date(NOW - 2 * MIN),
+      failEndpoint: 'bank:80/TransIn',
+      failDetail: 'ongoing',
+    });
     await add('overdue', 10 * MIN, undefined, { nextCronTime: new Date(NOW - 5 * MIN) });
     await add('old', 2 * 3600 * S);
     await add('fine', 1 * MIN);
@@ -102,12 +112,21 @@ describe.each(testStores())('the stuck rule on %s', (storeName) => {
   it('each threshold is adjustable per view', async () => {
     const none = { stuckFailingSeconds: 3600, stuckFailedCalls: 100, stuckOngoingSeconds: 3600, stuckOverdueSeconds: 3600, stuckAgeSeconds: 86400 };
     expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none }))).toEqual([]);
-    expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none, stuckFailingSeconds: 10 }))).toEqual(['fail-long', 'fail-many', 'fail-short']);
+    expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none, stuckFailingSeconds: 10 }))).toEqual([
+      'fail-long',
+      'fail-many',
+      'fail-short',
+    ]);
     expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none, stuckFailedCalls: 1 }))).toEqual(['fail-long', 'fail-many', 'fail-short']);
     expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none, stuckFailedCalls: 4 }))).toEqual(['fail-many']);
     expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none, stuckOngoingSeconds: 60 }))).toEqual(['ongoing-long', 'ongoing-short']);
     expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none, stuckOverdueSeconds: 60 }))).toEqual(['overdue']);
-    expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none, stuckAgeSeconds: 540 }))).toEqual(['old', 'ongoing-long', 'overdue', 'recovered']);
+    expect(gidsOf(await viewer.transactions.list({ stuck: true, ...none, stuckAgeSeconds: 540 }))).toEqual([
+      'old',
+      'ongoing-long',
+      'overdue',
+      'recovered',
+    ]);
     expect((await viewer.transactions.counts({ stuck: true, ...none, stuckFailingSeconds: 10 })).stuck).toBe(3);
     // the reason follows the view's thresholds
     const short = await viewer.transactions.list({ stuck: true, ...none, stuckFailingSeconds: 10, gid: 'fail-short' });
@@ -121,7 +140,9 @@ describe.each(testStores())('the stuck rule on %s', (storeName) => {
     expect(gidsOf(await viewer.transactions.list({ retryMin: 5, retryMax: 9 }))).toEqual(['done', 'fail-many', 'recovered']);
     expect(gidsOf(await viewer.transactions.list({ retryMin: 6, retryMax: 8 }))).toEqual([]);
     // updated within the last 90 s: fail-short and fail-many (half their age ago), recovered (1 min ago)
-    expect(gidsOf(await viewer.transactions.list({ updatedFrom: NOW - 90 * S, updatedTo: NOW }))).toEqual(['fail-many', 'fail-short', 'recovered', 'fine'].sort());
+    expect(gidsOf(await viewer.transactions.list({ updatedFrom: NOW - 90 * S, updatedTo: NOW }))).toEqual(
+      ['fail-many', 'fail-short', 'recovered', 'fine'].sort(),
+    );
     expect(gidsOf(await viewer.transactions.list({ finishedFrom: NOW - 3 * MIN }))).toEqual(['done']);
     expect(gidsOf(await viewer.transactions.list({ finishedTo: NOW - 3 * MIN }))).toEqual([]);
   });

@@ -1,4 +1,4 @@
--- Stuck view (docs/dashboard.md "Stuck"): the current run of failed or ongoing branch calls of each
+-- Stuck view (docs/operations.md, "The Stuck view"): the current run of failed or ongoing branch calls of each
 -- transaction, kept by the pass's own write of the global, so the view is an index range query.
 ALTER TABLE trans_global ADD COLUMN fail_since DATETIME;
 ALTER TABLE trans_global ADD COLUMN fail_streak INTEGER NOT NULL DEFAULT 0;

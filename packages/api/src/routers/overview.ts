@@ -75,7 +75,10 @@ export async function endpoints(deps: ApiDeps, window: OverviewWindow) {
   const rows = await endpointStats(deps.db.driver, since, 50);
   return {
     since: since.getTime(),
-    endpoints: rows.map((r) => ({ ...r, lastError: r.lastError && { ...r.lastError, at: r.lastError.at.getTime(), text: r.lastError.text.slice(0, 300) } })),
+    endpoints: rows.map((r) => ({
+      ...r,
+      lastError: r.lastError && { ...r.lastError, at: r.lastError.at.getTime(), text: r.lastError.text.slice(0, 300) },
+    })),
   };
 }
 

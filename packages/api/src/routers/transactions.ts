@@ -5,6 +5,7 @@ import { TRPCError } from '@trpc/server';
 import { allowedActions, type GlobalStatus } from '@dtx/engine';
 import { filterSchema, STATUSES, stuckReason, stuckWhere, thresholdsOf, UNFINISHED, whereOf, type Filter, type TransWhere } from '../filters.ts';
 import type { ApiDeps } from '../deps.ts';
+import { listAudit } from './audit.ts';
 import { router, viewerProcedure } from '../trpc.ts';
 
 const ms = (d: Date | null | undefined) => (d ? d.getTime() : null);
@@ -177,10 +178,11 @@ const ATTEMPT_LIMIT = 1000;
 export async function getTransaction(deps: ApiDeps, gid: string) {
   const g = await deps.prisma.transGlobal.findUnique({ where: { gid } });
   if (!g) throw new TRPCError({ code: 'NOT_FOUND', message: `no transaction with gid ${gid}` });
-  const [branches, attemptsDesc, attemptCount] = await Promise.all([
+  const [branches, attemptsDesc, attemptCount, audit] = await Promise.all([
     deps.prisma.transBranchOp.findMany({ where: { gid }, orderBy: { id: 'asc' } }),
     deps.prisma.branchAttempt.findMany({ where: { gid }, orderBy: { id: 'desc' }, take: ATTEMPT_LIMIT }),
     deps.prisma.branchAttempt.count({ where: { gid } }),
+    listAudit(deps, { gid, limit: 100 }),
   ]);
   const now = deps.clock.now().getTime();
   return {
@@ -242,6 +244,8 @@ export async function getTransaction(deps: ApiDeps, gid: string) {
       owner: a.owner,
     })),
     attemptCount,
+    /** What operators did to it (newest first; bulk actions show only this transaction's outcome). */
+    audit: audit.items.map((a) => ({ ...a, details: Array.isArray(a.details) ? a.details.filter((d) => d.gid === gid) : [] })),
   };
 }
 
