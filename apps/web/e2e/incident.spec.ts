@@ -191,7 +191,7 @@ test('what operators did: audit filters, the entries on the detail timeline, and
 
   const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download JSON' }).click()]);
   expect(file.suggestedFilename()).toBe(`${gid}.json`);
-  const body = JSON.parse(await readFile((await file.path())!, 'utf8')) as {
+  const body = JSON.parse(await readFile(await file.path(), 'utf8')) as {
     transaction: { gid: string; status: string; failEndpoint: string };
     branches: { branchId: string; op: string }[];
     attempts: { url: string; httpStatus: number | null }[];

@@ -61,7 +61,7 @@ export function OverviewPage() {
   const refetchInterval = (me.data?.settings.refreshSeconds ?? 5) * 1000;
   const q = useQuery({ ...trpc.overview.stats.queryOptions({ minutes: win.minutes }), refetchInterval, placeholderData: keepPreviousData });
   const ep = useQuery({
-    ...trpc.overview.endpoints.queryOptions({ window: win.key as WindowKey }),
+    ...trpc.overview.endpoints.queryOptions({ window: win.key }),
     refetchInterval: Math.max(refetchInterval, 5000),
     placeholderData: keepPreviousData,
   });
