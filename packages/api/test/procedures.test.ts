@@ -9,28 +9,12 @@ import { createCaller, createDashboard, hashPassword, type ApiDeps, type Context
 import { nth } from '../../../tests/support/checked.ts';
 import { testConfig } from '../../../tests/support/coordinator.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
+import { globalRow } from '../../../tests/support/rows.ts';
 
 const MIN = 60_000;
 const NOW = Date.now();
 
-function row(gid: string, extra: Partial<NewGlobal> = {}): NewGlobal {
-  return {
-    gid,
-    transType: 'saga',
-    status: 'submitted',
-    queryPrepared: '',
-    protocol: 'http',
-    options: '{}',
-    customData: '',
-    extData: '',
-    rollbackReason: '',
-    nextCronInterval: 10,
-    nextCronTime: new Date(NOW + 10 * MIN),
-    owner: '',
-    leaseMs: 0,
-    ...extra,
-  };
-}
+const row = (gid: string, extra: Partial<NewGlobal> = {}): NewGlobal => globalRow(gid, new Date(NOW + 10 * MIN), extra);
 
 describe.each(testStores())('dashboard procedures on %s', (storeName) => {
   let db: Database;

@@ -7,29 +7,13 @@ import { NO_STREAK, silentLogger } from '@dtx/engine';
 import { createCaller, createDashboard, type ApiDeps, type Context } from '@dtx/api';
 import { testConfig } from '../../../tests/support/coordinator.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
+import { globalRow } from '../../../tests/support/rows.ts';
 
 const S = 1000;
 const MIN = 60 * S;
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 
-function row(gid: string, extra: Partial<NewGlobal> = {}): NewGlobal {
-  return {
-    gid,
-    transType: 'saga',
-    status: 'submitted',
-    queryPrepared: '',
-    protocol: 'http',
-    options: '{}',
-    customData: '',
-    extData: '',
-    rollbackReason: '',
-    nextCronInterval: 10,
-    nextCronTime: new Date(NOW + 10 * MIN),
-    owner: '',
-    leaseMs: 0,
-    ...extra,
-  };
-}
+const row = (gid: string, extra: Partial<NewGlobal> = {}): NewGlobal => globalRow(gid, new Date(NOW + 10 * MIN), extra);
 
 const failing = (sinceMs: number, calls: number, endpoint = 'stock-srv:8080/api/TransIn', detail = '500'): CallStreak => ({
   ...NO_STREAK,

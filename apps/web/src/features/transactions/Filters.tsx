@@ -127,46 +127,12 @@ export function Filters({ filter, defaults, onApply }: Props) {
         </label>
         <span className="text-xs text-slate-500">unfinished and</span>
         <span className="inline-flex flex-wrap items-center gap-1 text-xs text-slate-600">
-          failing for more than
-          <NumberInput
-            label="Failing seconds"
-            width="w-20"
-            value={draft.stuckFailingSeconds}
-            placeholder={defaults?.failingSeconds}
-            onChange={(v) => set({ stuckFailingSeconds: v })}
-          />
-          s, or more than
-          <NumberInput
-            label="Failed calls in a row"
-            width="w-16"
-            value={draft.stuckFailedCalls}
-            placeholder={defaults?.failedCalls}
-            onChange={(v) => set({ stuckFailedCalls: v })}
-          />
-          failed calls in a row, or ongoing for more than
-          <NumberInput
-            label="Ongoing seconds"
-            width="w-20"
-            value={draft.stuckOngoingSeconds}
-            placeholder={defaults?.ongoingSeconds}
-            onChange={(v) => set({ stuckOngoingSeconds: v })}
-          />
-          s, or due for more than
-          <NumberInput
-            label="Overdue seconds"
-            width="w-20"
-            value={draft.stuckOverdueSeconds}
-            placeholder={defaults?.overdueSeconds}
-            onChange={(v) => set({ stuckOverdueSeconds: v })}
-          />
-          s, or older than
-          <NumberInput
-            label="Age seconds"
-            width="w-24"
-            value={draft.stuckAgeSeconds}
-            placeholder={defaults?.ageSeconds}
-            onChange={(v) => set({ stuckAgeSeconds: v })}
-          />
+          {THRESHOLDS.map(([key, setting, label, width, before]) => (
+            <span key={key} className="inline-flex items-center gap-1">
+              {before}
+              <NumberInput label={label} width={width} value={draft[key]} placeholder={defaults?.[setting]} onChange={(v) => set({ [key]: v })} />
+            </span>
+          ))}
           s
         </span>
       </div>
@@ -205,6 +171,21 @@ export function Filters({ filter, defaults, onApply }: Props) {
     </form>
   );
 }
+
+/** The stuck rule's thresholds: filter key, configured default, input label, width, text before it. */
+const THRESHOLDS: [
+  'stuckFailingSeconds' | 'stuckFailedCalls' | 'stuckOngoingSeconds' | 'stuckOverdueSeconds' | 'stuckAgeSeconds',
+  keyof StuckThresholds,
+  string,
+  string,
+  string,
+][] = [
+  ['stuckFailingSeconds', 'failingSeconds', 'Failing seconds', 'w-20', 'failing for more than'],
+  ['stuckFailedCalls', 'failedCalls', 'Failed calls in a row', 'w-16', 's, or more than'],
+  ['stuckOngoingSeconds', 'ongoingSeconds', 'Ongoing seconds', 'w-20', 'failed calls in a row, or ongoing for more than'],
+  ['stuckOverdueSeconds', 'overdueSeconds', 'Overdue seconds', 'w-20', 's, or due for more than'],
+  ['stuckAgeSeconds', 'ageSeconds', 'Age seconds', 'w-24', 's, or older than'],
+];
 
 const hasMore = (f: Filter) =>
   [f.failingAt, f.errorText, f.retryMin, f.retryMax, f.updatedFrom, f.updatedTo, f.finishedFrom, f.finishedTo].some((v) => v !== undefined);
