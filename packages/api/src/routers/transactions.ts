@@ -55,7 +55,9 @@ export async function listTransactions(deps: ApiDeps, input: z.infer<typeof list
     const where = whereFor(deps, f);
     return deps.prisma.transGlobal.findMany({
       where: input.cursor ? { AND: [where, { id: { lt: BigInt(input.cursor) } }] } : where,
-      orderBy: { id: 'desc' },
+      // One status: ordering by it too (a constant) spells out the (status, id) index's order, so
+      // MariaDB walks that index instead of the primary key when few rows match (1.5 s -> ms).
+      orderBy: f.status?.length === 1 ? [{ status: 'desc' }, { id: 'desc' }] : { id: 'desc' },
       take: input.limit + 1,
       select: { id: true },
     });
