@@ -133,6 +133,7 @@ describe.each(testStores())('topics, KV, JSON-RPC and metrics on %s', (storeName
     expect(text).toMatch(/dtm_server_process_total\{type="http",api="submit",status="ok"\} \d+/);
     expect(text).toMatch(/dtm_transaction_process_total\{model="msg",status="ok"\} \d+/);
     expect(text).toMatch(/dtm_branch_process_total\{model="msg",branchid="01-01",branchtype="action",status="ok"\} 1/);
+    expect(text).toMatch(/dtx_branch_calls_total\{endpoint="127\.0\.0\.1:\d+\/[^"?]+",outcome="success"\} \d+/);
     expect(text).toContain('process_cpu_seconds_total');
   });
 });

@@ -210,9 +210,9 @@ test('the stuck view finds a saga stuck on a down branch, and its detail page sh
   await login(page);
   await page.goto(`${WEB()}/transactions?gid=e2e-${run}-&gidMode=prefix`);
   await page.getByRole('checkbox', { name: 'Stuck only' }).check();
-  await page.getByLabel('Retry count').fill('0');
+  await page.getByLabel('Failed calls in a row').fill('0');
   await page.getByRole('button', { name: 'Apply' }).click();
-  await expect(page).toHaveURL(/stuck=1.*retries=0/);
+  await expect(page).toHaveURL(/stuck=1.*calls=0/);
   await expect(page.locator(`tr[data-gid="${stuck.gid}"]`)).toBeVisible();
   await expect(page.locator(`tr[data-gid="${stuck.gid}"]`)).toContainText('payment provider unavailable');
   await expect(page.locator(`tr[data-gid="${fine}"]`)).toHaveCount(0);

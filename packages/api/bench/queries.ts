@@ -54,8 +54,21 @@ await time('stuck view (defaults), first page', list({ stuck: true }));
 await time('stuck view, a page in the middle', list({ stuck: true, cursor: String(Math.floor(maxId / 2)) }));
 await time(
   'stuck view matching nothing (worst case: every unfinished row read)',
-  list({ stuck: true, stuckOverdueSeconds: 315360000, stuckRetryCount: 1000000, stuckAgeSeconds: 315360000 }),
+  list({
+    stuck: true,
+    stuckFailingSeconds: 315360000,
+    stuckFailedCalls: 1000000,
+    stuckOngoingSeconds: 315360000,
+    stuckOverdueSeconds: 315360000,
+    stuckAgeSeconds: 315360000,
+  }),
 );
+await time(
+  'stuck view, failing rule only (others off)',
+  list({ stuck: true, stuckFailedCalls: 1000000, stuckOngoingSeconds: 315360000, stuckOverdueSeconds: 315360000, stuckAgeSeconds: 315360000 }),
+);
+await time('filter: failing at an endpoint', list({ failingAt: 'payments.internal/pay' }));
+await time('filter: error text contains', list({ errorText: 'Service Unavailable' }));
 await time('filter: status prepared + aborting', list({ status: ['prepared', 'aborting'] }));
 await time('counts per status + stuck (no cache)', () => countNow(deps, {}));
 await time('counts for type saga (no cache)', () => countNow(deps, { transType: ['saga'] }));
@@ -73,7 +86,10 @@ if (dialect !== 'sqlite') {
         ? `SELECT id FROM trans_global WHERE gid LIKE 'order-12345%' ORDER BY id DESC LIMIT 51`
         : `SELECT id FROM trans_global WHERE gid >= 'order-12345' AND gid <= 'order-12345\u{10FFFF}' ORDER BY id DESC LIMIT 51`,
     // the stuck view runs this once per unfinished status and merges the pages
-    'stuck (one status)': `SELECT id FROM trans_global WHERE status = 'submitted' AND (next_cron_time < now() - interval '1' minute OR retry_count > 5 OR create_time < now() - interval '1' hour) ORDER BY id DESC LIMIT 51`,
+    'stuck (one status)':
+      `SELECT id FROM trans_global WHERE status = 'submitted' AND (fail_since < now() - interval '1' minute OR (fail_since IS NOT NULL AND fail_streak > 3) ` +
+      `OR ongoing_since < now() - interval '10' minute OR next_cron_time < now() - interval '1' minute OR create_time < now() - interval '1' hour) ORDER BY id DESC LIMIT 51`,
+    'failing at': `SELECT id FROM trans_global WHERE fail_endpoint = 'payments.internal/pay' AND status IN ('prepared', 'submitted', 'aborting') ORDER BY id DESC LIMIT 51`,
     'time window': `SELECT id FROM trans_global WHERE create_time >= now() - interval '3' day AND create_time <= now() - interval '71' hour ORDER BY id DESC LIMIT 51`,
     counts: 'SELECT status, COUNT(*) FROM trans_global GROUP BY status',
   };

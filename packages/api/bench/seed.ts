@@ -6,7 +6,9 @@
 // Distribution (deterministic from the row number): 97% succeed, 2% failed, 1% unfinished
 // (submitted/prepared/aborting) with retry counts 0-11 and retry times spread over two hours
 // around the creation time; 60% saga, 20% msg, 15% tcc, 4% xa, 1% workflow; created evenly over
-// the last 7 days, the newest now.
+// the last 7 days, the newest now. Unfinished ones with retries have a run of failed calls since
+// a second after their creation (the stuck view's columns, migration 0020); aborting ones a
+// branch answering "ongoing" since their creation.
 import { parseArgs } from 'node:util';
 import { openDatabase } from '@dtx/db';
 import { loadConfig, storeConfigOf } from '@dtx/config';
@@ -50,12 +52,20 @@ const rollbackTime = `CASE WHEN ${h(7919, 1000)} >= 970 AND ${h(7919, 1000)} < 9
 const nextCron = timeExpr(`${created} + CASE WHEN ${unfinished} THEN (${h(13, 7200)} - 3600) * 1000 ELSE 10000 END`);
 
 const gid = dialect === 'mysql' ? `CONCAT('order-', n)` : `'order-' || n`;
+const failing = `${unfinished} AND ${h(17, 12)} > 0`;
+const failSince = `CASE WHEN ${failing} THEN ${timeExpr(`${created} + 1000`)} ELSE NULL END`;
+const failStreak = `CASE WHEN ${failing} THEN ${h(17, 12)} ELSE 0 END`;
+const ongoingSince = `CASE WHEN ${h(7919, 1000)} >= 998 AND NOT (${failing}) THEN ${createTime} ELSE NULL END`;
+const failEndpoint = `CASE WHEN ${failing} THEN 'payments.internal/pay' ELSE '' END`;
+const failDetail = `CASE WHEN ${failing} THEN '503' ELSE '' END`;
 const select =
   `SELECT ${gid}, ${type}, ${status}, '', 'http', ${createTime}, ${createTime}, ${finishTime}, ${rollbackTime}, ` +
-  `'{"retry_interval":10}', '', 10, ${nextCron}, '', '', '', '', NULL, ${retries}, ${lastError}`;
+  `'{"retry_interval":10}', '', 10, ${nextCron}, '', '', '', '', NULL, ${retries}, ${lastError}, ` +
+  `${failSince}, ${failStreak}, ${ongoingSince}, ${failEndpoint}, ${failDetail}`;
 const columns =
   'gid, trans_type, status, query_prepared, protocol, create_time, update_time, finish_time, rollback_time, options, custom_data, ' +
-  'next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, retry_count, last_error';
+  'next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, retry_count, last_error, ' +
+  'fail_since, fail_streak, ongoing_since, fail_endpoint, fail_detail';
 
 const t0 = Date.now();
 const existing = Number((await db.driver.query('SELECT COUNT(*) AS c FROM trans_global'))[0]?.c ?? 0);

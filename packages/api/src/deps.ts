@@ -25,11 +25,16 @@ export interface DashboardSettings {
   nodeTimeoutMs: number;
 }
 
+/** When a transaction counts as stuck (filters.ts stuckWhere; Dashboard.Stuck* settings). */
 export interface StuckThresholds {
-  /** unfinished and due for longer than this (s) */
+  /** its branch calls have failed continuously for longer than this (s) */
+  failingSeconds: number;
+  /** or more than this many times in a row */
+  failedCalls: number;
+  /** a branch has answered "ongoing" for longer than this (s) */
+  ongoingSeconds: number;
+  /** due for longer than this (s): the scheduler lags */
   overdueSeconds: number;
-  /** unfinished with more failed branch calls than this */
-  retryCount: number;
   /** unfinished and older than this (s) */
   ageSeconds: number;
 }
@@ -56,7 +61,13 @@ export function settingsOf(config: Config): DashboardSettings {
     hashConcurrency: d.LoginHashConcurrency,
     trustProxy: d.TrustProxy,
     refreshSeconds: d.RefreshSeconds,
-    stuck: { overdueSeconds: d.StuckOverdueSeconds, retryCount: d.StuckRetryCount, ageSeconds: d.StuckAgeSeconds },
+    stuck: {
+      failingSeconds: d.StuckFailingSeconds,
+      failedCalls: d.StuckFailedCalls,
+      ongoingSeconds: d.StuckOngoingSeconds,
+      overdueSeconds: d.StuckOverdueSeconds,
+      ageSeconds: d.StuckAgeSeconds,
+    },
     nodeTimeoutMs: 15_000,
   };
 }

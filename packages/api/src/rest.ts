@@ -4,7 +4,8 @@
 // in and writes the response out.
 //
 //   GET  /api/v1/transactions?status=submitted,aborting&type=saga&gid=order-&gidMode=prefix
-//        &stuck=1&createdFrom=<ms>&createdTo=<ms>&cursor=<id>&limit=50
+//        &stuck=1&createdFrom=<ms>&createdTo=<ms>&cursor=<id>&limit=50 (and every key of filters.ts:
+//        stuckFailingSeconds, failingAt, errorText, retryMin, updatedFrom, finishedTo, ...)
 //   GET  /api/v1/transactions/<gid>
 //   GET  /api/v1/counts?<same filters>
 //   POST /api/v1/transactions/<gid>/retry        {"reason": "..."}
@@ -42,6 +43,20 @@ export interface RestResponse {
   headers?: Record<string, string>;
 }
 
+const NUMERIC_FILTERS = [
+  'stuckFailingSeconds',
+  'stuckFailedCalls',
+  'stuckOngoingSeconds',
+  'stuckOverdueSeconds',
+  'stuckAgeSeconds',
+  'retryMin',
+  'retryMax',
+  'updatedFrom',
+  'updatedTo',
+  'finishedFrom',
+  'finishedTo',
+] as const satisfies readonly (keyof Filter)[];
+
 /** Query parameters as a filter; the procedure's input schema validates it. */
 function filterFromQuery(q: URLSearchParams): Filter {
   const list = (k: string) =>
@@ -62,9 +77,9 @@ function filterFromQuery(q: URLSearchParams): Filter {
     createdFrom: num('createdFrom'),
     createdTo: num('createdTo'),
     stuck: bool('stuck'),
-    stuckOverdueSeconds: num('stuckOverdueSeconds'),
-    stuckRetryCount: num('stuckRetryCount'),
-    stuckAgeSeconds: num('stuckAgeSeconds'),
+    ...Object.fromEntries(NUMERIC_FILTERS.map((k) => [k, num(k)])),
+    failingAt: q.get('failingAt') ?? undefined,
+    errorText: q.get('errorText') ?? undefined,
   } as Filter;
 }
 

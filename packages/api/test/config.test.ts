@@ -4,7 +4,15 @@ import { loadConfig, redacted } from '@dtx/config';
 
 describe('dashboard configuration', () => {
   it('has secure defaults and reads DASHBOARD_* variables', () => {
-    expect(loadConfig({ env: {} }).Dashboard).toMatchObject({ Port: 36788, BasePath: '', SessionSecret: '', AdminPassword: '', StuckRetryCount: 5 });
+    expect(loadConfig({ env: {} }).Dashboard).toMatchObject({
+      Port: 36788,
+      BasePath: '',
+      SessionSecret: '',
+      AdminPassword: '',
+      StuckFailedCalls: 3,
+      StuckFailingSeconds: 60,
+      StuckOngoingSeconds: 600,
+    });
     const c = loadConfig({ env: { DASHBOARD_PORT: '8080', DASHBOARD_BASE_PATH: 'dtx/', DASHBOARD_STUCK_AGE_SECONDS: '600' } });
     expect(c.Dashboard).toMatchObject({ Port: 8080, BasePath: '/dtx', StuckAgeSeconds: 600 });
   });
@@ -13,7 +21,7 @@ describe('dashboard configuration', () => {
     [{ DASHBOARD_BASE_PATH: '/a b' }, /Dashboard.BasePath \(DASHBOARD_BASE_PATH\) must be a path like \/dtx/],
     [{ DASHBOARD_SESSION_SECRET: 'short' }, /Dashboard.SessionSecret \(DASHBOARD_SESSION_SECRET\) must be at least 32 characters/],
     [{ DASHBOARD_ADMIN_PASSWORD: 'short' }, /Dashboard.AdminPassword \(DASHBOARD_ADMIN_PASSWORD\) must be at least 8 characters/],
-    [{ DASHBOARD_STUCK_RETRY_COUNT: '-1' }, /Dashboard.StuckRetryCount \(DASHBOARD_STUCK_RETRY_COUNT\) must not be negative/],
+    [{ DASHBOARD_STUCK_FAILED_CALLS: '-1' }, /Dashboard.StuckFailedCalls \(DASHBOARD_STUCK_FAILED_CALLS\) must not be negative/],
     [{ DASHBOARD_PORT: 'x' }, /Dashboard.Port \(env DASHBOARD_PORT\) must be an integer/],
   ])('refuses %j', (env, message) => {
     expect(() => loadConfig({ env })).toThrow(message);

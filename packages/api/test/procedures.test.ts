@@ -9,28 +9,12 @@ import { createCaller, createDashboard, hashPassword, type ApiDeps, type Context
 import { nth } from '../../../tests/support/checked.ts';
 import { testConfig } from '../../../tests/support/coordinator.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
+import { globalRow } from '../../../tests/support/rows.ts';
 
 const MIN = 60_000;
 const NOW = Date.now();
 
-function row(gid: string, extra: Partial<NewGlobal> = {}): NewGlobal {
-  return {
-    gid,
-    transType: 'saga',
-    status: 'submitted',
-    queryPrepared: '',
-    protocol: 'http',
-    options: '{}',
-    customData: '',
-    extData: '',
-    rollbackReason: '',
-    nextCronInterval: 10,
-    nextCronTime: new Date(NOW + 10 * MIN),
-    owner: '',
-    leaseMs: 0,
-    ...extra,
-  };
-}
+const row = (gid: string, extra: Partial<NewGlobal> = {}): NewGlobal => globalRow(gid, new Date(NOW + 10 * MIN), extra);
 
 describe.each(testStores())('dashboard procedures on %s', (storeName) => {
   let db: Database;
@@ -61,7 +45,12 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     await db.store.insertTrans(row('tcc-prepared', { transType: 'tcc', status: 'prepared' }), [], new Date(NOW - MIN));
     await db.store.insertTrans(row('stuck-overdue', { nextCronTime: new Date(NOW - 10 * MIN) }), [], new Date(NOW - 11 * MIN));
     await db.store.insertTrans(row('stuck-retried'), [], new Date(NOW - 2 * MIN));
-    await db.store.changeStatus('stuck-retried', 'submitted', 'submitted', new Date(NOW), { errors: 7, lastError: '01/action http://svc/A1: 503' });
+    await db.store.changeStatus('stuck-retried', 'submitted', 'submitted', new Date(NOW), {
+      errors: 7,
+      lastError: '01/action http://svc/A1: 503',
+      // 7 failed calls in a row, the first 30 s ago
+      streak: { failSince: new Date(NOW - 30_000), failStreak: 7, ongoingSince: null, failEndpoint: 'svc/A1', failDetail: '503' },
+    });
     await db.store.insertTrans(row('stuck-old', { transType: 'msg' }), [], new Date(NOW - 3 * 3600_000));
     // gids with LIKE wildcards: a prefix search must take them literally
     await db.store.insertTrans(row('pre_1'), [], new Date(NOW - MIN));
@@ -106,13 +95,15 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
     expect(gids(await v.transactions.list({ status: ['failed'], createdFrom: NOW - 40.5 * MIN, createdTo: NOW - 37.5 * MIN }))).toEqual(['page-00']);
   });
 
-  it('the stuck view: overdue, retried too often, or too old; thresholds can be changed per view', async () => {
+  it('the stuck view: overdue, failed too often in a row, or too old; thresholds can be changed per view', async () => {
     const v = as('viewer');
-    // configured defaults: overdue 60 s, more than 5 retries, older than 1 h
+    // configured defaults: overdue 60 s, more than 3 failed calls in a row, older than 1 h
     const stuck = gids(await v.transactions.list({ stuck: true }));
     expect(stuck.sort()).toEqual(['stuck-old', 'stuck-overdue', 'stuck-retried']);
-    expect(gids(await v.transactions.list({ stuck: true, stuckRetryCount: 7, stuckAgeSeconds: 4 * 3600 }))).toEqual(['stuck-overdue']);
-    expect(gids(await v.transactions.list({ stuck: true, stuckOverdueSeconds: 3600, stuckRetryCount: 100, stuckAgeSeconds: 30 })).sort()).toEqual(
+    expect(gids(await v.transactions.list({ stuck: true, stuckFailedCalls: 7, stuckFailingSeconds: 3600, stuckAgeSeconds: 4 * 3600 }))).toEqual([
+      'stuck-overdue',
+    ]);
+    expect(gids(await v.transactions.list({ stuck: true, stuckOverdueSeconds: 3600, stuckFailedCalls: 100, stuckAgeSeconds: 30 })).sort()).toEqual(
       ['pre%2', 'pre_1', 'prex1', 'stuck-old', 'stuck-overdue', 'stuck-retried', 'tcc-prepared'].sort(),
     );
     const r = (await v.transactions.list({ gid: 'stuck-retried' })).items[0];

@@ -193,8 +193,16 @@ const dashboard = z.object({
     rule: minLength(8),
     secret: true,
   }),
-  StuckOverdueSeconds: int(60, { description: 'Stuck view: unfinished and due for longer than this many seconds', rule: notNegative }),
-  StuckRetryCount: int(5, { description: 'Stuck view: unfinished with more failed branch calls than this', rule: notNegative }),
+  StuckFailingSeconds: int(60, {
+    description: 'Stuck view: unfinished and its branch calls have failed continuously for longer than this many seconds',
+    rule: notNegative,
+  }),
+  StuckFailedCalls: int(3, { description: 'Stuck view: unfinished with more failed branch calls in a row than this', rule: notNegative }),
+  StuckOngoingSeconds: int(600, { description: 'Stuck view: a branch has answered "ongoing" for longer than this many seconds', rule: notNegative }),
+  StuckOverdueSeconds: int(60, {
+    description: 'Stuck view: unfinished and due for longer than this many seconds (the scheduler lags)',
+    rule: notNegative,
+  }),
   StuckAgeSeconds: int(3600, { description: 'Stuck view: unfinished and older than this many seconds', rule: notNegative }),
   RefreshSeconds: int(5, { description: "how often (s) the dashboard's lists and charts refresh themselves", rule: atLeast(1) }),
 });

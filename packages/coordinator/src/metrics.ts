@@ -2,6 +2,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineMetrics } from '@dtx/engine';
 
+/** Most endpoints dtx_branch_calls_total keeps apart (each has up to 4 outcome series). */
+export const MAX_ENDPOINT_SERIES = 200;
+export const OTHER_ENDPOINT = 'other';
+
 export class Metrics implements EngineMetrics {
   readonly registry = new Registry();
   private readonly serverProcess: Counter<'type' | 'api' | 'status'>;
@@ -10,6 +14,9 @@ export class Metrics implements EngineMetrics {
   private readonly transDuration: Histogram<'model'>;
   private readonly branchProcess: Counter<'model' | 'branchid' | 'branchtype' | 'status'>;
   private readonly refused: Counter<'reason'>;
+  private readonly branchCalls: Counter<'endpoint' | 'outcome'>;
+  /** Endpoints with a series of their own; calls to any further one count as `other`. */
+  private readonly endpoints = new Set<string>();
 
   constructor(version: string) {
     collectDefaultMetrics({ register: this.registry });
@@ -50,6 +57,12 @@ export class Metrics implements EngineMetrics {
       labelNames: ['model', 'branchid', 'branchtype', 'status'],
       registers: [this.registry],
     });
+    this.branchCalls = new Counter({
+      name: 'dtx_branch_calls_total',
+      help: `Branch calls by endpoint (host + path, or gRPC service/method; after ${MAX_ENDPOINT_SERIES} endpoints: "${OTHER_ENDPOINT}") and outcome`,
+      labelNames: ['endpoint', 'outcome'],
+      registers: [this.registry],
+    });
     // Ours: admission control (docs/operations.md, "Overload").
     this.refused = new Counter({
       name: 'dtx_admission_refused_total',
@@ -57,6 +70,19 @@ export class Metrics implements EngineMetrics {
       labelNames: ['reason'],
       registers: [this.registry],
     });
+  }
+
+  /**
+   * Ours: every branch call by endpoint (host + path, or gRPC service/method: the engine's
+   * endpointOf) and outcome (success, failure, ongoing, error). Cardinality is bounded: the first
+   * MAX_ENDPOINT_SERIES endpoints seen get a label value each, later ones share `other`.
+   */
+  call(endpoint: string, outcome: string): void {
+    if (!this.endpoints.has(endpoint)) {
+      if (this.endpoints.size >= MAX_ENDPOINT_SERIES) endpoint = OTHER_ENDPOINT;
+      else this.endpoints.add(endpoint);
+    }
+    this.branchCalls.inc({ endpoint, outcome });
   }
 
   /** The admission gauges, read when scraped. */

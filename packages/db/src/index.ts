@@ -107,5 +107,6 @@ async function open(config: StoreConfig, opts: OpenOptions): Promise<Database> {
 
 // The dashboard's aggregate reads that Prisma cannot express (everything else it reads through Prisma).
 export { countPerMinute, type PerMinuteColumn } from './dashboard/per-minute.ts';
+export { endpointStats, LATENCY_BOUNDS_MS, type EndpointStats } from './dashboard/endpoints.ts';
 export { adoptedFromDtm } from './retention.ts';
 export { takeLoginAttempt, clearLoginAttempts, returnLoginAttempt, pruneLoginAttempts, type Attempt } from './dashboard/login-limit.ts';

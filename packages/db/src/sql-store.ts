@@ -11,6 +11,7 @@ import {
   type GlobalStatus,
   type RenewedLease,
   type BranchResult,
+  type CallStreak,
   type BranchRow,
   type Dialect,
   type GlobalQuery,
@@ -32,7 +33,7 @@ const UNFINISHED = `('prepared','submitted','aborting')`;
 const GLOBAL_COLUMNS =
   'id, gid, trans_type, status, query_prepared, protocol, create_time, update_time, finish_time, rollback_time, ' +
   'options, custom_data, next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, ' +
-  'retry_count, last_error';
+  'retry_count, last_error, fail_since, fail_streak, ongoing_since, fail_endpoint, fail_detail';
 const BRANCH_COLUMNS = 'id, gid, url, bin_data, branch_id, op, status, finish_time, rollback_time, create_time, update_time';
 const KV_COLUMNS = 'id, cat, k, v, version, create_time, update_time';
 const ATTEMPT_COLUMNS = 'id, gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, outcome, response, error, owner';
@@ -161,7 +162,19 @@ export function toGlobal(r: Row): GlobalRow {
     leaseExpire: time(r.lease_expire),
     retryCount: num(r.retry_count ?? 0),
     lastError: str(r.last_error),
+    failSince: time(r.fail_since),
+    failStreak: num(r.fail_streak ?? 0),
+    ongoingSince: time(r.ongoing_since),
+    failEndpoint: str(r.fail_endpoint ?? ''),
+    failDetail: str(r.fail_detail ?? ''),
   };
+}
+
+/** SET clauses recording a run of call answers (the stuck view's columns). */
+function streakSets(streak: CallStreak | undefined, sets: string[], params: unknown[]): void {
+  if (!streak) return;
+  sets.push('fail_since = ?', 'fail_streak = ?', 'ongoing_since = ?', 'fail_endpoint = ?', 'fail_detail = ?');
+  params.push(streak.failSince, streak.failStreak, streak.ongoingSince, streak.failEndpoint.slice(0, 255), streak.failDetail.slice(0, 1024));
 }
 
 export function toBranch(r: Row): BranchRow {
@@ -309,6 +322,7 @@ export class SqlStore implements Store {
       sets.push('next_cron_time = ?');
       params.push(now);
     }
+    streakSets(change.streak, sets, params);
     let where = 'gid = ? AND status = ?';
     params.push(gid, from);
     if (change.owner !== undefined) {
@@ -440,6 +454,7 @@ export class SqlStore implements Store {
       sets.push('last_error = ?');
       params.push(end.lastError);
     }
+    streakSets(end.streak, sets, params);
     params.push(gid, token);
     await this.withBranches(gid, end.branches ?? [], now, `UPDATE trans_global SET ${sets.join(', ')} WHERE gid = ? AND owner = ?`, params);
   }

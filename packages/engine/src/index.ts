@@ -20,3 +20,5 @@ export * as sagaPlan from './types/saga-plan.ts';
 export { Admin, allowedActions, type AdminAction, type AdminResult, type ActionAvailability } from './admin.ts';
 export * from './store/port.ts';
 export { Retention, type RetentionOptions, type RetentionRun } from './retention.ts';
+export { endpointOf, answerOf, ENDPOINT_MAX } from './endpoint.ts';
+export { nextStreak } from './pass.ts';

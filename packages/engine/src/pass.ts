@@ -7,7 +7,8 @@ import { CasLostError, DtmError, ongoing } from './errors.ts';
 import { decodeExtHeaders } from './options.ts';
 import { baseInterval, retryCountOf, shouldResetAfterSuccess, touch, type Schedule, type ServerTiming, type TouchKind } from './schedule.ts';
 import { assertBranchTransition, assertTransition, isFinished, Status, type GlobalStatus } from './status.ts';
-import type { BranchResult, BranchRow, GlobalRow, Store } from './store/port.ts';
+import { NO_STREAK, type BranchResult, type BranchRow, type CallStreak, type GlobalRow, type Store } from './store/port.ts';
+import { answerOf, endpointOf } from './endpoint.ts';
 import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { Clock } from './clock.ts';
 import type { TransOptions } from './model.ts';
@@ -41,6 +42,8 @@ export interface EngineMetrics {
   pass(model: string, ok: boolean, secondsSinceCreate: number): void;
   /** One branch call ended; `ok` when the branch became succeed. */
   branch(model: string, branchId: string, op: string, ok: boolean): void;
+  /** One call to a branch endpoint (endpoint.ts) answered with `outcome`. */
+  call?(endpoint: string, outcome: CallResult['outcome']): void;
 }
 
 export interface PassEnv {
@@ -70,6 +73,8 @@ export interface PassTrans {
   extHeaders: Record<string, string>;
   nextCronInterval: number;
   nextCronTime: Date;
+  /** The stored run of call answers (stuck view); none for a transaction's first pass. */
+  streak?: CallStreak;
 }
 
 export function passTransFromRow(row: GlobalRow, options: TransOptions): PassTrans {
@@ -86,6 +91,30 @@ export function passTransFromRow(row: GlobalRow, options: TransOptions): PassTra
     extHeaders: decodeExtHeaders(row.extData),
     nextCronInterval: row.nextCronInterval ?? 0,
     nextCronTime: row.nextCronTime ?? new Date(),
+    streak: {
+      failSince: row.failSince,
+      failStreak: row.failStreak,
+      ongoingSince: row.ongoingSince,
+      failEndpoint: row.failEndpoint,
+      failDetail: row.failDetail,
+    },
+  };
+}
+
+/** The run of answers after one more call (see CallStreak). */
+export function nextStreak(s: CallStreak, url: string, r: Pick<CallResult, 'outcome' | 'httpStatus' | 'grpcCode' | 'message'>, at: Date): CallStreak {
+  if (r.outcome === 'success') return { ...NO_STREAK };
+  const endpoint = endpointOf(url);
+  const detail = answerOf(r);
+  if (r.outcome === 'ongoing') {
+    return { ...NO_STREAK, ongoingSince: s.ongoingSince ?? at, failEndpoint: endpoint, failDetail: detail };
+  }
+  return {
+    failSince: s.failSince ?? at,
+    failStreak: s.failStreak + 1,
+    ongoingSince: null,
+    failEndpoint: endpoint,
+    failDetail: detail,
   };
 }
 
@@ -120,6 +149,10 @@ export class Pass {
   schedule: Schedule;
   errors = 0;
   lastError = '';
+  /** The run of call answers (stuck view), as stored before the pass and then after each call. */
+  streak: CallStreak;
+  /** Whether a call of this pass changed `streak` (else the stored one is left alone). */
+  streakChanged = false;
   private readonly base: number;
   /** Branch results not written yet, oldest first. */
   private pending: { result: BranchResult }[] = [];
@@ -141,6 +174,7 @@ export class Pass {
     this.token = lease.token;
     this.startedAt = env.clock.now().getTime();
     this.base = baseInterval(trans.options, env.timing);
+    this.streak = trans.streak ?? { ...NO_STREAK };
     this.schedule = {
       interval: trans.nextCronInterval || this.base,
       nextCronTime: trans.nextCronTime,
@@ -183,6 +217,8 @@ export class Pass {
         release: isFinished(to),
         errors: isFinished(to) ? this.errors : undefined,
         lastError: isFinished(to) ? this.lastError : undefined,
+        // A finished transaction is stuck on nothing.
+        streak: isFinished(to) ? { ...NO_STREAK } : undefined,
       }),
     );
     if (!ok) throw new CasLostError(this.trans.gid, from, to);
@@ -256,8 +292,14 @@ export class Pass {
   async callUrl(url: string, branchId: string, op: string, payload: Buffer | null): Promise<CallResult> {
     const call = this.callFor(url, branchId, op, payload);
     if (call.url !== '') await this.env.leases.ensure(this.lease, call.timeoutMs);
+    const calledAt = this.now();
     const result = await this.env.caller.call(call);
-    if (result.transport !== 'none') this.env.attempts.record(this.trans.gid, call, result);
+    if (result.transport !== 'none') {
+      this.env.attempts.record(this.trans.gid, call, result);
+      this.streak = nextStreak(this.streak, call.url, result, calledAt);
+      this.streakChanged = true;
+      this.env.metrics?.call?.(endpointOf(call.url), result.outcome);
+    }
     return result;
   }
 

@@ -110,6 +110,7 @@ export class PassRunner {
             errors: pass?.errors ?? 0,
             lastError: aborted || (pass?.lastError ?? ''),
             branches: unwritten,
+            streak: pass?.streakChanged ? pass.streak : undefined,
           },
           clock.now(),
         );

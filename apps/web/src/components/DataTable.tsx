@@ -2,7 +2,7 @@
 // The dashboard's tables: a header row of column titles, one row per item, and an empty state
 // below the table. Each page keeps its own classes (the list pages are bare tables in a ring, the
 // tables inside cards are lighter); this only removes the repeated table markup.
-import type { HTMLAttributes, Key, ReactNode } from 'react';
+import { Fragment, type HTMLAttributes, type Key, type ReactNode } from 'react';
 
 export interface Column<T> {
   header: ReactNode;
@@ -30,13 +30,28 @@ export interface DataTableProps<T> {
   bodyClassName?: string;
   /** Shown after the table when there are no rows; nothing when absent. */
   empty?: ReactNode;
+  /** Class of the table (default: as wide as its content, at least the container). */
+  tableClassName?: string;
+  /** A row's details, in a full-width row below it; null when collapsed. */
+  expanded?: (row: T) => ReactNode | null;
 }
 
-export function DataTable<T>({ testId, columns, rows, rowKey, rowAttributes, headClassName, bodyClassName, empty }: DataTableProps<T>) {
+export function DataTable<T>({
+  testId,
+  columns,
+  rows,
+  rowKey,
+  rowAttributes,
+  headClassName,
+  bodyClassName,
+  empty,
+  tableClassName = 'min-w-full text-sm',
+  expanded,
+}: DataTableProps<T>) {
   const cols = columns.filter((c): c is Column<T> => Boolean(c));
   return (
     <>
-      <table className="min-w-full text-sm" data-testid={testId}>
+      <table className={tableClassName} data-testid={testId}>
         <thead className={headClassName}>
           <tr>
             {cols.map((c, i) => (
@@ -47,15 +62,25 @@ export function DataTable<T>({ testId, columns, rows, rowKey, rowAttributes, hea
           </tr>
         </thead>
         <tbody className={bodyClassName}>
-          {rows.map((row) => (
-            <tr key={rowKey(row)} {...rowAttributes?.(row)}>
-              {cols.map((c, i) => (
-                <td key={i} className={typeof c.className === 'function' ? c.className(row) : c.className} title={c.title?.(row)}>
-                  {c.cell(row)}
-                </td>
-              ))}
-            </tr>
-          ))}
+          {rows.map((row) => {
+            const more = expanded?.(row);
+            return (
+              <Fragment key={rowKey(row)}>
+                <tr {...rowAttributes?.(row)}>
+                  {cols.map((c, i) => (
+                    <td key={i} className={typeof c.className === 'function' ? c.className(row) : c.className} title={c.title?.(row)}>
+                      {c.cell(row)}
+                    </td>
+                  ))}
+                </tr>
+                {more && (
+                  <tr data-expanded-of={String(rowKey(row))}>
+                    <td colSpan={cols.length}>{more}</td>
+                  </tr>
+                )}
+              </Fragment>
+            );
+          })}
         </tbody>
       </table>
       {rows.length === 0 && empty}

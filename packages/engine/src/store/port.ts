@@ -30,7 +30,36 @@ export interface GlobalRow {
   leaseExpire: Date | null;
   retryCount: number;
   lastError: string;
+  failSince: Date | null;
+  failStreak: number;
+  ongoingSince: Date | null;
+  failEndpoint: string;
+  failDetail: string;
 }
+
+/**
+ * The current run of answers of a transaction's branch calls, what the dashboard's Stuck view
+ * reads (docs/operations.md, "The Stuck view"): failed calls in a row since `failSince`, or
+ * "ongoing" answers since `ongoingSince`. A successful call ends both runs; a failed one ends
+ * the ongoing run, an ongoing answer the failed run.
+ */
+export interface CallStreak {
+  failSince: Date | null;
+  failStreak: number;
+  ongoingSince: Date | null;
+  /** Endpoint of the last failed or ongoing call (endpoint.ts), '' when neither run is on. */
+  failEndpoint: string;
+  /** What that call answered, short (endpoint.ts answerOf). */
+  failDetail: string;
+}
+
+export const NO_STREAK: Readonly<CallStreak> = Object.freeze({
+  failSince: null,
+  failStreak: 0,
+  ongoingSince: null,
+  failEndpoint: '',
+  failDetail: '',
+});
 
 /** One operation of one branch (dtm's trans_branch_op). */
 export interface BranchRow {
@@ -139,6 +168,8 @@ export interface StatusChange {
   leaseFree?: boolean;
   /** Only while none of the global's branch operations with these ops has succeeded. */
   noneSucceeded?: string[];
+  /** The run of call answers to record (stuck view), written as is. */
+  streak?: CallStreak;
 }
 
 /** A coordinator instance, as its heartbeat records it. */
@@ -169,6 +200,8 @@ export interface PassEnd {
   lastError: string;
   /** Branch results not written yet, recorded in the same database transaction. */
   branches?: BranchResult[];
+  /** The run of call answers after the pass (stuck view); undefined keeps the stored one. */
+  streak?: CallStreak;
 }
 
 export interface GlobalQuery {

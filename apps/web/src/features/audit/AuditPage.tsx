@@ -1,11 +1,12 @@
 'use client';
-// The audit log: who did what to which transactions, when, why, and how it went.
+// The audit log: who did what to which transactions, when, why, and how it went; filtered by
+// user, action, transaction and time.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
 import { DataTable } from '@/components/DataTable';
-import { Banner, Button, PageTitle, Spinner } from '@/components/ui';
-import { fmtTime } from '@/lib/format';
+import { Banner, Button, Field, inputClass, PageTitle, Spinner } from '@/components/ui';
+import { fmtTime, fromLocalInput, toLocalInput } from '@/lib/format';
 import { errorMessage, useTRPC } from '@/lib/trpc';
 
 function targetText(action: string, target: string): React.ReactNode {
@@ -28,14 +29,77 @@ function targetText(action: string, target: string): React.ReactNode {
   }
 }
 
+interface AuditFilter {
+  actor?: string;
+  action?: string;
+  gid?: string;
+  from?: number;
+  to?: number;
+}
+
 export function AuditPage() {
   const trpc = useTRPC();
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const cursor = cursors[cursors.length - 1];
-  const q = useQuery({ ...trpc.audit.list.queryOptions({ cursor, limit: 50 }), refetchInterval: 10_000, placeholderData: keepPreviousData });
+  const [draft, setDraft] = useState<AuditFilter>({});
+  const [filter, setFilter] = useState<AuditFilter>({});
+  const q = useQuery({
+    ...trpc.audit.list.queryOptions({ ...filter, cursor, limit: 50 }),
+    refetchInterval: 10_000,
+    placeholderData: keepPreviousData,
+  });
+  const text = (key: 'actor' | 'action' | 'gid', label: string, width: string) => (
+    <Field label={label}>
+      <input
+        aria-label={label}
+        className={`${inputClass} ${width}`}
+        value={draft[key] ?? ''}
+        onChange={(e) => setDraft({ ...draft, [key]: e.target.value || undefined })}
+      />
+    </Field>
+  );
+  const time = (key: 'from' | 'to', label: string) => (
+    <Field label={label}>
+      <input
+        type="datetime-local"
+        aria-label={label}
+        className={inputClass}
+        value={toLocalInput(draft[key])}
+        onChange={(e) => setDraft({ ...draft, [key]: fromLocalInput(e.target.value) })}
+      />
+    </Field>
+  );
   return (
     <div className="space-y-4">
       <PageTitle title="Audit log" subtitle="Every operator action: who, when, which transactions, why, and the outcome" />
+      <form
+        aria-label="Audit filters"
+        className="flex flex-wrap items-end gap-3 rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setCursors([undefined]);
+          setFilter(draft);
+        }}
+      >
+        {text('actor', 'User', 'w-36')}
+        {text('action', 'Action', 'w-36')}
+        {text('gid', 'Transaction gid', 'w-64')}
+        {time('from', 'From')}
+        {time('to', 'To')}
+        <Button kind="primary" type="submit">
+          Apply
+        </Button>
+        <Button
+          kind="ghost"
+          onClick={() => {
+            setDraft({});
+            setFilter({});
+            setCursors([undefined]);
+          }}
+        >
+          Clear
+        </Button>
+      </form>
       {q.error && <Banner>{errorMessage(q.error)}</Banner>}
       <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
         <DataTable

@@ -1,8 +1,12 @@
 'use client';
-// The overview: transactions per minute by outcome, how many are stuck, and time to finish.
-import { useQuery } from '@tanstack/react-query';
+// The overview of a chosen window (15 min to 7 days, in the URL): transactions over time by
+// outcome, how many are stuck, time to finish, and the branch endpoints by failed calls, each
+// linking to the transactions failing there now.
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { Area, AreaChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { DataTable } from '@/components/DataTable';
 import { Banner, Card, PageTitle, Spinner } from '@/components/ui';
 import { useMe } from '@/features/auth/useMe';
 import { fmtDuration, fmtRelative } from '@/lib/format';
@@ -12,6 +16,17 @@ const hhmm = (ms: number) => {
   const d = new Date(ms);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 };
+const dayHhmm = (ms: number) => `${new Date(ms).getDate()}. ${hhmm(ms)}`;
+
+const WINDOWS = [
+  { key: '15m', label: '15 min', minutes: 15 },
+  { key: '1h', label: '1 h', minutes: 60 },
+  { key: '6h', label: '6 h', minutes: 360 },
+  { key: '24h', label: '24 h', minutes: 1440 },
+  { key: '7d', label: '7 d', minutes: 10_080 },
+] as const;
+type WindowKey = (typeof WINDOWS)[number]['key'];
+const ms = (v: number | null) => (v === null ? '> 60 s' : `≤ ${fmtDuration(v)}`);
 
 function Stat({
   label,
@@ -39,7 +54,22 @@ function Stat({
 export function OverviewPage() {
   const trpc = useTRPC();
   const me = useMe();
-  const q = useQuery({ ...trpc.overview.stats.queryOptions({ minutes: 60 }), refetchInterval: (me.data?.settings.refreshSeconds ?? 5) * 1000 });
+  const router = useRouter();
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const win = WINDOWS.find((w) => w.key === params.get('window')) ?? WINDOWS[1];
+  const refetchInterval = (me.data?.settings.refreshSeconds ?? 5) * 1000;
+  const q = useQuery({ ...trpc.overview.stats.queryOptions({ minutes: win.minutes }), refetchInterval, placeholderData: keepPreviousData });
+  const ep = useQuery({
+    ...trpc.overview.endpoints.queryOptions({ window: win.key }),
+    refetchInterval: Math.max(refetchInterval, 5000),
+    placeholderData: keepPreviousData,
+  });
+  const choose = (key: WindowKey) => {
+    const p = new URLSearchParams(params.toString());
+    p.set('window', key);
+    router.replace(`${pathname}?${p.toString()}`);
+  };
   if (q.error) return <Banner>{errorMessage(q.error)}</Banner>;
   if (!q.data) return <Spinner />;
   const d = q.data;
@@ -50,7 +80,24 @@ export function OverviewPage() {
   });
   return (
     <div className="space-y-4">
-      <PageTitle title="Overview" subtitle="The last 60 minutes" />
+      <PageTitle
+        title="Overview"
+        subtitle={`The last ${win.label}`}
+        actions={
+          <div role="group" aria-label="Window" className="inline-flex overflow-hidden rounded-md ring-1 ring-slate-300">
+            {WINDOWS.map((w) => (
+              <button
+                key={w.key}
+                aria-pressed={w.key === win.key}
+                onClick={() => choose(w.key)}
+                className={`px-2.5 py-1 text-xs ${w.key === win.key ? 'bg-indigo-600 text-white' : 'bg-white text-slate-700 hover:bg-slate-50'}`}
+              >
+                {w.label}
+              </button>
+            ))}
+          </div>
+        }
+      />
       <div className="grid grid-cols-2 gap-3 lg:grid-cols-6">
         <Stat label="Stuck now" value={d.stuck} tone={d.stuck > 0 ? 'orange' : 'slate'} href="/transactions?stuck=1" hint="open the stuck view" />
         <Stat label="Unfinished" value={d.unfinished} href="/transactions?status=prepared,submitted,aborting" />
@@ -63,14 +110,14 @@ export function OverviewPage() {
           hint={d.retained.oldestFinished === null ? 'none kept' : `oldest finished ${fmtRelative(d.retained.oldestFinished)}`}
         />
       </div>
-      <Card title="Transactions per minute">
+      <Card title={d.step === 1 ? 'Transactions per minute' : `Transactions per ${d.step} minutes`}>
         <div className="h-72" data-testid="chart-per-minute">
           <ResponsiveContainer width="100%" height="100%">
             <AreaChart data={d.series} margin={{ left: 0, right: 12, top: 8 }}>
               <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
-              <XAxis dataKey="minute" tickFormatter={hhmm} fontSize={11} minTickGap={24} />
+              <XAxis dataKey="minute" tickFormatter={win.minutes > 1440 ? dayHhmm : hhmm} fontSize={11} minTickGap={24} />
               <YAxis allowDecimals={false} fontSize={11} width={40} />
-              <Tooltip labelFormatter={(v) => hhmm(Number(v))} />
+              <Tooltip labelFormatter={(v) => dayHhmm(Number(v))} />
               <Legend />
               <Area type="monotone" dataKey="created" stroke="#6366f1" fill="#6366f1" fillOpacity={0.08} isAnimationActive={false} />
               <Area type="monotone" dataKey="succeeded" stroke="#10b981" fill="#10b981" fillOpacity={0.25} isAnimationActive={false} />
@@ -79,9 +126,93 @@ export function OverviewPage() {
           </ResponsiveContainer>
         </div>
       </Card>
+      <Card title={`Branch endpoints, most failed calls first (last ${win.label})`}>
+        {ep.error && <Banner>{errorMessage(ep.error)}</Banner>}
+        <div className="overflow-x-auto">
+          <DataTable
+            testId="endpoints-table"
+            tableClassName="w-full table-fixed text-sm"
+            headClassName="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500"
+            bodyClassName="divide-y divide-slate-100"
+            rows={ep.data?.endpoints ?? []}
+            rowKey={(e) => e.endpoint}
+            rowAttributes={(e) => ({ 'data-endpoint': e.endpoint, className: e.failed > 0 ? 'bg-rose-50/40' : '' })}
+            columns={[
+              {
+                header: 'Endpoint',
+                headerClassName: 'w-[26%] px-3 py-2',
+                className: 'truncate px-3 py-2 font-mono text-xs',
+                title: (e) => e.endpoint,
+                cell: (e) => e.endpoint,
+              },
+              {
+                header: 'Failed / calls',
+                headerClassName: 'w-28 px-2 py-2 text-right',
+                className: (e) => `px-2 py-2 text-right tabular-nums ${e.failed > 0 ? 'font-medium text-rose-700' : 'text-slate-500'}`,
+                cell: (e) => `${e.failed} / ${e.calls}`,
+              },
+              {
+                header: 'Ongoing',
+                headerClassName: 'w-20 px-2 py-2 text-right',
+                className: 'px-2 py-2 text-right tabular-nums',
+                cell: (e) => e.ongoing,
+              },
+              {
+                header: 'Transactions',
+                headerClassName: 'w-28 px-2 py-2 text-right',
+                className: 'px-2 py-2 text-right tabular-nums',
+                cell: (e) =>
+                  e.transactions > 0 ? (
+                    <Link
+                      className="text-indigo-600 hover:underline"
+                      href={`/transactions?failingAt=${encodeURIComponent(e.endpoint)}`}
+                      title="the transactions failing here now"
+                    >
+                      {e.transactions}
+                    </Link>
+                  ) : (
+                    0
+                  ),
+              },
+              {
+                header: 'p50',
+                headerClassName: 'w-20 px-2 py-2',
+                className: 'px-2 py-2 text-xs text-slate-600',
+                cell: (e) => (e.calls ? ms(e.p50Ms) : '—'),
+              },
+              {
+                header: 'p99',
+                headerClassName: 'w-20 px-2 py-2',
+                className: 'px-2 py-2 text-xs text-slate-600',
+                cell: (e) => (e.calls ? ms(e.p99Ms) : '—'),
+              },
+              {
+                header: 'Last error',
+                headerClassName: 'px-3 py-2',
+                className: 'truncate px-3 py-2 text-xs text-rose-700',
+                title: (e) => e.lastError?.text,
+                cell: (e) =>
+                  e.lastError ? (
+                    <>
+                      <span className="font-medium">{e.lastError.answer}</span> {fmtRelative(e.lastError.at)}: {e.lastError.text}
+                    </>
+                  ) : (
+                    '—'
+                  ),
+              },
+            ]}
+            empty={ep.isLoading ? <Spinner /> : <div className="p-4 text-center text-sm text-slate-500">No branch calls in this window.</div>}
+          />
+        </div>
+        <p className="mt-2 text-xs text-slate-500">
+          From the attempt log: failed = answered with an error or FAILURE; p50/p99 are latency buckets (≤ 1, 2, 5, 10, 20, 50 ms, …). Also exported
+          as <code>dtx_branch_calls_total{'{endpoint,outcome}'}</code> on the coordinator&apos;s /api/metrics.
+        </p>
+      </Card>
       <p className="text-xs text-slate-500">
-        Stuck: unfinished and due for more than {d.thresholds.overdueSeconds} s, or more than {d.thresholds.retryCount} failed calls, or older than{' '}
-        {fmtDuration(d.thresholds.ageSeconds * 1000)} (Dashboard.Stuck* settings).
+        Stuck: unfinished and its branch calls failing for more than {d.thresholds.failingSeconds} s or more than {d.thresholds.failedCalls} times in
+        a row, or a branch answering &quot;ongoing&quot; for more than {fmtDuration(d.thresholds.ongoingSeconds * 1000)}, or due for more than{' '}
+        {d.thresholds.overdueSeconds} s, or older than {fmtDuration(d.thresholds.ageSeconds * 1000)} (Dashboard.Stuck* settings).
       </p>
     </div>
   );

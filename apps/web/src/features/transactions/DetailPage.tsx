@@ -1,7 +1,9 @@
 'use client';
 // One transaction: its fields and options, rollback reason, the steps as a picture, the branches
 // with pretty-printed payloads, and the attempt timeline (every call with time, duration, status
-// code and response), with the operator actions at the top.
+// code and response) with what operators did to it inline, with the operator actions at the top.
+// Notes say where the client makes calls the coordinator does not see; the whole transaction can
+// be downloaded as JSON, and its gid and admin API commands copied.
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState, type ReactNode } from 'react';
@@ -11,7 +13,7 @@ import { ActionDialog } from '@/features/actions/ActionDialog';
 import { ACTION_LABEL, type Action } from '@/features/actions/explain';
 import { useCan, useMe } from '@/features/auth/useMe';
 import { fmtDuration, fmtRelative, fmtTime } from '@/lib/format';
-import { errorMessage, useTRPC } from '@/lib/trpc';
+import { BASE_PATH, errorMessage, useTRPC } from '@/lib/trpc';
 import { SagaSteps } from './SagaSteps';
 
 function Item({ label, children }: { label: string; children: ReactNode }) {
@@ -21,6 +23,46 @@ function Item({ label, children }: { label: string; children: ReactNode }) {
       <dd className="mt-0.5 break-all text-sm text-slate-900">{children}</dd>
     </div>
   );
+}
+
+/** Calls the client makes itself, so they are not in the attempt timeline (docs/operations.md). */
+const CLIENT_CALLS: Record<string, string> = {
+  tcc: 'The Try calls of a TCC are made by the client (the coordinator only registers each branch), so they are not in the timeline; the coordinator calls Confirm or Cancel.',
+  xa: "XA's local phase (each branch's SQL and its XA PREPARE) runs in the client; the coordinator only calls the branches to commit or roll back.",
+  workflow:
+    'Workflow steps run in the client (the coordinator records their outcomes); the timeline shows only the calls the coordinator made, such as the resume call.',
+};
+
+function CopyButton({ text, label }: { text: string; label: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <Button
+      size="sm"
+      kind="ghost"
+      aria-label={label}
+      title={text}
+      onClick={() =>
+        void navigator.clipboard.writeText(text).then(
+          () => {
+            setDone(true);
+            setTimeout(() => setDone(false), 1500);
+          },
+          () => setDone(false),
+        )
+      }
+    >
+      {done ? 'copied' : label}
+    </Button>
+  );
+}
+
+function download(name: string, data: unknown) {
+  const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 function outcomeStyle(outcome: string): string {
@@ -39,7 +81,15 @@ export function DetailPage({ gid }: { gid: string }) {
   });
   if (q.error) return <Banner>{errorMessage(q.error)}</Banner>;
   if (!q.data) return <Spinner />;
-  const { transaction: t, branches, attempts, attemptCount } = q.data;
+  const { transaction: t, branches, attempts, attemptCount, audit } = q.data;
+  const base = `${window.location.origin}${BASE_PATH}`;
+  const api = `${base}/api/v1/transactions/${encodeURIComponent(t.gid)}`;
+  const user = me.data?.user?.username ?? 'USER';
+  const timeline = [
+    ...attempts.map((a) => ({ at: a.startedAt, attempt: a, audit: null })),
+    ...audit.map((e) => ({ at: e.at, attempt: null, audit: e })),
+  ].sort((x, y) => x.at - y.at);
+  const timedOut = /^Timeout after/.test(t.rollbackReason) && t.rollbackTime !== null && t.createTime !== null;
   return (
     <div className="space-y-4">
       <div className="text-sm">
@@ -57,6 +107,17 @@ export function DetailPage({ gid }: { gid: string }) {
         }
         actions={
           <>
+            <CopyButton text={t.gid} label="Copy gid" />
+            <CopyButton text={`curl -u ${user} '${api}'`} label="Copy curl (get)" />
+            {canAct && (
+              <CopyButton
+                text={`curl -u ${user} -X POST -H 'content-type: application/json' -d '{"reason":"..."}' '${api}/retry'`}
+                label="Copy curl (retry)"
+              />
+            )}
+            <Button size="sm" onClick={() => download(`${t.gid}.json`, { transaction: t, branches, attempts, audit })}>
+              Download JSON
+            </Button>
             <Button size="sm" onClick={() => setLive((l) => !l)}>
               {live ? 'Pause refresh' : 'Resume refresh'}
             </Button>
@@ -80,7 +141,28 @@ export function DetailPage({ gid }: { gid: string }) {
         }
       />
 
-      {t.rollbackReason && <Banner kind="warning">Rollback reason: {t.rollbackReason}</Banner>}
+      {t.stuckReason && (
+        <Banner kind="warning">
+          <span data-testid="detail-stuck-reason">Stuck: {t.stuckReason}</span>
+        </Banner>
+      )}
+      {t.rollbackReason && (
+        <Banner kind="warning">
+          Rollback reason: {t.rollbackReason}
+          {timedOut && (
+            <span data-testid="effective-timeout">
+              {' '}
+              (effective: rolled back {fmtDuration(t.rollbackTime! - t.createTime!)} after it was created; dtm&apos;s text counts from the
+              transaction&apos;s own timeout_to_fail, 0 when it relies on the server&apos;s TimeoutToFail)
+            </span>
+          )}
+        </Banner>
+      )}
+      {CLIENT_CALLS[t.transType] && (
+        <Banner kind="info">
+          <span data-testid="client-calls-note">{CLIENT_CALLS[t.transType]}</span>
+        </Banner>
+      )}
       {t.lastError && !['succeed'].includes(t.status) && (
         <Banner kind="error">
           Last branch error ({t.retryCount} failed call{t.retryCount === 1 ? '' : 's'}): {t.lastError}
@@ -154,36 +236,53 @@ export function DetailPage({ gid }: { gid: string }) {
       <Card
         title={`Attempt timeline (${attemptCount} call${attemptCount === 1 ? '' : 's'}${attemptCount > attempts.length ? `, latest ${attempts.length} shown` : ''})`}
       >
-        {attempts.length === 0 ? (
+        {timeline.length === 0 ? (
           <p className="text-sm text-slate-500">No branch calls recorded yet.</p>
         ) : (
           <ol className="relative space-y-3 border-l border-slate-200 pl-5" data-testid="attempt-timeline">
-            {attempts.map((a) => (
-              <li key={a.id} className="relative" data-branch={a.branchId} data-op={a.op} data-outcome={a.outcome}>
-                <span
-                  className={`absolute -left-[27px] top-1 h-3 w-3 rounded-full ring-2 ring-white ${a.outcome === 'success' ? 'bg-emerald-500' : a.outcome === 'ongoing' ? 'bg-sky-500' : 'bg-rose-500'}`}
-                />
-                <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
-                  <span className="font-mono text-xs text-slate-500">{fmtTime(a.startedAt, true)}</span>
-                  <span className="font-medium">
-                    {a.branchId} {a.op}
-                  </span>
-                  <span className={`rounded px-1.5 py-0.5 font-mono text-xs ${outcomeStyle(a.outcome)}`} data-testid="attempt-status">
-                    {a.httpStatus !== null ? `HTTP ${a.httpStatus}` : a.grpcCode !== null ? `gRPC ${a.grpcCode}` : 'no answer'}
-                  </span>
-                  <span className="text-xs text-slate-500">{a.outcome}</span>
-                  <span className="text-xs text-slate-500">{fmtDuration(a.durationMs)}</span>
-                  <span className="truncate font-mono text-xs text-slate-400" title={a.url}>
-                    {a.url}
-                  </span>
-                </div>
-                {(a.response || a.error) && (
-                  <pre className="mt-1 max-h-40 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-50 p-2 text-xs text-slate-700">
-                    {a.response || a.error}
-                  </pre>
-                )}
-              </li>
-            ))}
+            {timeline.map(({ attempt: a, audit: e }) =>
+              e ? (
+                <li key={`audit-${e.id}`} className="relative" data-audit={e.action}>
+                  <span className="absolute -left-[27px] top-1 h-3 w-3 rounded-sm bg-violet-500 ring-2 ring-white" />
+                  <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
+                    <span className="font-mono text-xs text-slate-500">{fmtTime(e.at, true)}</span>
+                    <span className="rounded bg-violet-50 px-1.5 py-0.5 text-xs font-medium text-violet-700">operator</span>
+                    <span className="font-medium">
+                      {e.actor}: {e.action}
+                    </span>
+                    {e.reason && <span className="text-xs text-slate-600">“{e.reason}”</span>}
+                    {e.details[0] && <span className="text-xs text-slate-500">{e.details[0].ok ? 'done' : `refused: ${e.details[0].message}`}</span>}
+                  </div>
+                </li>
+              ) : (
+                a && (
+                  <li key={a.id} className="relative" data-branch={a.branchId} data-op={a.op} data-outcome={a.outcome}>
+                    <span
+                      className={`absolute -left-[27px] top-1 h-3 w-3 rounded-full ring-2 ring-white ${a.outcome === 'success' ? 'bg-emerald-500' : a.outcome === 'ongoing' ? 'bg-sky-500' : 'bg-rose-500'}`}
+                    />
+                    <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
+                      <span className="font-mono text-xs text-slate-500">{fmtTime(a.startedAt, true)}</span>
+                      <span className="font-medium">
+                        {a.branchId} {a.op}
+                      </span>
+                      <span className={`rounded px-1.5 py-0.5 font-mono text-xs ${outcomeStyle(a.outcome)}`} data-testid="attempt-status">
+                        {a.httpStatus !== null ? `HTTP ${a.httpStatus}` : a.grpcCode !== null ? `gRPC ${a.grpcCode}` : 'no answer'}
+                      </span>
+                      <span className="text-xs text-slate-500">{a.outcome}</span>
+                      <span className="text-xs text-slate-500">{fmtDuration(a.durationMs)}</span>
+                      <span className="truncate font-mono text-xs text-slate-400" title={a.url}>
+                        {a.url}
+                      </span>
+                    </div>
+                    {(a.response || a.error) && (
+                      <pre className="mt-1 max-h-40 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-50 p-2 text-xs text-slate-700">
+                        {a.response || a.error}
+                      </pre>
+                    )}
+                  </li>
+                )
+              ),
+            )}
           </ol>
         )}
       </Card>

@@ -1,14 +1,16 @@
 'use client';
-// The filter bar: gid (exact or prefix), status, type, creation time range, and the Stuck view
-// with its thresholds. Applying it rewrites the URL (and goes back to the first page).
+// The filter bar: gid (exact or prefix), status, type, creation time range, the narrower filters
+// behind "More filters" (endpoint, error text, retry count, update and finish time), and the
+// Stuck view with its thresholds. Applying it rewrites the URL (and goes back to the first page).
 import { useState } from 'react';
 import { STATUSES, TRANS_TYPES, type Filter } from '@dtx/api/filters';
+import type { StuckThresholds } from '@dtx/api';
 import { Button, Field, inputClass } from '@/components/ui';
 import { fromLocalInput, toLocalInput } from '@/lib/format';
 
 interface Props {
   filter: Filter;
-  defaults: { overdueSeconds: number; retryCount: number; ageSeconds: number } | undefined;
+  defaults: StuckThresholds | undefined;
   onApply: (f: Filter) => void;
 }
 
@@ -124,40 +126,100 @@ export function Filters({ filter, defaults, onApply }: Props) {
           Stuck only
         </label>
         <span className="text-xs text-slate-500">unfinished and</span>
-        <label className="inline-flex items-center gap-1 text-xs text-slate-600">
-          due for more than
-          <input
-            type="number"
-            min={0}
-            aria-label="Overdue seconds"
-            className={`${inputClass} w-20`}
-            placeholder={String(defaults?.overdueSeconds ?? '')}
-            value={draft.stuckOverdueSeconds ?? ''}
-            onChange={(e) => set({ stuckOverdueSeconds: e.target.value === '' ? undefined : Number(e.target.value) })}
-          />
-          s, or retried more than
-          <input
-            type="number"
-            min={0}
-            aria-label="Retry count"
-            className={`${inputClass} w-16`}
-            placeholder={String(defaults?.retryCount ?? '')}
-            value={draft.stuckRetryCount ?? ''}
-            onChange={(e) => set({ stuckRetryCount: e.target.value === '' ? undefined : Number(e.target.value) })}
-          />
-          times, or older than
-          <input
-            type="number"
-            min={0}
-            aria-label="Age seconds"
-            className={`${inputClass} w-24`}
-            placeholder={String(defaults?.ageSeconds ?? '')}
-            value={draft.stuckAgeSeconds ?? ''}
-            onChange={(e) => set({ stuckAgeSeconds: e.target.value === '' ? undefined : Number(e.target.value) })}
-          />
+        <span className="inline-flex flex-wrap items-center gap-1 text-xs text-slate-600">
+          {THRESHOLDS.map(([key, setting, label, width, before]) => (
+            <span key={key} className="inline-flex items-center gap-1">
+              {before}
+              <NumberInput label={label} width={width} value={draft[key]} placeholder={defaults?.[setting]} onChange={(v) => set({ [key]: v })} />
+            </span>
+          ))}
           s
-        </label>
+        </span>
       </div>
+      <details className="border-t border-slate-100 pt-3 text-sm" open={hasMore(filter)}>
+        <summary className="cursor-pointer text-xs font-medium text-slate-600">More filters</summary>
+        <div className="mt-2 flex flex-wrap items-end gap-3">
+          <Field label="Failing at endpoint">
+            <input
+              className={`${inputClass} w-64`}
+              placeholder="host:port/path"
+              aria-label="Failing at endpoint"
+              value={draft.failingAt ?? ''}
+              onChange={(e) => set({ failingAt: e.target.value || undefined })}
+            />
+          </Field>
+          <Field label="Error contains">
+            <input
+              className={`${inputClass} w-56`}
+              aria-label="Error contains"
+              value={draft.errorText ?? ''}
+              onChange={(e) => set({ errorText: e.target.value || undefined })}
+            />
+          </Field>
+          <Field label="Retries from">
+            <NumberInput label="Retries from" width="w-20" value={draft.retryMin} onChange={(v) => set({ retryMin: v })} />
+          </Field>
+          <Field label="Retries to">
+            <NumberInput label="Retries to" width="w-20" value={draft.retryMax} onChange={(v) => set({ retryMax: v })} />
+          </Field>
+          <TimeInput label="Updated from" value={draft.updatedFrom} onChange={(v) => set({ updatedFrom: v })} />
+          <TimeInput label="Updated to" value={draft.updatedTo} onChange={(v) => set({ updatedTo: v })} />
+          <TimeInput label="Finished from" value={draft.finishedFrom} onChange={(v) => set({ finishedFrom: v })} />
+          <TimeInput label="Finished to" value={draft.finishedTo} onChange={(v) => set({ finishedTo: v })} />
+        </div>
+      </details>
     </form>
+  );
+}
+
+/** The stuck rule's thresholds: filter key, configured default, input label, width, text before it. */
+const THRESHOLDS: [
+  'stuckFailingSeconds' | 'stuckFailedCalls' | 'stuckOngoingSeconds' | 'stuckOverdueSeconds' | 'stuckAgeSeconds',
+  keyof StuckThresholds,
+  string,
+  string,
+  string,
+][] = [
+  ['stuckFailingSeconds', 'failingSeconds', 'Failing seconds', 'w-20', 'failing for more than'],
+  ['stuckFailedCalls', 'failedCalls', 'Failed calls in a row', 'w-16', 's, or more than'],
+  ['stuckOngoingSeconds', 'ongoingSeconds', 'Ongoing seconds', 'w-20', 'failed calls in a row, or ongoing for more than'],
+  ['stuckOverdueSeconds', 'overdueSeconds', 'Overdue seconds', 'w-20', 's, or due for more than'],
+  ['stuckAgeSeconds', 'ageSeconds', 'Age seconds', 'w-24', 's, or older than'],
+];
+
+const hasMore = (f: Filter) =>
+  [f.failingAt, f.errorText, f.retryMin, f.retryMax, f.updatedFrom, f.updatedTo, f.finishedFrom, f.finishedTo].some((v) => v !== undefined);
+
+function NumberInput(props: {
+  label: string;
+  width: string;
+  value: number | undefined;
+  placeholder?: number;
+  onChange: (v: number | undefined) => void;
+}) {
+  return (
+    <input
+      type="number"
+      min={0}
+      aria-label={props.label}
+      className={`${inputClass} ${props.width}`}
+      placeholder={props.placeholder === undefined ? '' : String(props.placeholder)}
+      value={props.value ?? ''}
+      onChange={(e) => props.onChange(e.target.value === '' ? undefined : Number(e.target.value))}
+    />
+  );
+}
+
+function TimeInput(props: { label: string; value: number | undefined; onChange: (v: number | undefined) => void }) {
+  return (
+    <Field label={props.label}>
+      <input
+        type="datetime-local"
+        aria-label={props.label}
+        className={inputClass}
+        value={toLocalInput(props.value)}
+        onChange={(e) => props.onChange(fromLocalInput(e.target.value))}
+      />
+    </Field>
   );
 }

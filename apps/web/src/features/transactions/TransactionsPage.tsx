@@ -1,23 +1,84 @@
 'use client';
 // The transactions list: counts per status, filters (in the URL), newest first, keyset pages,
-// live refresh that can be paused, and selection for bulk actions.
+// refresh that can be paused, and selection for bulk actions. It reads at 1366 px: a fixed
+// layout where the gid and the last error (or the stuck reason) always have room, optional
+// columns chosen by the operator, the rest behind a row's expand button. New transactions do not
+// push rows down while the operator reads: a banner counts them until shown (or "Live" shows
+// them at once).
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { useMemo, useState } from 'react';
+import { useMemo, useState, useSyncExternalStore } from 'react';
 import { STATUSES, type Filter } from '@dtx/api/filters';
 import { DataTable } from '@/components/DataTable';
 import { Banner, Button, PageTitle, Spinner, StatusBadge, STATUS_STYLES } from '@/components/ui';
 import { BulkDialog } from '@/features/actions/BulkDialog';
 import { useCan, useMe } from '@/features/auth/useMe';
-import { fmtRelative, fmtTime } from '@/lib/format';
+import { fmtAt, timeTitle, TimeModeSwitch, useTimeMode, zoneLabel } from '@/lib/time-mode';
 import { errorMessage, useTRPC } from '@/lib/trpc';
+import type { ListItem } from '@dtx/api';
 import { Filters } from './Filters';
 import { filterFromParams, paramsFromFilter } from './url';
 
 const PAGE = 50;
 /** The time columns, a little narrower than the others. */
-const TIME_CELL = 'whitespace-nowrap px-2 py-2 text-xs text-slate-600';
+const TIME_CELL = 'truncate whitespace-nowrap px-2 py-2 text-xs text-slate-600';
+
+type Item = ListItem;
+
+/** Columns the operator may hide or show (kept in the browser); GID, status and last error always show. */
+const OPTIONAL = ['Type', 'Created', 'Updated', 'Finished', 'Next retry', 'Retries'] as const;
+type Optional = (typeof OPTIONAL)[number];
+const DEFAULT_COLUMNS: Optional[] = ['Type', 'Created', 'Next retry', 'Retries'];
+const COLUMNS_KEY = 'dtx.listColumns';
+const columnListeners = new Set<() => void>();
+function readColumns(): string {
+  return (typeof window === 'undefined' ? null : window.localStorage.getItem(COLUMNS_KEY)) ?? DEFAULT_COLUMNS.join(',');
+}
+function useColumns(): [Set<Optional>, (c: Optional) => void] {
+  const raw = useSyncExternalStore(
+    (fn) => {
+      columnListeners.add(fn);
+      return () => columnListeners.delete(fn);
+    },
+    readColumns,
+    () => DEFAULT_COLUMNS.join(','),
+  );
+  const set = new Set(raw.split(',').filter((c): c is Optional => (OPTIONAL as readonly string[]).includes(c)));
+  const toggle = (c: Optional) => {
+    const n = new Set(set);
+    if (n.has(c)) n.delete(c);
+    else n.add(c);
+    window.localStorage.setItem(COLUMNS_KEY, [...n].join(','));
+    for (const fn of columnListeners) fn();
+  };
+  return [set, toggle];
+}
+
+/**
+ * What the table shows: on the first page, without "Live", the rows the operator is reading keep
+ * their places (their contents refresh) and newer ones are only counted, until shown.
+ */
+function useStableRows(fresh: Item[], key: string, ready: boolean, hold: boolean) {
+  const [held, setHeld] = useState<{ key: string; rows: Item[] } | null>(null);
+  const pass = { rows: fresh, newer: 0, show: () => undefined };
+  if (!hold) {
+    if (held) setHeld(null);
+    return pass;
+  }
+  if (!held || held.key !== key || held.rows.length === 0) {
+    // nothing read yet: take what came (during render, React's "adjusting state" pattern)
+    if (ready && fresh.length > 0) setHeld({ key, rows: fresh });
+    return pass;
+  }
+  const byId = new Map(fresh.map((r) => [r.id, r]));
+  const top = held.rows.reduce((m, r) => (BigInt(r.id) > m ? BigInt(r.id) : m), 0n);
+  return {
+    rows: held.rows.map((r) => byId.get(r.id) ?? r),
+    newer: fresh.filter((r) => BigInt(r.id) > top).length,
+    show: () => setHeld({ key, rows: fresh }),
+  };
+}
 
 export function TransactionsPage() {
   const trpc = useTRPC();
@@ -30,6 +91,11 @@ export function TransactionsPage() {
   const cursor = params.get('cursor') ?? undefined;
   const [prev, setPrev] = useState<(string | undefined)[]>([]);
   const [live, setLive] = useState(true);
+  /** Show new rows as they come (else a banner counts them). */
+  const [follow, setFollow] = useState(false);
+  const [open, setOpen] = useState<Set<string>>(new Set());
+  const [columns, toggleColumn] = useColumns();
+  const timeMode = useTimeMode();
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [bulk, setBulk] = useState<null | { action: 'retry' | 'abort'; scope: 'selected' | 'filter' }>(null);
   const refetchInterval = live ? (me.data?.settings.refreshSeconds ?? 5) * 1000 : false;
@@ -50,7 +116,22 @@ export function TransactionsPage() {
     setSelected(new Set());
     go(f);
   };
-  const items = list.data?.items ?? [];
+  const stable = useStableRows(list.data?.items ?? [], JSON.stringify({ filter, cursor }), !list.isPlaceholderData, !follow && !cursor);
+  const items = stable.rows;
+  const zone = zoneLabel(timeMode);
+  const has = (c: Optional) => columns.has(c);
+  const time = (header: Optional, value: (t: Item) => number | null) =>
+    has(header) && {
+      header: (
+        <span title={`times: ${zone}`}>
+          {header} <span className="normal-case text-slate-400">{timeMode === 'utc' ? 'UTC' : ''}</span>
+        </span>
+      ),
+      headerClassName: 'w-36 px-2 py-2',
+      className: TIME_CELL,
+      title: (t: Item) => timeTitle(value(t)),
+      cell: (t: Item) => fmtAt(value(t), timeMode),
+    };
   const allOnPage = items.length > 0 && items.every((t) => selected.has(t.gid));
 
   return (
@@ -58,14 +139,21 @@ export function TransactionsPage() {
       <PageTitle
         title={filter.stuck ? 'Stuck transactions' : 'Transactions'}
         subtitle={
-          filter.stuck ? 'Unfinished and past due, retried too often, or too old (thresholds below)' : 'Every global transaction, newest first'
+          filter.stuck
+            ? 'Unfinished and failing, ongoing for long, past due, or too old (thresholds below)'
+            : 'Every global transaction, newest first'
         }
         actions={
           <>
+            <TimeModeSwitch />
             <span className="text-xs text-slate-500">{live ? `refreshing every ${me.data?.settings.refreshSeconds ?? 5} s` : 'paused'}</span>
             <Button size="sm" onClick={() => setLive((l) => !l)} aria-pressed={!live}>
               {live ? 'Pause' : 'Resume'}
             </Button>
+            <label className="inline-flex items-center gap-1 text-xs text-slate-600" title="show new transactions at the top as they come">
+              <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
+              Live
+            </label>
           </>
         }
       />
@@ -118,15 +206,62 @@ export function TransactionsPage() {
         </div>
       )}
 
+      <div className="flex flex-wrap items-center gap-3 text-xs text-slate-600" aria-label="Columns">
+        <span className="font-medium">Columns</span>
+        {OPTIONAL.map((c) => (
+          <label key={c} className="inline-flex items-center gap-1">
+            <input type="checkbox" aria-label={`Column ${c}`} checked={has(c)} onChange={() => toggleColumn(c)} />
+            {c}
+          </label>
+        ))}
+      </div>
+
+      {/* a slot of its own, so the banner never moves the table */}
+      <div className="h-8">
+        {stable.newer > 0 && (
+          <button
+            data-testid="new-rows-banner"
+            onClick={stable.show}
+            className="h-8 w-full rounded-md bg-indigo-50 px-3 text-sm text-indigo-700 ring-1 ring-inset ring-indigo-200 hover:bg-indigo-100"
+          >
+            {stable.newer === PAGE ? `${PAGE}+` : stable.newer} new transaction{stable.newer === 1 ? '' : 's'}: show
+          </button>
+        )}
+      </div>
+
       <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
         <DataTable
           testId="transactions-table"
+          tableClassName="w-full table-fixed text-sm"
           headClassName="whitespace-nowrap bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500"
           bodyClassName="divide-y divide-slate-100"
           rows={items}
           rowKey={(t) => t.id}
           rowAttributes={(t) => ({ className: 'hover:bg-slate-50', 'data-gid': t.gid })}
+          expanded={(t) => (open.has(t.id) ? <RowDetails t={t} mode={timeMode} /> : null)}
           columns={[
+            {
+              header: <span className="sr-only">Expand</span>,
+              headerClassName: 'w-8',
+              className: 'px-1 py-2 text-center',
+              cell: (t) => (
+                <button
+                  aria-label={`${open.has(t.id) ? 'Collapse' : 'Expand'} ${t.gid}`}
+                  aria-expanded={open.has(t.id)}
+                  className="text-slate-400 hover:text-slate-700"
+                  onClick={() =>
+                    setOpen((s) => {
+                      const n = new Set(s);
+                      if (n.has(t.id)) n.delete(t.id);
+                      else n.add(t.id);
+                      return n;
+                    })
+                  }
+                >
+                  {open.has(t.id) ? '▾' : '▸'}
+                </button>
+              ),
+            },
             canAct && {
               header: (
                 <input
@@ -136,8 +271,8 @@ export function TransactionsPage() {
                   onChange={() => setSelected(allOnPage ? new Set() : new Set(items.map((t) => t.gid)))}
                 />
               ),
-              headerClassName: 'px-3 py-2',
-              className: 'px-3 py-2',
+              headerClassName: 'w-8 px-2 py-2',
+              className: 'px-2 py-2',
               cell: (t) => (
                 <input
                   type="checkbox"
@@ -156,19 +291,20 @@ export function TransactionsPage() {
             },
             {
               header: 'GID',
-              headerClassName: 'px-3 py-2',
-              className: 'max-w-64 truncate px-3 py-2 font-mono text-xs',
+              headerClassName: 'w-[22%] px-3 py-2',
+              className: 'truncate px-3 py-2 font-mono text-xs',
+              title: (t) => t.gid,
               cell: (t) => (
-                <Link className="text-indigo-600 hover:underline" href={`/transactions/${encodeURIComponent(t.gid)}`}>
+                <Link data-testid="gid-cell" className="text-indigo-600 hover:underline" href={`/transactions/${encodeURIComponent(t.gid)}`}>
                   {t.gid}
                 </Link>
               ),
             },
-            { header: 'Type', headerClassName: 'px-3 py-2', className: 'px-3 py-2', cell: (t) => t.transType },
+            has('Type') && { header: 'Type', headerClassName: 'w-16 px-2 py-2', className: 'truncate px-2 py-2', cell: (t) => t.transType },
             {
               header: 'Status',
-              headerClassName: 'px-3 py-2',
-              className: 'px-3 py-2',
+              headerClassName: 'w-28 px-2 py-2',
+              className: 'px-2 py-2',
               cell: (t) => (
                 <>
                   <StatusBadge status={t.status} />
@@ -180,29 +316,37 @@ export function TransactionsPage() {
                 </>
               ),
             },
-            { header: 'Protocol', headerClassName: 'px-3 py-2', className: 'px-3 py-2 text-slate-500', cell: (t) => t.protocol },
-            { header: 'Created', headerClassName: 'px-3 py-2', className: TIME_CELL, cell: (t) => fmtTime(t.createTime) },
-            { header: 'Updated', headerClassName: 'px-3 py-2', className: TIME_CELL, cell: (t) => fmtTime(t.updateTime) },
-            { header: 'Finished', headerClassName: 'px-3 py-2', className: TIME_CELL, cell: (t) => fmtTime(t.finishTime) },
-            {
+            time('Created', (t) => t.createTime),
+            time('Updated', (t) => t.updateTime),
+            time('Finished', (t) => t.finishTime),
+            has('Next retry') && {
               header: 'Next retry',
-              headerClassName: 'px-3 py-2',
+              headerClassName: 'w-24 px-2 py-2',
               className: TIME_CELL,
-              title: (t) => fmtTime(t.nextCronTime),
-              cell: (t) => (t.nextCronTime ? fmtRelative(t.nextCronTime) : '—'),
+              title: (t) => timeTitle(t.nextCronTime),
+              cell: (t) => (t.nextCronTime ? fmtAt(t.nextCronTime, 'relative') : '—'),
             },
-            {
+            has('Retries') && {
               header: 'Retries',
-              headerClassName: 'px-3 py-2 text-right',
-              className: (t) => `px-3 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700' : 'text-slate-400'}`,
+              headerClassName: 'w-16 px-2 py-2 text-right',
+              className: (t) => `px-2 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700' : 'text-slate-400'}`,
               cell: (t) => t.retryCount,
             },
             {
-              header: 'Last branch error',
+              header: filter.stuck ? 'Why stuck / last branch error' : 'Last branch error',
               headerClassName: 'px-3 py-2',
-              className: (t) => `min-w-56 max-w-96 px-3 py-2 text-xs ${t.status === 'succeed' ? 'text-slate-400' : 'text-rose-700'}`,
-              title: (t) => t.lastError,
-              cell: (t) => <span className="line-clamp-2 break-all">{t.lastError}</span>,
+              className: (t) => `px-3 py-2 text-xs ${t.status === 'succeed' ? 'text-slate-400' : 'text-rose-700'}`,
+              title: (t) => [t.stuckReason, t.lastError].filter(Boolean).join('\n') || undefined,
+              cell: (t) => (
+                <div data-testid="error-cell" className="truncate">
+                  {t.stuckReason && (
+                    <span data-testid="stuck-reason" className="mr-2 font-medium text-orange-700">
+                      {t.stuckReason}
+                    </span>
+                  )}
+                  {t.lastError}
+                </div>
+              ),
             },
           ]}
           empty={list.isLoading ? null : <div className="p-6 text-center text-sm text-slate-500">No transactions match.</div>}
@@ -257,5 +401,31 @@ export function TransactionsPage() {
         />
       )}
     </div>
+  );
+}
+
+function RowDetails({ t, mode }: { t: Item; mode: ReturnType<typeof useTimeMode> }) {
+  const item = (label: string, value: string | number) => (
+    <div>
+      <dt className="text-slate-500">{label}</dt>
+      <dd className="break-all">{value}</dd>
+    </div>
+  );
+  return (
+    <dl data-testid="row-details" className="grid grid-cols-2 gap-x-6 gap-y-1 bg-slate-50 px-10 py-2 text-xs lg:grid-cols-4">
+      {item('GID', t.gid)}
+      {item('Type / protocol', `${t.transType} / ${t.protocol}`)}
+      {item('Created', fmtAt(t.createTime, mode))}
+      {item('Updated', fmtAt(t.updateTime, mode))}
+      {item('Finished', fmtAt(t.finishTime, mode))}
+      {item('Next retry', fmtAt(t.nextCronTime, mode))}
+      {item('Failed calls', t.retryCount)}
+      {t.failEndpoint && item('Failing at', t.failEndpoint)}
+      {t.stuckReason && item('Why stuck', t.stuckReason)}
+      <div className="col-span-full">
+        <dt className="text-slate-500">Last branch error</dt>
+        <dd className="whitespace-pre-wrap break-all">{t.lastError || '—'}</dd>
+      </div>
+    </dl>
   );
 }
