@@ -7,5 +7,7 @@ export { filterSchema, STATUSES, UNFINISHED, TRANS_TYPES, type Filter } from './
 export { CSRF_HEADER, SESSION_COOKIE } from './auth/session.ts';
 export { hashPassword, verifyPassword, randomPassword } from './auth/password.ts';
 export { authenticate } from './routers/auth.ts';
+export { handleOidc, issueSessionFor, safeNext, type OidcRequest, type SsoRefusal } from './auth/oidc-routes.ts';
+export { upsertSsoUser, roleFromClaims, usernameFrom, SSO_PASSWORD_HASH, type SsoIdentity, type SsoUserResult } from './auth/oidc.ts';
 export { handleRest, type RestRequest, type RestResponse } from './rest.ts';
 export type { ListItem, TransactionDetail } from './routers/transactions.ts';

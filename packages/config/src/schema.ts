@@ -166,7 +166,7 @@ const oidc = z
   .object({
     Issuer: str('', {
       description:
-        "OpenID Connect issuer URL (its `/.well-known/openid-configuration` is read at start-up); set, the login page offers \"Sign in with `Dashboard.Oidc.Name`\" next to local users",
+        'OpenID Connect issuer URL (its `/.well-known/openid-configuration` is read at start-up); set, the login page offers "Sign in with `Dashboard.Oidc.Name`" next to local users',
       shownDefault: '(off)',
       normalize: (v) => v.trim(),
       rule: (v) => (v ? webUrl(v) : undefined),
@@ -205,55 +205,60 @@ const oidc = z
       if (!o.ClientId) return ['ClientId', 'is required when Dashboard.Oidc.Issuer is set'];
       if (!o.DashboardUrl) return ['DashboardUrl', 'is required when Dashboard.Oidc.Issuer is set (the redirect URL is derived from it)'];
       if (!o.AdminValues && !o.OperatorValues && !o.ViewerValues) {
-        return ['AdminValues', 'or OperatorValues or ViewerValues must name a claim value when Dashboard.Oidc.Issuer is set (else nobody could sign in)'];
+        return [
+          'AdminValues',
+          'or OperatorValues or ViewerValues must name a claim value when Dashboard.Oidc.Issuer is set (else nobody could sign in)',
+        ];
       }
       return undefined;
     }),
   );
 
-const dashboard = z.object({
-  Port: int(36788, { description: 'port of the dashboard (`pnpm start`, `pnpm start:web`)', rule: portNumber }),
-  Host: str('', { description: 'address the dashboard listens on', shownDefault: '(`ListenHost`)' }),
-  BasePath: str('', {
-    description:
-      'path prefix behind a reverse proxy, e.g. `/dtx` (the proxy forwards `/dtx/*` unchanged); a change rebuilds the web app on the next start',
-    shownDefault: '(root)',
-    // '/dtx/' and 'dtx' both mean '/dtx'
-    normalize: (v) => {
-      const base = v.trim().replace(/\/+$/, '');
-      return base && !base.startsWith('/') ? `/${base}` : base;
-    },
-    rule: (v) => (v && !/^(\/[A-Za-z0-9._~-]+)+$/.test(v) ? `must be a path like /dtx, got '${v}'` : undefined),
-  }),
-  SessionSecret: str('', {
-    description:
-      'key signing session cookies, 32+ characters; by default a random key kept in the `kv` table, shared by every dashboard on the database',
-    shownDefault: '(generated)',
-    rule: minLength(32),
-    secret: true,
-  }),
-  SessionHours: int(12, { description: 'lifetime of a login, in hours', rule: atLeast(1) }),
-  AdminPassword: str('', {
-    description: 'password of the `admin` user created when there are no users (8+ characters); by default random and printed once',
-    shownDefault: '(random)',
-    rule: minLength(8),
-    secret: true,
-  }),
-  StuckOverdueSeconds: int(60, { description: 'Stuck view: unfinished and due for longer than this many seconds', rule: notNegative }),
-  StuckRetryCount: int(5, { description: 'Stuck view: unfinished with more failed branch calls than this', rule: notNegative }),
-  StuckAgeSeconds: int(3600, { description: 'Stuck view: unfinished and older than this many seconds', rule: notNegative }),
-  RefreshSeconds: int(5, { description: "how often (s) the dashboard's lists and charts refresh themselves", rule: atLeast(1) }),
-  Oidc: oidc,
-}).superRefine((d, ctx) => {
-  // The redirect URL is DashboardUrl + /api/auth/oidc/callback: it must point at this dashboard's base path.
-  const url = d.Oidc.DashboardUrl;
-  if (!d.Oidc.Issuer || !url || webUrl(url)) return;
-  const path = new URL(url).pathname.replace(/\/+$/, '');
-  if (path !== d.BasePath) {
-    const message = `must end with the dashboard's base path (Dashboard.BasePath '${d.BasePath}'), got '${url}'`;
-    ctx.addIssue({ code: 'custom', path: ['Oidc', 'DashboardUrl'], message, input: url });
-  }
-});
+const dashboard = z
+  .object({
+    Port: int(36788, { description: 'port of the dashboard (`pnpm start`, `pnpm start:web`)', rule: portNumber }),
+    Host: str('', { description: 'address the dashboard listens on', shownDefault: '(`ListenHost`)' }),
+    BasePath: str('', {
+      description:
+        'path prefix behind a reverse proxy, e.g. `/dtx` (the proxy forwards `/dtx/*` unchanged); a change rebuilds the web app on the next start',
+      shownDefault: '(root)',
+      // '/dtx/' and 'dtx' both mean '/dtx'
+      normalize: (v) => {
+        const base = v.trim().replace(/\/+$/, '');
+        return base && !base.startsWith('/') ? `/${base}` : base;
+      },
+      rule: (v) => (v && !/^(\/[A-Za-z0-9._~-]+)+$/.test(v) ? `must be a path like /dtx, got '${v}'` : undefined),
+    }),
+    SessionSecret: str('', {
+      description:
+        'key signing session cookies, 32+ characters; by default a random key kept in the `kv` table, shared by every dashboard on the database',
+      shownDefault: '(generated)',
+      rule: minLength(32),
+      secret: true,
+    }),
+    SessionHours: int(12, { description: 'lifetime of a login, in hours', rule: atLeast(1) }),
+    AdminPassword: str('', {
+      description: 'password of the `admin` user created when there are no users (8+ characters); by default random and printed once',
+      shownDefault: '(random)',
+      rule: minLength(8),
+      secret: true,
+    }),
+    StuckOverdueSeconds: int(60, { description: 'Stuck view: unfinished and due for longer than this many seconds', rule: notNegative }),
+    StuckRetryCount: int(5, { description: 'Stuck view: unfinished with more failed branch calls than this', rule: notNegative }),
+    StuckAgeSeconds: int(3600, { description: 'Stuck view: unfinished and older than this many seconds', rule: notNegative }),
+    RefreshSeconds: int(5, { description: "how often (s) the dashboard's lists and charts refresh themselves", rule: atLeast(1) }),
+    Oidc: oidc,
+  })
+  .superRefine((d, ctx) => {
+    // The redirect URL is DashboardUrl + /api/auth/oidc/callback: it must point at this dashboard's base path.
+    const url = d.Oidc.DashboardUrl;
+    if (!d.Oidc.Issuer || !url || webUrl(url)) return;
+    const path = new URL(url).pathname.replace(/\/+$/, '');
+    if (path !== d.BasePath) {
+      const message = `must end with the dashboard's base path (Dashboard.BasePath '${d.BasePath}'), got '${url}'`;
+      ctx.addIssue({ code: 'custom', path: ['Oidc', 'DashboardUrl'], message, input: url });
+    }
+  });
 
 const store = z
   .object({

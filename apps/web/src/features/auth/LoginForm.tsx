@@ -4,6 +4,7 @@ import { useSearchParams } from 'next/navigation';
 import { useState } from 'react';
 import { Banner, Button, Field, inputClass } from '@/components/ui';
 import { BASE_PATH, errorMessage, useTRPC } from '@/lib/trpc';
+import { SsoSignIn } from './SsoSignIn';
 
 export function LoginForm() {
   const trpc = useTRPC();
@@ -59,6 +60,7 @@ export function LoginForm() {
         <Button kind="primary" type="submit" className="w-full justify-center" disabled={login.isPending}>
           {login.isPending ? 'Signing in…' : 'Sign in'}
         </Button>
+        <SsoSignIn next={params.get('next')} />
         <p className="text-xs text-slate-500">
           First start? The password of the <code>admin</code> user was printed once in the server log.
         </p>
