@@ -211,20 +211,25 @@ export async function upsertSsoUser(prisma: PrismaClient, clock: Clock, who: Sso
   const where = { oidcIssuer: who.issuer, oidcSubject: who.subject };
   const now = clock.now();
   let created = false;
+  const taken = { ok: false, refusal: 'name-taken', message: `a dashboard user named ${who.username} already exists` } as const;
+  // the same identity's first login may be running in another request or instance at this moment
+  const mine = (u: { oidcIssuer: string | null; oidcSubject: string | null } | null) =>
+    !!u && u.oidcIssuer === who.issuer && u.oidcSubject === who.subject;
   let u = await prisma.dashboardUser.findFirst({ where });
   if (!u) {
-    if (await prisma.dashboardUser.findUnique({ where: { username: who.username } })) {
-      return { ok: false, refusal: 'name-taken', message: `a dashboard user named ${who.username} already exists` };
-    }
+    const named = await prisma.dashboardUser.findUnique({ where: { username: who.username } });
+    if (named && !mine(named)) return taken;
+    u = named;
+  }
+  if (!u) {
     try {
       u = await prisma.dashboardUser.create({
         data: { username: who.username, passwordHash: SSO_PASSWORD_HASH, role: who.role, createdAt: now, updatedAt: now, ...where },
       });
       created = true;
     } catch {
-      // the same identity's first login in another request (or instance), or the name was just taken
       u = await prisma.dashboardUser.findFirst({ where });
-      if (!u) return { ok: false, refusal: 'name-taken', message: `a dashboard user named ${who.username} already exists` };
+      if (!u) return taken;
     }
   }
   if (u.disabled) return { ok: false, refusal: 'disabled', message: `the dashboard user ${u.username} is disabled` };
