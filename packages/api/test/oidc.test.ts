@@ -3,7 +3,6 @@
 // now, refusals (no mapped role, disabled, a name already taken, a tampered state) with their audit
 // rows, and a provider that cannot be reached (the dashboard starts, SSO says unavailable).
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '@dtx/db';
 import { silentLogger, systemClock, type Logger } from '@dtx/engine';

@@ -100,8 +100,9 @@ export class OidcLogin {
       this.config = await client.discovery(
         issuer,
         s.clientId,
-        s.clientSecret || undefined,
-        s.clientSecret ? undefined : client.None(),
+        undefined,
+        // client_secret_basic: what a client registered without a stated method uses (OpenID Connect Registration 1.0)
+        s.clientSecret ? client.ClientSecretBasic(s.clientSecret) : client.None(),
         // http is accepted by the configuration only for a provider on a loopback address
         { timeout: 5, execute: issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [] },
       );
