@@ -214,51 +214,51 @@ const oidc = z
     }),
   );
 
-const dashboard = z
-  .object({
-    Port: int(36788, { description: 'port of the dashboard (`pnpm start`, `pnpm start:web`)', rule: portNumber }),
-    Host: str('', { description: 'address the dashboard listens on', shownDefault: '(`ListenHost`)' }),
-    BasePath: str('', {
-      description:
-        'path prefix behind a reverse proxy, e.g. `/dtx` (the proxy forwards `/dtx/*` unchanged); a change rebuilds the web app on the next start',
-      shownDefault: '(root)',
-      // '/dtx/' and 'dtx' both mean '/dtx'
-      normalize: (v) => {
-        const base = v.trim().replace(/\/+$/, '');
-        return base && !base.startsWith('/') ? `/${base}` : base;
-      },
-      rule: (v) => (v && !/^(\/[A-Za-z0-9._~-]+)+$/.test(v) ? `must be a path like /dtx, got '${v}'` : undefined),
-    }),
-    SessionSecret: str('', {
-      description:
-        'key signing session cookies, 32+ characters; by default a random key kept in the `kv` table, shared by every dashboard on the database',
-      shownDefault: '(generated)',
-      rule: minLength(32),
-      secret: true,
-    }),
-    SessionHours: int(12, { description: 'lifetime of a login, in hours', rule: atLeast(1) }),
-    AdminPassword: str('', {
-      description: 'password of the `admin` user created when there are no users (8+ characters); by default random and printed once',
-      shownDefault: '(random)',
-      rule: minLength(8),
-      secret: true,
-    }),
-    StuckOverdueSeconds: int(60, { description: 'Stuck view: unfinished and due for longer than this many seconds', rule: notNegative }),
-    StuckRetryCount: int(5, { description: 'Stuck view: unfinished with more failed branch calls than this', rule: notNegative }),
-    StuckAgeSeconds: int(3600, { description: 'Stuck view: unfinished and older than this many seconds', rule: notNegative }),
-    RefreshSeconds: int(5, { description: "how often (s) the dashboard's lists and charts refresh themselves", rule: atLeast(1) }),
-    Oidc: oidc,
-  })
-  .superRefine((d, ctx) => {
-    // The redirect URL is DashboardUrl + /api/auth/oidc/callback: it must point at this dashboard's base path.
-    const url = d.Oidc.DashboardUrl;
-    if (!d.Oidc.Issuer || !url || webUrl(url)) return;
-    const path = new URL(url).pathname.replace(/\/+$/, '');
-    if (path !== d.BasePath) {
-      const message = `must end with the dashboard's base path (Dashboard.BasePath '${d.BasePath}'), got '${url}'`;
-      ctx.addIssue({ code: 'custom', path: ['Oidc', 'DashboardUrl'], message, input: url });
-    }
-  });
+const dashboard = z.object({
+  Port: int(36788, { description: 'port of the dashboard (`pnpm start`, `pnpm start:web`)', rule: portNumber }),
+  Host: str('', { description: 'address the dashboard listens on', shownDefault: '(`ListenHost`)' }),
+  BasePath: str('', {
+    description:
+      'path prefix behind a reverse proxy, e.g. `/dtx` (the proxy forwards `/dtx/*` unchanged); a change rebuilds the web app on the next start',
+    shownDefault: '(root)',
+    // '/dtx/' and 'dtx' both mean '/dtx'
+    normalize: (v) => {
+      const base = v.trim().replace(/\/+$/, '');
+      return base && !base.startsWith('/') ? `/${base}` : base;
+    },
+    rule: (v) => (v && !/^(\/[A-Za-z0-9._~-]+)+$/.test(v) ? `must be a path like /dtx, got '${v}'` : undefined),
+  }),
+  SessionSecret: str('', {
+    description:
+      'key signing session cookies, 32+ characters; by default a random key kept in the `kv` table, shared by every dashboard on the database',
+    shownDefault: '(generated)',
+    rule: minLength(32),
+    secret: true,
+  }),
+  SessionHours: int(12, { description: 'lifetime of a login, in hours', rule: atLeast(1) }),
+  AdminPassword: str('', {
+    description: 'password of the `admin` user created when there are no users (8+ characters); by default random and printed once',
+    shownDefault: '(random)',
+    rule: minLength(8),
+    secret: true,
+  }),
+  StuckOverdueSeconds: int(60, { description: 'Stuck view: unfinished and due for longer than this many seconds', rule: notNegative }),
+  StuckRetryCount: int(5, { description: 'Stuck view: unfinished with more failed branch calls than this', rule: notNegative }),
+  StuckAgeSeconds: int(3600, { description: 'Stuck view: unfinished and older than this many seconds', rule: notNegative }),
+  RefreshSeconds: int(5, { description: "how often (s) the dashboard's lists and charts refresh themselves", rule: atLeast(1) }),
+  Oidc: oidc,
+});
+
+/** The redirect URL is Oidc.DashboardUrl + /api/auth/oidc/callback: it must point at this dashboard's base path. */
+function oidcUrlMatchesBasePath(d: z.output<typeof dashboard>, ctx: z.RefinementCtx<z.output<typeof dashboard>>): void {
+  const url = d.Oidc.DashboardUrl;
+  if (!d.Oidc.Issuer || !url || webUrl(url)) return;
+  const path = new URL(url).pathname.replace(/\/+$/, '');
+  if (path !== d.BasePath) {
+    const message = `must end with the dashboard's base path (Dashboard.BasePath '${d.BasePath}'), got '${url}'`;
+    ctx.addIssue({ code: 'custom', path: ['Oidc', 'DashboardUrl'], message, input: url });
+  }
+}
 
 const store = z
   .object({
@@ -385,7 +385,7 @@ export const configSchema = z
         "most transaction passes (API-triggered and the scheduler's) one instance runs at once; beyond it prepare, submit, abort and prepareWorkflow get HTTP 503 / gRPC `UNAVAILABLE` (ours)",
       rule: atLeast(1),
     }),
-    Dashboard: dashboard,
+    Dashboard: dashboard.superRefine(oidcUrlMatchesBasePath),
     Store: store,
     Retention: retention,
   })
