@@ -4,6 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTestProvider, TEST_ROLE_VALUES } from '../../../tests/support/oidc-provider.ts';
 import { freePort, startScript, type ScriptProcess } from '../../../tests/support/processes.ts';
 
 /** Runs apps/web/server/main.ts and waits until its output says it is ready. */
@@ -40,13 +41,71 @@ export default async function globalSetup() {
   const proxied = await start([], { ...store, DASHBOARD_PORT: String(proxiedPort), DASHBOARD_BASE_PATH: '/dtx' }, (out) =>
     out.includes('dashboard: http://'),
   );
+  const sso = await startSso(dir);
   process.env.DTX_E2E_RUN = Date.now().toString(36);
   process.env.DTX_E2E_WEB = `http://127.0.0.1:${webPort}`;
   process.env.DTX_E2E_PROXIED = `http://127.0.0.1:${proxiedPort}`;
   process.env.DTX_E2E_DTM = `http://127.0.0.1:${httpPort}`;
   process.env.DTX_E2E_PASSWORD = /created dashboard user "admin" with password\s+(\S+)/.exec(main.output())![1];
   return async () => {
+    await sso.stop();
     await proxied.stop('SIGTERM', 15_000);
     await main.stop('SIGTERM', 15_000);
+  };
+}
+
+export const SSO_ADMIN_PASSWORD = 'e2e-sso-admin-password';
+
+/**
+ * Single sign-on (sso.spec.ts): a real OpenID Connect provider (oidc-provider) in this process, a
+ * dashboard that uses it, and one whose issuer cannot be reached (nothing listens on its port).
+ * Both have their own database and a configured admin password for the local login.
+ */
+async function startSso(dir: string) {
+  const [ssoPort, downPort, closedPort] = [await freePort(), await freePort(), await freePort()];
+  const ssoUrl = `http://127.0.0.1:${ssoPort}`;
+  const idp = await startTestProvider([`${ssoUrl}/api/auth/oidc/callback`]);
+  const oidc = (issuer: string, url: string) => ({
+    DASHBOARD_ADMIN_PASSWORD: SSO_ADMIN_PASSWORD,
+    DASHBOARD_OIDC_ISSUER: issuer,
+    DASHBOARD_OIDC_CLIENT_ID: idp.clientId,
+    DASHBOARD_OIDC_CLIENT_SECRET: idp.clientSecret,
+    DASHBOARD_OIDC_DASHBOARD_URL: url,
+    DASHBOARD_OIDC_NAME: 'Test IdP',
+    DASHBOARD_OIDC_SCOPES: 'openid profile email groups',
+    DASHBOARD_OIDC_ADMIN_VALUES: TEST_ROLE_VALUES.admin,
+    DASHBOARD_OIDC_OPERATOR_VALUES: TEST_ROLE_VALUES.operator,
+    DASHBOARD_OIDC_VIEWER_VALUES: TEST_ROLE_VALUES.viewer,
+  });
+  const ready = (out: string) => out.includes('dashboard: http://');
+  const withSso = await start(
+    [],
+    { STORE_DRIVER: 'sqlite', STORE_DB: join(dir, 'sso.sqlite'), DASHBOARD_PORT: String(ssoPort), ...oidc(idp.issuer, ssoUrl) },
+    ready,
+  );
+  const down = await start(
+    [],
+    {
+      STORE_DRIVER: 'sqlite',
+      STORE_DB: join(dir, 'sso-down.sqlite'),
+      DASHBOARD_PORT: String(downPort),
+      ...oidc(`http://127.0.0.1:${closedPort}`, `http://127.0.0.1:${downPort}`),
+    },
+    ready,
+  );
+  process.env.DTX_E2E_SSO = ssoUrl;
+  process.env.DTX_E2E_SSO_DOWN = `http://127.0.0.1:${downPort}`;
+  // what the dashboard with the unreachable issuer logged at start-up
+  process.env.DTX_E2E_SSO_DOWN_LOG = down
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('single sign-on'))
+    .join('\n');
+  return {
+    stop: async () => {
+      await down.stop('SIGTERM', 15_000);
+      await withSso.stop('SIGTERM', 15_000);
+      await idp.close();
+    },
   };
 }

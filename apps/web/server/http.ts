@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { nodeHTTPRequestHandler } from '@trpc/server/adapters/node-http';
-import { appRouter, createContext, CSRF_HEADER, handleRest, userFromCookie, type ApiDeps, type ClientInfo } from '@dtx/api';
+import { appRouter, createContext, CSRF_HEADER, handleOidc, handleRest, userFromCookie, type ApiDeps, type ClientInfo } from '@dtx/api';
 import { checkReadiness, READY_PATH } from '@dtx/coordinator';
 
 export interface WebServerOptions {
@@ -175,6 +175,9 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       });
       return json(res, r.status, r.body, r.headers);
     }
+
+    // Single sign-on (packages/api/src/auth/oidc-routes.ts), when configured.
+    if (path.startsWith('/api/auth/oidc/') && (await handleOidc(o.deps, req, res, { path, query: url.searchParams, client: from }))) return;
 
     if (path === '/api/health') return json(res, 200, { ok: true });
     // The coordinator's readiness rule (packages/coordinator/src/http/health.ts) for this process.

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { openDatabase, type Database, type PrismaClient } from '@dtx/db';
 import { Admin, systemClock, Topics, type Clock, type Logger } from '@dtx/engine';
 import { egressPolicyOf, grpcSchemesOf, storeConfigOf, type Config } from '@dtx/config';
+import { startOidc, type OidcLogin } from './auth/oidc.ts';
 import { hashPassword, randomPassword, setHashConcurrency } from './auth/password.ts';
 import type { LoginLimits } from './auth/limiter.ts';
 
@@ -49,6 +50,8 @@ export interface ApiDeps {
   settings: DashboardSettings;
   sessionSecret: string;
   logger: Logger;
+  /** Single sign-on, when Dashboard.Oidc.Issuer is set (auth/oidc.ts). */
+  oidc?: OidcLogin | null;
 }
 
 export function settingsOf(config: Config): DashboardSettings {
@@ -97,6 +100,7 @@ export async function createDashboard(config: Config, opts: DashboardOptions): P
   const sessionSecret = config.Dashboard.SessionSecret || (await sharedSecret(prisma));
   const createdAdminPassword = await ensureAdminUser(prisma, config.Dashboard.AdminPassword, opts.logger);
   const clock = opts.clock ?? systemClock;
+  const oidc = await startOidc(config, opts.logger, sessionSecret);
   return {
     db,
     prisma,
@@ -107,6 +111,7 @@ export async function createDashboard(config: Config, opts: DashboardOptions): P
     settings: settingsOf(config),
     sessionSecret,
     logger: opts.logger,
+    oidc,
     createdAdminPassword,
     close: async () => {
       if (!opts.db) await db.close();

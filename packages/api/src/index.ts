@@ -31,5 +31,7 @@ export { hashPassword, verifyPassword, randomPassword, hashesEvaluated, setHashC
 export { authenticate, ThrottledError } from './routers/auth.ts';
 export { describeZodError, isDevelopment } from './errors.ts';
 export { safeNextPath } from './next-path.ts';
+export { handleOidc, issueSessionFor, safeNext, type OidcRequest, type SsoRefusal } from './auth/oidc-routes.ts';
+export { upsertSsoUser, roleFromClaims, usernameFrom, SSO_PASSWORD_HASH, type SsoIdentity, type SsoUserResult } from './auth/oidc.ts';
 export { handleRest, type RestRequest, type RestResponse } from './rest.ts';
 export type { ListItem, TransactionDetail } from './routers/transactions.ts';

@@ -5,6 +5,7 @@ import { auditRouter } from './routers/audit.ts';
 import { authRouter, usersRouter } from './routers/auth.ts';
 import { nodesRouter } from './routers/nodes.ts';
 import { overviewRouter } from './routers/overview.ts';
+import { ssoRouter } from './routers/sso.ts';
 import { topicsRouter } from './routers/topics.ts';
 import { transactionsRouter } from './routers/transactions.ts';
 import { createCallerFactory, router } from './trpc.ts';
@@ -18,6 +19,7 @@ export const appRouter = router({
   nodes: nodesRouter,
   overview: overviewRouter,
   topics: topicsRouter,
+  sso: ssoRouter,
 });
 
 export type AppRouter = typeof appRouter;

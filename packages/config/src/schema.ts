@@ -145,6 +145,84 @@ const log = z.object({
   RotationConfigJSON: str('{}', ignored('no log rotation')),
 });
 
+/** An http(s) URL; plain http only on a loopback host (a provider or dashboard on this machine, e.g. in tests). */
+function webUrl(v: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return `must be a URL like https://login.example.com/realms/ops, got '${v}'`;
+  }
+  if (u.protocol === 'https:') return undefined;
+  const loopback = u.hostname === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(u.hostname) || u.hostname === '[::1]';
+  if (u.protocol === 'http:' && loopback) return undefined;
+  return `must be an https URL (http only on 127.0.0.1 or localhost), got '${v}'`;
+}
+
+const claimValues = (role: string) =>
+  str('', {
+    description: `comma-separated values of \`Dashboard.Oidc.RoleClaim\` that give the ${role} role`,
+    normalize: (v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .join(','),
+  });
+
+// Single sign-on with OpenID Connect (docs/security.md, "Single sign-on"): off while Issuer is empty.
+const oidc = z
+  .object({
+    Issuer: str('', {
+      description:
+        'OpenID Connect issuer URL (its `/.well-known/openid-configuration` is read at start-up); set, the login page offers "Sign in with `Dashboard.Oidc.Name`" next to local users',
+      shownDefault: '(off)',
+      normalize: (v) => v.trim(),
+      rule: (v) => (v ? webUrl(v) : undefined),
+    }),
+    ClientId: str('', { description: "the dashboard's client id at the provider (required with `Dashboard.Oidc.Issuer`)" }),
+    ClientSecret: str('', {
+      description: 'its client secret; empty for a public client (the authorization code flow always uses PKCE)',
+      secret: true,
+    }),
+    DashboardUrl: str('', {
+      description:
+        'the address browsers use for the dashboard, e.g. `https://dtx.example.com/dtx` (required with `Dashboard.Oidc.Issuer`); the redirect URL to register at the provider is this plus `/api/auth/oidc/callback`',
+      normalize: (v) => v.trim().replace(/\/+$/, ''),
+      rule: (v) => (v ? webUrl(v) : undefined),
+    }),
+    Name: str('SSO', { description: 'the provider\'s name on the login page ("Sign in with ...")' }),
+    Scopes: str('openid profile email', {
+      description: 'space-separated scopes requested; must include `openid`, plus whatever makes the provider send the role claim (e.g. `groups`)',
+      normalize: (v) => v.trim().split(/\s+/).filter(Boolean).join(' '),
+      rule: (v) => (v.split(' ').includes('openid') ? undefined : `must include openid, got '${v}'`),
+    }),
+    RoleClaim: str('groups', {
+      description: 'claim of the ID token or userinfo (a string or a list of strings) mapped to a role by the three keys below',
+      rule: (v) => (v.trim() ? undefined : 'must name a claim'),
+    }),
+    AdminValues: claimValues('admin'),
+    OperatorValues: claimValues('operator'),
+    ViewerValues: claimValues('viewer'),
+    UsernameClaim: str('preferred_username', {
+      description: "claim used as the dashboard username of a new SSO user (then `email`, then `sub`); users are matched by the provider's subject",
+    }),
+  })
+  .superRefine(
+    groupCheck((o) => {
+      if (!o.Issuer) return undefined;
+      if (!o.ClientId) return ['ClientId', 'is required when Dashboard.Oidc.Issuer is set'];
+      if (!o.DashboardUrl) return ['DashboardUrl', 'is required when Dashboard.Oidc.Issuer is set (the redirect URL is derived from it)'];
+      if (!o.AdminValues && !o.OperatorValues && !o.ViewerValues) {
+        return [
+          'AdminValues',
+          'or OperatorValues or ViewerValues must name a claim value when Dashboard.Oidc.Issuer is set (else nobody could sign in)',
+        ];
+      }
+      return undefined;
+    }),
+  );
+
 const dashboard = z.object({
   Port: int(36788, { description: 'port of the dashboard (`pnpm start`, `pnpm start:web`)', rule: portNumber }),
   Host: str('', { description: 'address the dashboard listens on', shownDefault: '(`ListenHost`)' }),
@@ -205,7 +283,19 @@ const dashboard = z.object({
   }),
   StuckAgeSeconds: int(3600, { description: 'Stuck view: unfinished and older than this many seconds', rule: notNegative }),
   RefreshSeconds: int(5, { description: "how often (s) the dashboard's lists and charts refresh themselves", rule: atLeast(1) }),
+  Oidc: oidc,
 });
+
+/** The redirect URL is Oidc.DashboardUrl + /api/auth/oidc/callback: it must point at this dashboard's base path. */
+function oidcUrlMatchesBasePath(d: z.output<typeof dashboard>, ctx: z.RefinementCtx<z.output<typeof dashboard>>): void {
+  const url = d.Oidc.DashboardUrl;
+  if (!d.Oidc.Issuer || !url || webUrl(url)) return;
+  const path = new URL(url).pathname.replace(/\/+$/, '');
+  if (path !== d.BasePath) {
+    const message = `must end with the dashboard's base path (Dashboard.BasePath '${d.BasePath}'), got '${url}'`;
+    ctx.addIssue({ code: 'custom', path: ['Oidc', 'DashboardUrl'], message, input: url });
+  }
+}
 
 const store = z
   .object({
@@ -388,7 +478,7 @@ export const configSchema = z
         'longest a request of the transaction API waits (s) for an unreachable database before it is refused like an overload (HTTP 503 / gRPC `UNAVAILABLE`, reason `store_unavailable`; nothing stored); never longer than the client waits (its `request_timeout`, its gRPC deadline) (ours)',
       rule: atLeast(1),
     }),
-    Dashboard: dashboard,
+    Dashboard: dashboard.superRefine(oidcUrlMatchesBasePath),
     Store: store,
     Retention: retention,
   })

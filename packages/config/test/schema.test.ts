@@ -62,6 +62,19 @@ describe('configuration schema', () => {
         StuckOngoingSeconds: 600,
         StuckAgeSeconds: 3600,
         RefreshSeconds: 5,
+        Oidc: {
+          Issuer: '',
+          ClientId: '',
+          ClientSecret: '',
+          DashboardUrl: '',
+          Name: 'SSO',
+          Scopes: 'openid profile email',
+          RoleClaim: 'groups',
+          AdminValues: '',
+          OperatorValues: '',
+          ViewerValues: '',
+          UsernameClaim: 'preferred_username',
+        },
       },
       Store: {
         Driver: 'sqlite',
@@ -110,10 +123,19 @@ describe('configuration schema', () => {
       BRANCH_CALL_POLICY_DENY: '169.254.0.0/16',
       API_AUTH_TOKEN: 't'.repeat(32),
       API_AUTH_OPERATOR_TOKEN: 'o'.repeat(32),
+      DASHBOARD_OIDC_ISSUER: 'https://idp.test/other',
+      DASHBOARD_OIDC_DASHBOARD_URL: 'https://other.test',
+    };
+    // single sign-on keys are read with the others that Dashboard.Oidc.Issuer requires
+    const sso = {
+      DASHBOARD_OIDC_ISSUER: 'https://idp.test',
+      DASHBOARD_OIDC_CLIENT_ID: 'dtx',
+      DASHBOARD_OIDC_DASHBOARD_URL: 'https://dtx.test',
+      DASHBOARD_OIDC_VIEWER_VALUES: 'staff',
     };
     for (const k of configKeys()) {
       const value = valid[k.env] ?? (typeof k.defaultValue === 'number' ? String(k.defaultValue + 1) : `${k.defaultValue}x`);
-      const c = loadConfig({ env: { ...pg, [k.env]: value } });
+      const c = loadConfig({ env: { ...pg, ...(k.env.startsWith('DASHBOARD_OIDC_') ? sso : {}), [k.env]: value } });
       const got = k.path.reduce<unknown>((o, seg) => (o as Record<string, unknown>)[seg], c);
       expect(got, k.env).toBe(typeof k.defaultValue === 'number' ? Number(value) : value);
     }

@@ -5,6 +5,7 @@ import { useState } from 'react';
 import { Banner, Button, Field, inputClass } from '@/components/ui';
 import { safeNextPath } from '@dtx/api/next-path';
 import { BASE_PATH, errorMessage, useTRPC } from '@/lib/trpc';
+import { SsoSignIn } from './SsoSignIn';
 
 export function LoginForm() {
   const trpc = useTRPC();
@@ -58,6 +59,7 @@ export function LoginForm() {
         <Button kind="primary" type="submit" className="w-full justify-center" disabled={login.isPending}>
           {login.isPending ? 'Signing in…' : 'Sign in'}
         </Button>
+        <SsoSignIn next={params.get('next')} />
         <p className="text-xs text-slate-500">
           First start? The password of the <code>admin</code> user was printed once in the server log.
         </p>
