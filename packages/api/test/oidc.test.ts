@@ -90,7 +90,11 @@ describe.each(testStores())('single sign-on on %s', (storeName) => {
     dash = await createDashboard(config, { logger: silentLogger, db });
     web = createServer((req, res) => {
       const url = new URL(req.url ?? '/', base);
-      handleOidc(dash, req, res, { path: url.pathname, query: url.searchParams, client: { remoteAddress: req.socket.remoteAddress ?? '', userAgent: String(req.headers['user-agent'] ?? ''), https: false } })
+      handleOidc(dash, req, res, {
+        path: url.pathname,
+        query: url.searchParams,
+        client: { remoteAddress: req.socket.remoteAddress ?? '', userAgent: String(req.headers['user-agent'] ?? ''), https: false },
+      })
         .then((handled) => {
           if (!handled) res.writeHead(404).end();
         })
@@ -157,6 +161,17 @@ describe.each(testStores())('single sign-on on %s', (storeName) => {
     expect(await dash.prisma.dashboardUser.count({ where: { oidcSubject: 'sub-alice' } })).toBe(1);
     const viewer = createCaller({ deps: dash, user: me, setCookie: () => undefined, secure: false });
     await expect(viewer.users.list()).rejects.toThrow(/needs the admin role/);
+    // an admin sees the SSO user as such and cannot give it a password
+    const adminRow = await dash.prisma.dashboardUser.findUniqueOrThrow({ where: { username: 'admin' } });
+    const admin = createCaller({
+      deps: dash,
+      user: { id: String(adminRow.id), username: 'admin', role: 'admin' },
+      setCookie: () => undefined,
+      secure: false,
+    });
+    expect((await admin.users.list()).find((u) => u.username === 'alice')).toMatchObject({ sso: true });
+    await expect(admin.users.update({ id: me!.id, password: 'a-new-password' })).rejects.toThrow(/single sign-on/);
+    expect((await dash.prisma.dashboardUser.findUniqueOrThrow({ where: { username: 'alice' } })).passwordHash).toBe('!oidc');
   });
 
   it('an account whose claim maps to no role is refused, with a reason on the login page and in the audit log', async () => {

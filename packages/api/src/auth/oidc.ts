@@ -201,7 +201,8 @@ export interface SsoIdentity {
 }
 
 export type SsoUserResult =
-  { ok: true; user: SessionUser & { passwordHash: string }; created: boolean; roleChanged: boolean } | { ok: false; refusal: 'disabled' | 'name-taken'; message: string };
+  | { ok: true; user: SessionUser & { passwordHash: string }; created: boolean; roleChanged: boolean }
+  | { ok: false; refusal: 'disabled' | 'name-taken'; message: string };
 
 /**
  * The dashboard user of an SSO identity: found by issuer and subject (its role set to the one the

@@ -144,7 +144,15 @@ export const authRouter = router({
 export const usersRouter = router({
   list: adminProcedure.query(async ({ ctx }) => {
     const rows = await ctx.deps.prisma.dashboardUser.findMany({ orderBy: { username: 'asc' } });
-    return rows.map((u) => ({ id: String(u.id), username: u.username, role: u.role, disabled: u.disabled, createdAt: u.createdAt.getTime() }));
+    return rows.map((u) => ({
+      id: String(u.id),
+      username: u.username,
+      role: u.role,
+      disabled: u.disabled,
+      createdAt: u.createdAt.getTime(),
+      /** signs in with single sign-on (auth/oidc.ts): no password, role from the provider's claim */
+      sso: u.oidcSubject !== null,
+    }));
   }),
   create: adminProcedure.input(z.object({ username, password, role: z.enum(ROLES) })).mutation(async ({ ctx, input }) => {
     const now = ctx.deps.clock.now();
@@ -167,6 +175,10 @@ export const usersRouter = router({
       if (!u) throw new TRPCError({ code: 'NOT_FOUND', message: 'no such user' });
       if (u.id === BigInt(ctx.user.id) && ((input.role && input.role !== 'admin') || input.disabled)) {
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'you cannot demote or disable yourself' });
+      }
+      // A password would open a second way in for an identity the provider vouches for.
+      if (input.password && u.oidcSubject !== null) {
+        throw new TRPCError({ code: 'BAD_REQUEST', message: `${u.username} signs in with single sign-on and has no password to reset.` });
       }
       await ctx.deps.prisma.dashboardUser.update({
         where: { id: u.id },

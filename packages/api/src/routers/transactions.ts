@@ -3,7 +3,18 @@
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
 import { allowedActions, type GlobalStatus } from '@dtx/engine';
-import { filterSchema, STATUSES, storableText, stuckReason, stuckWhere, thresholdsOf, UNFINISHED, whereOf, type Filter, type TransWhere } from '../filters.ts';
+import {
+  filterSchema,
+  STATUSES,
+  storableText,
+  stuckReason,
+  stuckWhere,
+  thresholdsOf,
+  UNFINISHED,
+  whereOf,
+  type Filter,
+  type TransWhere,
+} from '../filters.ts';
 import type { ApiDeps } from '../deps.ts';
 import { listAudit } from './audit.ts';
 import { router, viewerProcedure } from '../trpc.ts';

@@ -76,7 +76,24 @@ export function UsersPage() {
           rows={users.data ?? []}
           rowKey={(u) => u.id}
           columns={[
-            { header: 'Username', headerClassName: 'py-1', className: 'py-2', cell: (u) => u.username },
+            {
+              header: 'Username',
+              headerClassName: 'py-1',
+              className: 'py-2',
+              cell: (u) => (
+                <>
+                  {u.username}
+                  {u.sso && (
+                    <span
+                      className="ml-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600"
+                      title="Signs in with single sign-on; the role comes from the provider at each sign-in"
+                    >
+                      SSO
+                    </span>
+                  )}
+                </>
+              ),
+            },
             {
               header: 'Role',
               headerClassName: 'py-1',
@@ -136,7 +153,7 @@ export function UsersPage() {
                         Cancel
                       </Button>
                     </form>
-                  ) : (
+                  ) : u.sso ? null : (
                     <Button size="sm" onClick={() => setReset({ id: u.id, password: '' })}>
                       Reset password
                     </Button>
