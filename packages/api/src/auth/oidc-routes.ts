@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiDeps } from '../deps.ts';
 import type { SessionUser } from '../trpc.ts';
 import { CALLBACK_PATH, LOGIN_PATH, roleFromClaims, upsertSsoUser, usernameFrom, type OidcLogin } from './oidc.ts';
-import { createSession, endUserSessions, parseCookies, serializeCookie, type ClientInfo } from './session.ts';
+import { createSession, endUserSessions, parseCookies, type ClientInfo } from './session.ts';
 
 /** Carries the pending login (PKCE verifier, state, nonce) from the redirect to the callback. */
 const PENDING_COOKIE = 'dtx_oidc';
