@@ -133,7 +133,10 @@ for (const [name, args] of sets) {
     'name: STORE_PASSWORD',
     'name: DASHBOARD_SESSION_SECRET',
     `value: "${name === 'mysql' ? 'mysql' : 'postgres'}"`,
-    ...(name === 'postgres' ? ['kind: Ingress', 'replicas: 3'] : []),
+    // behind the chart's Ingress the dashboard believes one proxy's X-Forwarded-* (Dashboard.TrustProxy), else none
+    ...(name === 'postgres'
+      ? ['kind: Ingress', 'replicas: 3', 'name: DASHBOARD_TRUST_PROXY\n              value: "1"']
+      : ['name: DASHBOARD_TRUST_PROXY\n              value: "0"']),
   ];
   for (const e of expected) {
     if (!rendered.includes(e)) {
