@@ -2,9 +2,10 @@
 // and attempt rows; newer ones and unfinished ones stay whole; the attempt log of a transaction
 // that keeps retrying is trimmed to its first and newest rows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adoptedFromDtm, openDatabase, type Database, type NewAttempt, type NewGlobal } from '@dtx/db';
+import { adoptedFromDtm, openDatabase, type Database, type NewAttempt } from '@dtx/db';
 import { Retention, silentLogger, type GlobalStatus } from '@dtx/engine';
 import { ManualClock } from './support/clock.ts';
+import { globalRow } from './support/rows.ts';
 import { freshStore, testStores } from './support/stores.ts';
 
 const DAY = 86_400_000;
@@ -22,21 +23,7 @@ describe.each(testStores())('retention on %s', (storeName) => {
     await db?.close();
   });
 
-  const global = (g: string): NewGlobal => ({
-    gid: g,
-    transType: 'saga',
-    status: 'submitted',
-    queryPrepared: '',
-    protocol: 'http',
-    options: '{}',
-    customData: '',
-    extData: '',
-    rollbackReason: '',
-    nextCronInterval: 10,
-    nextCronTime: new Date(Date.now() + 3600_000),
-    owner: '',
-    leaseMs: 0,
-  });
+  const global = (g: string) => globalRow(g, new Date(Date.now() + 3600_000));
   const attempt = (g: string, i: number): NewAttempt => ({
     gid: g,
     branchId: '01',

@@ -12,28 +12,12 @@ import {
   type Database,
   type NewGlobal,
 } from '@dtx/db';
+import { globalRow } from '../../../tests/support/rows.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
 
 const later = (ms: number) => new Date(Date.now() + ms);
 
-function global(gid: string, extra: Partial<NewGlobal> = {}): NewGlobal {
-  return {
-    gid,
-    transType: 'saga',
-    status: 'submitted',
-    queryPrepared: '',
-    protocol: 'http',
-    options: '{"concurrent":false}',
-    customData: '',
-    extData: '',
-    rollbackReason: '',
-    nextCronInterval: 10,
-    nextCronTime: later(10_000),
-    owner: '',
-    leaseMs: 0,
-    ...extra,
-  };
-}
+const global = (gid: string, extra: Partial<NewGlobal> = {}) => globalRow(gid, later(10_000), extra);
 
 describe.each(testStores())('store on %s', (storeName) => {
   let db: Database;
