@@ -27,6 +27,13 @@ describe('@dtx/client package', () => {
     expect(foreign).toEqual([]);
   });
 
+  // The package ships its own copy of dtm's gRPC contract (it cannot depend on the coordinator's
+  // packages); the two copies must never drift apart.
+  it("carries the same dtmgimp.proto as the coordinator's", () => {
+    const coordinator = join(pkg, '..', 'coordinator', 'proto', 'dtmgimp.proto');
+    expect(readFileSync(join(pkg, 'proto', 'dtmgimp.proto'), 'utf8')).toBe(readFileSync(coordinator, 'utf8'));
+  });
+
   it('builds with tsc and the built ESM module loads with its exports', () => {
     execFileSync(process.execPath, [join(pkg, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(pkg, 'tsconfig.build.json')], {
       stdio: 'pipe',
