@@ -61,7 +61,7 @@ export function sagaBody(gid: string, busi: string, seq: number, waitResult: boo
   });
 }
 
-const PROTO_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..', 'apps', 'server', 'proto');
+const PROTO_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'coordinator', 'proto');
 
 /** The same saga as a gRPC DtmRequest (what dtmgrpc.NewSagaGrpc(...).Add(...).Submit() sends). */
 function grpcSaga(gid: string, busi: string, waitResult: boolean): Record<string, unknown> {

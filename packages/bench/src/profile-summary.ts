@@ -115,7 +115,7 @@ export function areaOf(f: CallFrame): string | null {
   if (pkg) return PKG_AREA[pkg] ?? (pkg.startsWith('@fastify/') ? 'fastify' : pkg.startsWith('@prisma/') ? 'prisma' : `pkg ${pkg}`);
   if (url.includes('/packages/engine/src/')) return 'engine';
   if (url.includes('/packages/db/src/')) return 'db store (SQL building, row mapping)';
-  if (url.includes('/apps/server/src/')) return 'server http (decode/render)';
+  if (url.includes('/packages/coordinator/src/')) return 'coordinator (transports, branch calls)';
   if (url.startsWith('node:')) {
     const m = url.slice(5);
     if (/_http_|internal\/http|^http$/.test(m)) return 'node http';
@@ -176,7 +176,7 @@ const SUBSYSTEMS: Array<[string, (f: CallFrame) => boolean]> = [
     'attempt log (branch_attempt inserts)',
     (f) => f.url.includes('/engine/src/attempts.ts') || (f.url.includes('sql-store.ts') && f.functionName === 'insertAttempts'),
   ],
-  ['request decode (JSON.parse + decode.ts)', (f) => f.url.includes('/apps/server/src/http/decode.ts')],
+  ['request decode (JSON.parse + decode.ts)', (f) => f.url.includes('/packages/coordinator/src/http/decode.ts')],
   ['logging (pino)', (f) => /node_modules\/(pino|sonic-boom|thread-stream)\//.test(f.url)],
   ['AbortSignal.timeout (per branch call)', (f) => f.url === 'node:internal/abort_controller'],
   ['GC', (f) => f.functionName === '(garbage collector)'],
