@@ -26,7 +26,28 @@ export interface SqlDriver extends SqlConn {
    * runs `fn` again (a few times): `fn` must do nothing but SQL through `conn`.
    */
   tx<T>(fn: (conn: SqlConn) => Promise<T>, opts?: TxOptions): Promise<T>;
+  /**
+   * Runs writes that do not depend on each other's results in one transaction and returns each
+   * one's change count; the first that fails rolls back the whole (retried like `tx`). MySQL sends
+   * them as a single multi-statement with its BEGIN and COMMIT: one round trip instead of one per
+   * statement (docs/benchmarks.md, "MariaDB").
+   */
+  batch(stmts: Stmt[]): Promise<number[]>;
   close(): Promise<void>;
+}
+
+export interface Stmt {
+  sql: string;
+  params: unknown[];
+}
+
+/** `batch` as a transaction of `run`s, for drivers without anything better. */
+function batchInTx(d: SqlDriver, stmts: Stmt[]): Promise<number[]> {
+  return d.tx(async (c) => {
+    const out: number[] = [];
+    for (const s of stmts) out.push(await c.run(s.sql, s.params));
+    return out;
+  });
 }
 
 export interface ConnectOptions {
@@ -113,6 +134,10 @@ class SqliteDriver implements SqlDriver {
 
   run(sql: string, params: unknown[] = []): Promise<number> {
     return guarded(writeOpts, () => this.enqueue((c) => c.run(sql, params)) as Promise<number>);
+  }
+
+  batch(stmts: Stmt[]): Promise<number[]> {
+    return batchInTx(this, stmts);
   }
 
   tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
@@ -331,6 +356,10 @@ class PgDriver implements SqlDriver {
     return guarded({ ...writeOpts, live: this.live }, async (d) => (await this.once(d, sql, params)).rowCount ?? 0);
   }
 
+  batch(stmts: Stmt[]): Promise<number[]> {
+    return batchInTx(this, stmts);
+  }
+
   tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {
     return guarded({ ...writeOpts, live: this.live }, (d) => this.txOnce(d, fn, opts));
   }
@@ -412,6 +441,30 @@ class MysqlDriver implements SqlDriver {
 
   async run(sql: string, params: unknown[] = []): Promise<number> {
     return guarded({ ...writeOpts, live: this.live }, async (d) => mysqlAffected(await this.once(d, sql, params)));
+  }
+
+  batch(stmts: Stmt[]): Promise<number[]> {
+    return guarded({ ...writeOpts, live: this.live }, (d) => this.batchOnce(d, stmts));
+  }
+
+  // One multi-statement (multipleStatements is on): the server stops at the first statement that
+  // fails, so COMMIT runs only when all the writes did; the ROLLBACK then ends the transaction.
+  private async batchOnce(deadline: number, stmts: Stmt[]): Promise<number[]> {
+    if (stmts.length === 0) return [];
+    const c = await this.conn(deadline);
+    try {
+      const sql = ['START TRANSACTION', ...stmts.map((s) => s.sql), 'COMMIT'].join(';\n');
+      const results = await c.query<unknown[]>(
+        sql,
+        stmts.flatMap((s) => s.params),
+      );
+      return results.slice(1, 1 + stmts.length).map(mysqlAffected);
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      await c.release();
+    }
   }
 
   tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {

@@ -2,7 +2,7 @@
 // (upsert syntax, RETURNING, SKIP LOCKED) are spelled out where they occur rather than hidden in a
 // query builder. Every state change is conditional on the state it expects.
 import { isStorable } from '@dtx/engine';
-import type { Row, SqlConn, SqlDriver } from './drivers.ts';
+import type { Row, SqlConn, SqlDriver, Stmt } from './drivers.ts';
 import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
 import {
   DuplicateBranchError,
@@ -96,6 +96,25 @@ function branchValues(branches: NewBranch[], now: Date): unknown[] {
 function isSyntaxError(err: unknown): boolean {
   const e = err as { code?: string; errno?: number };
   return e?.errno === 1064 || e?.code === 'ER_PARSE_ERROR';
+}
+
+/** MySQL's duplicate-key message when the gid collides (MariaDB names the key, MySQL 8 table.key). */
+const DUPLICATE_GID = /for key '(?:trans_global\.)?gid'/;
+
+const BRANCH_RESULT =
+  'UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? ' + `WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared'`;
+
+/** INSERTs of branch rows; SQLite limits bound variables per statement, 100 rows x 8 stays inside every limit. */
+function branchInserts(branches: NewBranch[], now: Date): Stmt[] {
+  const out: Stmt[] = [];
+  for (let i = 0; i < branches.length; i += 100) {
+    const chunk = branches.slice(i, i + 100);
+    out.push({
+      sql: `INSERT INTO trans_branch_op (${BRANCH_INSERT_COLUMNS}) VALUES ${chunk.map(() => placeholders(8)).join(', ')}`,
+      params: branchValues(chunk, now),
+    });
+  }
+  return out;
 }
 
 function isDuplicateKey(err: unknown): boolean {
@@ -250,6 +269,16 @@ export class SqlStore implements Store {
       const out = await this.driver.query(sql, [...globalValues(g, now), ...branchValues(branches, now)]);
       return num(out[0]?.n) === 1;
     }
+    if (this.dialect === 'mysql') {
+      // One round trip (drivers.ts batch); only the global's insert can collide on gid.
+      try {
+        await this.driver.batch([{ sql: insertGlobal, params: globalValues(g, now) }, ...branchInserts(branches, now)]);
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err) && DUPLICATE_GID.test((err as Error).message)) return false;
+        throw err;
+      }
+    }
     return this.driver.tx(async (c) => {
       if (this.dialect === 'sqlite') {
         if ((await c.run(`${insertGlobal} ON CONFLICT (gid) DO NOTHING`, globalValues(g, now))) === 0) return false;
@@ -267,14 +296,7 @@ export class SqlStore implements Store {
   }
 
   private async insertBranches(c: SqlConn, branches: NewBranch[], now: Date): Promise<void> {
-    // SQLite limits bound variables per statement; 100 rows x 8 stays well inside every limit.
-    for (let i = 0; i < branches.length; i += 100) {
-      const chunk = branches.slice(i, i + 100);
-      await c.run(
-        `INSERT INTO trans_branch_op (${BRANCH_INSERT_COLUMNS}) VALUES ${chunk.map(() => placeholders(8)).join(', ')}`,
-        branchValues(chunk, now),
-      );
-    }
+    for (const st of branchInserts(branches, now)) await c.run(st.sql, st.params);
   }
 
   // Reads by a key that no store can hold (NUL, an unpaired surrogate: submits refuse them)
@@ -366,13 +388,14 @@ export class SqlStore implements Store {
       bParams.push(gid);
       return this.driver.run(sql, [...bParams, ...params]);
     }
+    if (this.dialect === 'mysql') {
+      const stmts: Stmt[] = branches.map((b) => ({ sql: BRANCH_RESULT, params: [b.status, now, now, gid, b.branchId, b.op] }));
+      const counts = await this.driver.batch([...stmts, { sql: update, params }]);
+      return counts[counts.length - 1] ?? 0;
+    }
     return this.driver.tx(async (c) => {
       for (const b of branches) {
-        await c.run(
-          'UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? ' +
-            `WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared'`,
-          [b.status, now, now, gid, b.branchId, b.op],
-        );
+        await c.run(BRANCH_RESULT, [b.status, now, now, gid, b.branchId, b.op]);
       }
       return c.run(update, params);
     });

@@ -31,6 +31,40 @@ describe.each(testStores())('store on %s', (storeName) => {
     await db?.close();
   });
 
+  it('batch runs its writes in one transaction: a failing statement leaves none of them', async () => {
+    const g = gid();
+    const put = (k: string) => ({
+      sql: "INSERT INTO kv (cat, k, v, version, create_time, update_time) VALUES ('batch', ?, '1', 1, ?, ?)",
+      params: [k, new Date(), new Date()],
+    });
+    expect(await db.driver.batch([put(`${g}-a`), put(`${g}-b`)])).toEqual([1, 1]);
+    // The third collides with the first on (cat, k): the second must not stay either.
+    await expect(db.driver.batch([put(`${g}-c`), put(`${g}-d`), put(`${g}-a`)])).rejects.toThrow();
+    const rows = await db.driver.query("SELECT k FROM kv WHERE cat = 'batch' AND k LIKE ? ORDER BY k", [`${g}-%`]);
+    expect(rows.map((r) => r.k)).toEqual([`${g}-a`, `${g}-b`]);
+    // The connection is usable afterwards (no transaction left open on it).
+    expect(await db.driver.batch([put(`${g}-e`)])).toEqual([1]);
+  });
+
+  it('insertTrans of a gid that exists returns false and adds no branch; a colliding branch fails the whole insert', async () => {
+    const g = gid();
+    const branch = (id: string) => ({
+      gid: g,
+      url: 'http://x/a',
+      binData: Buffer.from('{}'),
+      branchId: id,
+      op: 'action',
+      status: 'prepared' as const,
+    });
+    expect(await db.store.insertTrans(global(g), [branch('01')], new Date())).toBe(true);
+    expect(await db.store.insertTrans(global(g), [branch('02')], new Date())).toBe(false);
+    expect((await db.store.findBranches(g)).map((b) => b.branchId)).toEqual(['01']);
+    const h = gid();
+    const dup = { ...branch('01'), gid: h };
+    await expect(db.store.insertTrans(global(h), [dup, dup], new Date())).rejects.toThrow();
+    expect(await db.store.findGlobal(h)).toBeNull();
+  });
+
   it('migrations are recorded and re-running them applies nothing', async () => {
     const again = await migrate(db.driver);
     expect(again.applied).toEqual([]);
