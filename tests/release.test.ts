@@ -281,9 +281,11 @@ describe.skipIf(!!process.env.DTX_SKIP_RELEASE)('release package', () => {
       expect(again.output()).toMatch(/the schema is up to date/);
 
       const http = await freePort();
-      const r = dtx(dir, ['server'], { ...storeEnv(store), HTTP_PORT: String(http), GRPC_PORT: '0' });
+      // Two workers (docs/operations.md, "Workers"): the bundled entry point forks itself.
+      const r = dtx(dir, ['server'], { ...storeEnv(store), HTTP_PORT: String(http), GRPC_PORT: '0', WORKERS: '2' });
       running.push(r);
       await eventually(async () => (await fetch(`http://127.0.0.1:${http}/api/health/ready`).catch(() => null))?.status === 200, 30_000);
+      await eventually(() => (r.output().match(/coordinator started/g) ?? []).length === 2 || null, 30_000);
       expect(r.output()).not.toMatch(/schema migrations applied/); // dtx migrate did it
       const gid = await new DtmHttp(`http://127.0.0.1:${http}`).get('newGid');
       expect(gid.status).toBe(200);

@@ -2,10 +2,12 @@
 // start:server`), configured like dtm. `run` is exported for the release CLI
 // (packages/release/src/cli.ts), which loads this module's bundle and calls it; run directly, the
 // module starts itself.
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { redacted } from '@dtx/config';
 import { startCoordinator } from '@dtx/coordinator';
 import { createLogger, exitOnSignals, isEntry, loadConfigOrExit, VERSION } from '@dtx/runtime';
+import { groupMetrics, runPrimary, workerCount, workerIndex } from './workers.ts';
 
 const USAGE = `Usage: dtx server [options]
   -c <file>   YAML configuration file (dtm's keys; overrides environment variables)
@@ -41,12 +43,21 @@ export async function run(argv: string[]): Promise<void> {
   }
   const config = loadConfigOrExit({ file: args.c, debug: args.d });
   const log = createLogger(config);
-  log.info({ config: redacted(config) }, 'configuration');
+  const workers = workerCount(config);
+  if (workers > 1 && cluster.isPrimary) {
+    log.info({ config: redacted(config) }, 'configuration');
+    runPrimary(workers, log);
+    return;
+  }
+  const index = workerIndex();
+  const wlog = index === null ? log : log.child({ worker: index });
+  if (index === null || index === 0) wlog.info({ config: redacted(config) }, 'configuration');
   // Signals are handled from here on: one that arrives while the coordinator is starting stops it
   // once it has started (and the process exits 0), instead of killing it half-way.
-  const coordinator = startCoordinator(config, { logger: log });
-  exitOnSignals(log, async () => (await coordinator).close());
-  await coordinator;
+  const coordinator = startCoordinator(config, { logger: wlog, register: index === null || index === 0 });
+  exitOnSignals(wlog, async () => (await coordinator).close());
+  const c = await coordinator;
+  if (index !== null) c.metrics.collect = groupMetrics(c.metrics.registry);
 }
 
 if (isEntry(import.meta.url)) {

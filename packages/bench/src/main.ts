@@ -28,6 +28,8 @@ const USAGE = `Usage: pnpm bench [options]
   --drain T            after the window, wait at most this long for sagas to finish (default 30s)
   --sample N           gids queried at the end to check they reached succeed (default 50)
   --json FILE          write every result as JSON
+  --workers N          our coordinator's Workers setting (default 1; 0: one per core); its CPU is the
+                       whole process group's
   --profile DIR        run our coordinator under node --cpu-prof; summaries of the window
   --repeat N           run each store and concurrency N times (a median row is added; default 1)
   --wait-idle T        before each run, wait up to T for the machine to be idle (other processes
@@ -63,6 +65,7 @@ const { values: a } = parseArgs({
     'keep-db': { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
     'wait-idle': { type: 'string', default: '0' },
+    workers: { type: 'string', default: '1' },
     'branch-host': { type: 'string', default: '127.0.0.1' },
     'branch-port': { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h' },
@@ -118,7 +121,7 @@ interface CpuSample {
   t: number;
   load: number;
   branch: number;
-  coordinator: number;
+  coordinator: Map<number, number>;
   db: Map<number, number>;
   machine: { busy: number; total: number };
 }
@@ -194,6 +197,7 @@ async function runOne(
       // A closed loop of N clients with wait_result holds N submits in flight by design: room for
       // all of them, so that the admission bound (docs/operations.md, "Overload") refuses none.
       MAX_INFLIGHT_SUBMITS: String(Math.max(64, 2 * concurrency)),
+      WORKERS: a.workers,
     };
     if (store === 'sqlite') {
       env.STORE_DB = join(runDir, `${dbName}.sqlite`);
@@ -237,7 +241,7 @@ async function runOne(
       return (u.user + u.system) / 1e6;
     })(),
     branch: processCpu(branch.pid),
-    coordinator: coordPid ? processCpu(coordPid) : 0,
+    coordinator: coordPid ? treeCpu(coordPid) : new Map<number, number>(),
     db: dbPid ? treeCpu(dbPid) : new Map<number, number>(),
     machine: machineCpu(),
   });
@@ -327,7 +331,7 @@ async function runOne(
   const cpu = {
     load: c1.load - c0.load,
     branch: c1.branch - c0.branch,
-    coordinator: c1.coordinator - c0.coordinator,
+    coordinator: treeDelta(c0.coordinator, c1.coordinator),
     db: treeDelta(c0.db, c1.db),
     machine: c1.machine.busy - c0.machine.busy,
   };

@@ -463,6 +463,12 @@ export const configSchema = z
         "most transaction passes (API-triggered and the scheduler's) one instance runs at once; beyond it prepare, submit, abort and prepareWorkflow get HTTP 503 / gRPC `UNAVAILABLE` (ours)",
       rule: atLeast(1),
     }),
+    // docs/operations.md, "Workers".
+    Workers: int(1, {
+      description:
+        'coordinator processes sharing the HTTP and gRPC ports (`dtx server`), each a full instance under the lease rules; 0: one per available core on PostgreSQL and MySQL. SQLite has one writer: more than 1 is refused there (ours)',
+      rule: atLeast(0),
+    }),
     BranchCallPolicy: branchCallPolicy,
     ApiAuth: apiAuth,
     MaxEventLoopLag: int(0, {
@@ -482,7 +488,8 @@ export const configSchema = z
     Store: store,
     Retention: retention,
   })
-  .superRefine(groupCheck((c) => (c.TimeoutToFail < c.RetryInterval ? ['TimeoutToFail', 'should not be less than RetryInterval'] : undefined)));
+  .superRefine(groupCheck((c) => (c.TimeoutToFail < c.RetryInterval ? ['TimeoutToFail', 'should not be less than RetryInterval'] : undefined)))
+  .superRefine(groupCheck((c) => (c.Workers > 1 && c.Store.Driver === 'sqlite' ? ['Workers', 'must be 0 or 1 on SQLite (one writer)'] : undefined)));
 
 export type Config = z.output<typeof configSchema>;
 

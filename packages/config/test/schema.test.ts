@@ -40,6 +40,7 @@ describe('configuration schema', () => {
       MaxBodyBytes: 4194304,
       CronConcurrency: 64,
       MaxEventLoopLag: 0,
+      Workers: 1,
       MaxInflightSubmits: 64,
       MaxStoreWait: 8,
       MaxInflightPasses: 256,

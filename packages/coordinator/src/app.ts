@@ -47,6 +47,8 @@ export interface StartOptions {
   /** Start the scheduler (default true). */
   scheduler?: boolean;
   instanceId?: string;
+  /** Publish this instance in etcd when the go-zero driver is configured (default true; one worker of a group does). */
+  register?: boolean;
 }
 
 export async function startCoordinator(config: Config, opts: StartOptions): Promise<Coordinator> {
@@ -144,7 +146,7 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
     throw err;
   }
   const httpPort = (http.server.address() as AddressInfo).port;
-  const registrar = await register(config, grpcPort, log);
+  const registrar = opts.register === false ? null : await register(config, grpcPort, log);
   if (opts.scheduler !== false) engine.start();
   log.info({ httpPort, grpcPort, store: s.Driver, instance: engine.instanceId, version: VERSION }, 'coordinator started');
 

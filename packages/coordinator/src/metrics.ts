@@ -8,6 +8,8 @@ export const OTHER_ENDPOINT = 'other';
 
 export class Metrics implements EngineMetrics {
   readonly registry = new Registry();
+  /** The text GET /api/metrics serves: this registry's, or the whole group's in a worker (apps/server workers.ts). */
+  collect: () => Promise<string> = () => this.registry.metrics();
   private readonly serverProcess: Counter<'type' | 'api' | 'status'>;
   private readonly serverDuration: Histogram<'type' | 'api'>;
   private readonly transProcess: Counter<'model' | 'status'>;
@@ -24,6 +26,8 @@ export class Metrics implements EngineMetrics {
       name: 'dtm_server_info',
       help: 'The information of this dtm server',
       labelNames: ['version'],
+      // A group of workers is one server (apps/server workers.ts aggregates their registries).
+      aggregator: 'first',
       registers: [this.registry],
     });
     info.set({ version }, 1);

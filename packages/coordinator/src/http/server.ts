@@ -311,8 +311,8 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   routes.add('/api/json-rpc');
 
   if (opts.metrics) {
-    const registry = opts.metrics.registry;
-    app.get('/api/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+    const metrics = opts.metrics;
+    app.get('/api/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.collect()));
     routes.add('/api/metrics');
   }
 
