@@ -17,6 +17,8 @@ const USAGE = `Usage: pnpm bench [options]
                        With --target: the store the target uses (labels and database counters).
   --target URL         measure this dtm-compatible server instead of starting ours
   --target-db NAME     with --target on postgres: the target's database (for pg_stat_database)
+  --db-port P          with --target: the port of the target's store server (e.g. dtm's Redis),
+                       whose CPU then counts in the db column
   --grpc-target H:P    with --target and --protocol grpc: the target's gRPC address
   --protocol LIST      http (POST /api/dtmsvr/submit, HTTP branches) and/or grpc
                        (dtmgimp.Dtm/Submit, gRPC branches); default http
@@ -51,6 +53,7 @@ const { values: a } = parseArgs({
     store: { type: 'string' },
     target: { type: 'string' },
     'target-db': { type: 'string' },
+    'db-port': { type: 'string' },
     'grpc-target': { type: 'string' },
     protocol: { type: 'string', default: 'http' },
     label: { type: 'string' },
@@ -231,6 +234,8 @@ async function runOne(
     dbPid = pidListeningOn(Number(new URL(adminUrl(store)).port));
     if (target) statsDb = a['target-db'] ?? 'dtm';
   }
+  // A target's own store server (dtm's Redis): its CPU counts as the database's, not as "other".
+  if (a['db-port']) dbPid = pidListeningOn(Number(a['db-port']));
   const dbBefore = stats ? await stats.sample(statsDb) : null;
   const branchBefore = await branchStats(busiOrigin);
 

@@ -123,6 +123,8 @@ export interface StoreConfig {
   /** PostgreSQL schema (search_path). */
   schema: string;
   maxOpenConns: number;
+  /** SQLite's `synchronous` setting (Store.SqliteSync); `normal` when absent. */
+  sqliteSync?: 'normal' | 'full';
 }
 
 /** The storage settings of a configuration, as the db package takes them. */
@@ -137,6 +139,7 @@ export function storeConfigOf(c: Config, maxConns = 100): StoreConfig {
     db: s.Db,
     schema: s.Schema,
     maxOpenConns: Math.min(s.MaxOpenConns, maxConns),
+    sqliteSync: s.SqliteSync as 'normal' | 'full',
   };
 }
 

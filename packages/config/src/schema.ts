@@ -324,6 +324,13 @@ const store = z
       rule: notNegative,
     }),
     RedisPrefix: str('{a}', ignored("dtm's redis store is not offered")),
+    // docs/operations.md, "Durability of the embedded store".
+    SqliteSync: str('normal', {
+      description:
+        "SQLite's `synchronous` in WAL mode: `normal` (a killed process loses nothing; a power loss or OS crash can lose the last commits not yet synced, at most since the last checkpoint) or `full` (every commit synced before it is acknowledged: nothing lost, slower) (ours)",
+      normalize: (v) => v.toLowerCase(),
+      rule: (v) => (v === 'normal' || v === 'full' ? undefined : `'${v}' is not supported: use normal or full`),
+    }),
   })
   .overwrite((s) => {
     // The database and port follow the driver when not given.

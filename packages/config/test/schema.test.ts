@@ -91,6 +91,7 @@ describe('configuration schema', () => {
         DataExpire: 604800,
         FinishedDataExpire: 86400,
         RedisPrefix: '{a}',
+        SqliteSync: 'normal',
       },
       Retention: { Mode: 'auto', BatchSize: 200, IntervalSeconds: 60, KeepAttempts: 100 },
       BranchCallPolicy: { Allow: '', Deny: '169.254.0.0/16,fe80::/10,fd00:ec2::254', MaxRedirects: 3 },
@@ -120,6 +121,7 @@ describe('configuration schema', () => {
       TIME_ZONE_OFFSET: '+8',
       ALERT_WEB_HOOK: 'http://h/',
       RETENTION_MODE: 'off',
+      STORE_SQLITE_SYNC: 'full',
       BRANCH_CALL_POLICY_ALLOW: '10.0.0.0/8,*.svc.local,http://h:8080/api/',
       BRANCH_CALL_POLICY_DENY: '169.254.0.0/16',
       API_AUTH_TOKEN: 't'.repeat(32),
@@ -286,6 +288,7 @@ describe('configuration schema', () => {
       db: 'dtm',
       schema: 's',
       maxOpenConns: 100,
+      sqliteSync: 'normal',
     });
     expect(storeConfigOf(c, 10).maxOpenConns).toBe(10);
   });

@@ -57,12 +57,14 @@ export interface ConnectOptions {
   poolSize?: number;
   /** postgres search_path */
   schema?: string;
+  /** sqlite: PRAGMA synchronous in WAL mode (default normal) */
+  sqliteSync?: 'normal' | 'full';
 }
 
 export function connect(opts: ConnectOptions): SqlDriver {
   switch (opts.dialect) {
     case 'sqlite':
-      return new SqliteDriver(opts.url);
+      return new SqliteDriver(opts.url, opts.sqliteSync ?? 'normal');
     case 'postgres':
       return new PgDriver(opts.url, opts.poolSize ?? 20, opts.schema);
     case 'mysql':
@@ -90,10 +92,11 @@ class SqliteDriver implements SqlDriver {
   private running: Promise<void> | null = null;
   private readonly conn: SqlConn;
 
-  constructor(file: string) {
+  constructor(file: string, sync: 'normal' | 'full') {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    // docs/operations.md, "Durability of the embedded store".
+    this.db.pragma(sync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.conn = {

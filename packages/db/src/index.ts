@@ -83,6 +83,7 @@ async function open(config: StoreConfig, opts: OpenOptions): Promise<Database> {
     url: storeUrl(config),
     poolSize: config.maxOpenConns,
     schema: config.schema,
+    sqliteSync: config.sqliteSync,
   });
   let migration: MigrateResult | undefined;
   try {

@@ -265,3 +265,20 @@ describe('store on an unreachable database', () => {
     await driver.close();
   });
 });
+
+describe('SQLite durability setting (Store.SqliteSync)', () => {
+  it('is synchronous NORMAL by default and FULL when asked', async () => {
+    const base = await freshStore('sqlite', 'sync');
+    for (const [sqliteSync, expected] of [
+      [undefined, 1],
+      ['full', 2],
+    ] as const) {
+      const db = await openDatabase({ ...base, db: `${base.db}-${sqliteSync ?? 'default'}`, sqliteSync });
+      try {
+        expect((await db.driver.query('PRAGMA synchronous'))[0]).toEqual({ synchronous: expected });
+      } finally {
+        await db.close();
+      }
+    }
+  });
+});
