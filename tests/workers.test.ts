@@ -40,7 +40,9 @@ async function submittedTotal(base: string): Promise<number> {
   return n;
 }
 
-describe.skipIf(!testStores().includes('postgres'))('two workers on PostgreSQL', () => {
+const groupStores = (['postgres', 'mysql'] as const).filter((s) => testStores().includes(s));
+
+describe.skipIf(groupStores.length === 0).each(groupStores)('two workers on %s', (storeName) => {
   const svc = new BranchServer();
   let store: StoreConfig;
   let child: ChildCoordinator;
@@ -51,10 +53,10 @@ describe.skipIf(!testStores().includes('postgres'))('two workers on PostgreSQL',
     await svc.start();
     svc.on('/w/TransOut', {});
     svc.on('/w/TransIn', {});
-    store = await freshStore('postgres', 'workers');
+    store = await freshStore(storeName, 'workers');
     grpcPort = await freePort();
     child = await startChild(store, { WORKERS: '2', GRPC_PORT: String(grpcPort) });
-    db = connect({ dialect: 'postgres', url: storeUrl(store), poolSize: 2 });
+    db = connect({ dialect: storeName, url: storeUrl(store), poolSize: 2 });
   });
   afterAll(async () => {
     await child?.kill();
