@@ -40,7 +40,9 @@ async function submittedTotal(base: string): Promise<number> {
   return n;
 }
 
-describe.skipIf(!testStores().includes('postgres'))('two workers on PostgreSQL', () => {
+const groupStores = (['postgres', 'mysql'] as const).filter((s) => testStores().includes(s));
+
+describe.skipIf(groupStores.length === 0).each(groupStores)('two workers on %s', (storeName) => {
   const svc = new BranchServer();
   let store: StoreConfig;
   let child: ChildCoordinator;
@@ -51,10 +53,10 @@ describe.skipIf(!testStores().includes('postgres'))('two workers on PostgreSQL',
     await svc.start();
     svc.on('/w/TransOut', {});
     svc.on('/w/TransIn', {});
-    store = await freshStore('postgres', 'workers');
+    store = await freshStore(storeName, 'workers');
     grpcPort = await freePort();
     child = await startChild(store, { WORKERS: '2', GRPC_PORT: String(grpcPort) });
-    db = connect({ dialect: 'postgres', url: storeUrl(store), poolSize: 2 });
+    db = connect({ dialect: storeName, url: storeUrl(store), poolSize: 2 });
   });
   afterAll(async () => {
     await child?.kill();
@@ -69,6 +71,12 @@ describe.skipIf(!testStores().includes('postgres'))('two workers on PostgreSQL',
     const rows = await db.query('SELECT instance_id, pid FROM coordinator_node ORDER BY pid');
     expect(new Set(rows.map((r) => r.instance_id)).size).toBe(2);
     expect(rows.map((r) => Number(r.pid)).sort()).toEqual([...pids].sort());
+    // The Nodes page shows "worker k of N" from these columns (migration 0022).
+    const places = await db.query('SELECT worker, workers FROM coordinator_node ORDER BY worker');
+    expect(places.map((r) => [Number(r.worker), Number(r.workers)])).toEqual([
+      [0, 2],
+      [1, 2],
+    ]);
 
     const prefix = `w-${Date.now()}`;
     // Separate connections (no keep-alive reuse across them): the workers take turns accepting.
@@ -102,6 +110,8 @@ describe.skipIf(!testStores().includes('postgres'))('two workers on PostgreSQL',
     expect(Number(done[0]?.n)).toBe(21);
     // Whichever worker answers GET /api/metrics, it reports the group: all 21 submits.
     for (let i = 0; i < 4; i++) expect(await submittedTotal(child.base)).toBeGreaterThanOrEqual(21);
+    // The group's size is reported once, not summed over the workers.
+    expect(await (await fetch(`${child.base}/api/metrics`)).text()).toMatch(/^dtx_workers 2$/m);
   });
 
   it('replaces a worker that dies, and stops all of them on SIGTERM with exit code 0', async () => {

@@ -4,6 +4,7 @@
 // module starts itself.
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { Gauge } from 'prom-client';
 import { redacted } from '@dtx/config';
 import { startCoordinator } from '@dtx/coordinator';
 import { createLogger, exitOnSignals, isEntry, loadConfigOrExit, VERSION } from '@dtx/runtime';
@@ -54,9 +55,20 @@ export async function run(argv: string[]): Promise<void> {
   if (index === null || index === 0) wlog.info({ config: redacted(config) }, 'configuration');
   // Signals are handled from here on: one that arrives while the coordinator is starting stops it
   // once it has started (and the process exits 0), instead of killing it half-way.
-  const coordinator = startCoordinator(config, { logger: wlog, register: index === null || index === 0 });
+  const coordinator = startCoordinator(config, {
+    logger: wlog,
+    register: index === null || index === 0,
+    worker: index === null ? undefined : { index, of: workers },
+  });
   exitOnSignals(wlog, async () => (await coordinator).close());
   const c = await coordinator;
+  // The group's size (docs/operations.md, "Workers"): one value for the group, not a sum.
+  new Gauge({
+    name: 'dtx_workers',
+    help: 'Coordinator processes in this process group (Workers)',
+    aggregator: 'first',
+    registers: [c.metrics.registry],
+  }).set(index === null ? 1 : workers);
   if (index !== null) c.metrics.collect = groupMetrics(c.metrics.registry);
 }
 

@@ -245,7 +245,7 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
   });
 
   it('nodes: alive from recent heartbeats, lost after missing them; topics read from the kv table', async () => {
-    const beat = (instanceId: string, agoMs: number, inFlight: number) =>
+    const beat = (instanceId: string, agoMs: number, inFlight: number, worker?: number) =>
       db.store.heartbeat({
         instanceId,
         address: `http://${instanceId}:36789`,
@@ -256,13 +256,14 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
         startedAt: new Date(NOW - 3600_000),
         heartbeatAt: new Date(Date.now() - agoMs),
         inFlight,
+        ...(worker === undefined ? {} : { worker, workers: 2 }),
       });
-    await beat('node-a', 1000, 7);
+    await beat('node-a', 1000, 7, 1);
     await beat('node-b', 60_000, 0);
     const nodes = await as('viewer').nodes.list();
-    expect(nodes.map((n) => [n.instanceId, n.alive, n.inFlight])).toEqual([
-      ['node-a', true, 7],
-      ['node-b', false, 0],
+    expect(nodes.map((n) => [n.instanceId, n.alive, n.inFlight, n.worker, n.workers])).toEqual([
+      ['node-a', true, 7, 1, 2],
+      ['node-b', false, 0, null, 1],
     ]);
   });
 

@@ -47,6 +47,8 @@ export interface StartOptions {
   /** Start the scheduler (default true). */
   scheduler?: boolean;
   instanceId?: string;
+  /** This instance's place in a process group (docs/operations.md, "Workers"), shown on the Nodes page. */
+  worker?: { index: number; of: number };
   /** Publish this instance in etcd when the go-zero driver is configured (default true; one worker of a group does). */
   register?: boolean;
 }
@@ -165,6 +167,8 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
         startedAt,
         heartbeatAt: new Date(),
         inFlight: engine.inFlight(),
+        worker: opts.worker?.index ?? null,
+        workers: opts.worker?.of ?? 1,
       })
       .catch((err: Error) => log.warn({ err: err.message }, 'heartbeat failed'));
   await beat();

@@ -563,14 +563,26 @@ export class SqlStore implements Store {
   }
 
   async heartbeat(n: NodeRow): Promise<void> {
-    const cols = 'instance_id, address, version, hostname, pid, store, started_at, heartbeat_at, in_flight';
-    const values = [n.instanceId, n.address, n.version, n.hostname, n.pid, n.store, n.startedAt, n.heartbeatAt, n.inFlight];
-    const update = ['address', 'version', 'hostname', 'pid', 'store', 'heartbeat_at', 'in_flight'];
+    const cols = 'instance_id, address, version, hostname, pid, store, started_at, heartbeat_at, in_flight, worker, workers';
+    const values = [
+      n.instanceId,
+      n.address,
+      n.version,
+      n.hostname,
+      n.pid,
+      n.store,
+      n.startedAt,
+      n.heartbeatAt,
+      n.inFlight,
+      n.worker ?? null,
+      n.workers ?? 1,
+    ];
+    const update = ['address', 'version', 'hostname', 'pid', 'store', 'heartbeat_at', 'in_flight', 'worker', 'workers'];
     const sql =
       this.dialect === 'mysql'
-        ? `INSERT INTO coordinator_node (${cols}) VALUES ${placeholders(9)} ON DUPLICATE KEY UPDATE ` +
+        ? `INSERT INTO coordinator_node (${cols}) VALUES ${placeholders(11)} ON DUPLICATE KEY UPDATE ` +
           update.map((c) => `${c} = VALUES(${c})`).join(', ')
-        : `INSERT INTO coordinator_node (${cols}) VALUES ${placeholders(9)} ON CONFLICT (instance_id) DO UPDATE SET ` +
+        : `INSERT INTO coordinator_node (${cols}) VALUES ${placeholders(11)} ON CONFLICT (instance_id) DO UPDATE SET ` +
           update.map((c) => `${c} = excluded.${c}`).join(', ');
     await this.driver.run(sql, values);
   }

@@ -126,6 +126,7 @@ describe.each(testStores())('store on %s', (storeName) => {
       heartbeatAt: now,
       inFlight: 3,
     });
+    expect(await prisma.coordinatorNode.findFirst({ where: { instanceId: `n-${g}` } })).toMatchObject({ worker: null, workers: 1 });
     await db.store.heartbeat({
       instanceId: `n-${g}`,
       address: 'http://h:1',
@@ -136,8 +137,10 @@ describe.each(testStores())('store on %s', (storeName) => {
       startedAt: now,
       heartbeatAt: now,
       inFlight: 4,
+      worker: 1,
+      workers: 3,
     });
-    expect((await prisma.coordinatorNode.findFirst({ where: { instanceId: `n-${g}` } }))?.inFlight).toBe(4);
+    expect(await prisma.coordinatorNode.findFirst({ where: { instanceId: `n-${g}` } })).toMatchObject({ inFlight: 4, worker: 1, workers: 3 });
   });
 
   it('insertTrans writes nothing when the gid exists', async () => {

@@ -15,6 +15,9 @@ export const nodesRouter = router({
       startedAt: n.startedAt.getTime(),
       heartbeatAt: n.heartbeatAt.getTime(),
       inFlight: n.inFlight,
+      // Index and size of its process group (docs/operations.md, "Workers"); null: not one of a group.
+      worker: n.worker,
+      workers: n.workers,
       alive: now - n.heartbeatAt.getTime() <= ctx.deps.settings.nodeTimeoutMs,
     }));
   }),

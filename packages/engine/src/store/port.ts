@@ -183,6 +183,10 @@ export interface NodeRow {
   startedAt: Date;
   heartbeatAt: Date;
   inFlight: number;
+  /** Index of this worker in its process group (docs/operations.md, "Workers"); null outside one. */
+  worker?: number | null;
+  /** Size of the process group (1 outside one). */
+  workers?: number;
 }
 
 export interface PassEnd {

@@ -35,6 +35,7 @@ export function NodesPage() {
               <dt className="text-slate-500">Host / pid</dt>
               <dd className="break-all">
                 {n.hostname} / {n.pid}
+                {n.worker !== null && ` / worker ${n.worker + 1} of ${n.workers}`}
               </dd>
               <dt className="text-slate-500">Store</dt>
               <dd>{n.store}</dd>
