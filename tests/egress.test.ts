@@ -109,6 +109,36 @@ describe.each(testStores())('egress policy on %s', (storeName) => {
     }
   });
 
+  it('refuses a workflow whose resume URL the policy refuses at prepareWorkflow, storing nothing', async () => {
+    const custom = JSON.stringify({ name: 'transfer', data: Buffer.from('{}').toString('base64') });
+    for (const [url, rule] of [
+      [METADATA, '169.254.0.0/16'],
+      [internal.url('/wf/resume'), '127.0.0.2'],
+    ] as const) {
+      const g = gid('wf');
+      const r = await denying.http.post('prepareWorkflow', {
+        gid: g,
+        trans_type: 'workflow',
+        protocol: 'http',
+        query_prepared: url,
+        custom_data: custom,
+      });
+      expect(r.status, r.text).toBe(400);
+      expect(r.text).toContain(`query_prepared '${url}' is refused by BranchCallPolicy.Deny entry '${rule}'`);
+      await nothingStored(denying.http, g);
+    }
+    expect(internal.calls).toEqual([]);
+  });
+
+  it('refuses branches of the json-rpc protocol like HTTP ones', async () => {
+    const g = gid('jproto');
+    const r = await denying.http.post('submit', { ...saga(g, internal.url('/eg/jrpc')), protocol: 'json-rpc' });
+    expect(r.status, r.text).toBe(400);
+    expect(r.text).toContain("is refused by BranchCallPolicy.Deny entry '127.0.0.2'");
+    await nothingStored(denying.http, g);
+    expect(internal.calls).toEqual([]);
+  });
+
   it('refuses a denied loopback server at submit when the URL names its address', async () => {
     const g = gid('lit');
     const r = await denying.http.post('submit', saga(g, internal.url('/eg/secret')));
@@ -207,5 +237,17 @@ describe.each(testStores())('egress policy on %s', (storeName) => {
       await nothingStored(a.http, g2);
       expect(svc.callsTo('/eg/other')).toEqual([]);
     });
+  });
+});
+
+describe('the alert webhook under the egress policy', () => {
+  it('refuses to start when AlertWebHook is an address the policy denies, naming the key and the rule', async () => {
+    const store = await freshStore('sqlite', 'eghook');
+    await expect(startInProcess(store, { AlertWebHook: 'http://169.254.169.254/hook' })).rejects.toThrow(
+      "AlertWebHook (ALERT_WEB_HOOK) 'http://169.254.169.254/hook' is refused by BranchCallPolicy.Deny entry '169.254.0.0/16'",
+    );
+    await expect(startInProcess(store, { AlertWebHook: 'http://127.0.0.2:9/hook', ...policy('', `${DEFAULT_DENY},127.0.0.2`) })).rejects.toThrow(
+      "is refused by BranchCallPolicy.Deny entry '127.0.0.2'",
+    );
   });
 });
