@@ -52,12 +52,14 @@ export async function run(argv: string[]): Promise<void> {
   }
   const index = workerIndex();
   const wlog = index === null ? log : log.child({ worker: index });
-  if (index === null || index === 0) wlog.info({ config: redacted(config) }, 'configuration');
+  // The process alone, or the group's first worker: says what the whole group would say once.
+  const first = index === null || index === 0;
+  if (first) wlog.info({ config: redacted(config) }, 'configuration');
   // Signals are handled from here on: one that arrives while the coordinator is starting stops it
   // once it has started (and the process exits 0), instead of killing it half-way.
   const coordinator = startCoordinator(config, {
     logger: wlog,
-    register: index === null || index === 0,
+    register: first,
     worker: index === null ? undefined : { index, of: workers },
   });
   exitOnSignals(wlog, async () => (await coordinator).close());

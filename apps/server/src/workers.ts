@@ -8,6 +8,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Config } from '@dtx/config';
+import type { ShutdownLogger } from '@dtx/runtime';
 
 /** The environment variable that carries a worker's index (0 .. N-1; a replacement keeps it). */
 export const WORKER_INDEX_ENV = 'DTX_WORKER_INDEX';
@@ -28,18 +29,12 @@ export function workerIndex(): number | null {
   return Number.isInteger(n) && n >= 0 ? n : null;
 }
 
-interface Log {
-  info(o: object, msg: string): void;
-  warn(o: object, msg: string): void;
-  error(o: object, msg: string): void;
-}
-
 /**
  * The primary: forks `n` workers, replaces one that dies (after a back-off that grows while
  * replacements keep dying within a minute), and on SIGTERM/SIGINT stops them all and exits 0 once
  * every worker has exited (1 when one did not stop cleanly).
  */
-export function runPrimary(n: number, log: Log): void {
+export function runPrimary(n: number, log: ShutdownLogger): void {
   const aggregator = new AggregatorRegistry();
   let stopping = false;
   let failed = false;

@@ -102,7 +102,7 @@ function isSyntaxError(err: unknown): boolean {
 const DUPLICATE_GID = /for key '(?:trans_global\.)?gid'/;
 
 const BRANCH_RESULT =
-  'UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? ' + `WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared'`;
+  "UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared'";
 
 /** INSERTs of branch rows; SQLite limits bound variables per statement, 100 rows x 8 stays inside every limit. */
 function branchInserts(branches: NewBranch[], now: Date): Stmt[] {
@@ -279,17 +279,9 @@ export class SqlStore implements Store {
         throw err;
       }
     }
+    // SQLite: one transaction of the group commit (drivers.ts).
     return this.driver.tx(async (c) => {
-      if (this.dialect === 'sqlite') {
-        if ((await c.run(`${insertGlobal} ON CONFLICT (gid) DO NOTHING`, globalValues(g, now))) === 0) return false;
-      } else {
-        try {
-          await c.run(insertGlobal, globalValues(g, now));
-        } catch (err) {
-          if (isDuplicateKey(err)) return false;
-          throw err;
-        }
-      }
+      if ((await c.run(`${insertGlobal} ON CONFLICT (gid) DO NOTHING`, globalValues(g, now))) === 0) return false;
       await this.insertBranches(c, branches, now);
       return true;
     });
