@@ -3,7 +3,7 @@
 // Debian packages' binaries, on ports of their own), then runs the linters (Prettier, the type check, ESLint), every TypeScript
 // test on SQLite, PostgreSQL and MariaDB, the dashboard's end-to-end tests in Chromium (after a
 // production build of the web app), the Helm chart's validation, and the Go compatibility tests
-// against the real dtm SDK. The TypeScript tests include the release package (tests/release.test.ts).
+// against the real dtm SDK, and the Python ones against dtm's Python SDK. The TypeScript tests include the release package (tests/release.test.ts).
 //
 //   DTX_TEST_STORES=sqlite pnpm test     # only the embedded store, no external services
 //   pnpm test -- tests/saga.test.ts      # extra arguments go to vitest (e2e and Go tests are skipped)
@@ -67,6 +67,10 @@ const goModules = !args.length && existsSync(compat) ? readdirSync(compat).filte
 for (const mod of goModules) {
   step(`go compatibility tests (compat/${mod})`, 'go', ['test', '-count=1', '-timeout', '15m', './...'], { cwd: join(compat, mod) });
 }
+
+// dtm's Python SDK (compat/python; its packages come from PyPI into compat/python/.venv).
+const hasPython = spawnSync('python3', ['-c', 'import venv']).status === 0;
+if (!args.length && hasPython) step('python compatibility tests (compat/python)', 'node', ['scripts/test-python.mjs']);
 
 console.log('\n=== summary');
 for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name} (${r.seconds}s)`);

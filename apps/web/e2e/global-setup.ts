@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestProvider, TEST_ROLE_VALUES } from '../../../tests/support/oidc-provider.ts';
 import { freePort, startScript, type ScriptProcess } from '../../../tests/support/processes.ts';
+import { freshStore, storeEnv, testStores } from '../../../tests/support/stores.ts';
 
 /** Runs apps/web/server/main.ts and waits until its output says it is ready. */
 function start(args: string[], env: Record<string, string>, ready: (out: string) => boolean): Promise<ScriptProcess> {
@@ -56,6 +57,15 @@ export default async function globalSetup() {
 
 export const SSO_ADMIN_PASSWORD = 'e2e-sso-admin-password';
 
+/** Login limits of the dashboards on each store (stores.spec.ts): small, so that a test can reach them and wait them out. */
+export const STORE_LOGIN_LIMITS = { userAttempts: 3, windowSeconds: 4 };
+
+/** A dashboard of stores.spec.ts: its store and its address. */
+export interface StoreDashboard {
+  store: string;
+  url: string;
+}
+
 /**
  * Single sign-on (sso.spec.ts): a real OpenID Connect provider (oidc-provider) in this process, a
  * dashboard that uses it, and one whose issuer cannot be reached (nothing listens on its port).
@@ -64,7 +74,10 @@ export const SSO_ADMIN_PASSWORD = 'e2e-sso-admin-password';
 async function startSso(dir: string) {
   const [ssoPort, downPort, closedPort] = [await freePort(), await freePort(), await freePort()];
   const ssoUrl = `http://127.0.0.1:${ssoPort}`;
-  const idp = await startTestProvider([`${ssoUrl}/api/auth/oidc/callback`]);
+  // the server-side stores besides SQLite (DTX_TEST_STORES picks them, like vitest's)
+  const others = testStores().filter((s) => s !== 'sqlite');
+  const storeUrls = await Promise.all(others.map(async () => `http://127.0.0.1:${await freePort()}`));
+  const idp = await startTestProvider([ssoUrl, ...storeUrls].map((u) => `${u}/api/auth/oidc/callback`));
   const oidc = (issuer: string, url: string) => ({
     DASHBOARD_ADMIN_PASSWORD: SSO_ADMIN_PASSWORD,
     DASHBOARD_OIDC_ISSUER: issuer,
@@ -93,6 +106,22 @@ async function startSso(dir: string) {
     },
     ready,
   );
+  // sessions, login limits and SSO keep their state in the store: the same dashboard on a fresh
+  // database of each other store (stores.spec.ts)
+  const onStores = await Promise.all(
+    others.map(async (name, i) => {
+      const url = storeUrls[i]!;
+      const env = {
+        ...storeEnv(await freshStore(name, 'e2e')),
+        DASHBOARD_PORT: new URL(url).port,
+        DASHBOARD_LOGIN_USER_ATTEMPTS: String(STORE_LOGIN_LIMITS.userAttempts),
+        DASHBOARD_LOGIN_WINDOW_SECONDS: String(STORE_LOGIN_LIMITS.windowSeconds),
+        ...oidc(idp.issuer, url),
+      };
+      return { name, url, proc: await start([], env, ready) };
+    }),
+  );
+  process.env.DTX_E2E_STORES = JSON.stringify(onStores.map(({ name, url }): StoreDashboard => ({ store: name, url })));
   process.env.DTX_E2E_SSO = ssoUrl;
   process.env.DTX_E2E_SSO_DOWN = `http://127.0.0.1:${downPort}`;
   // what the dashboard with the unreachable issuer logged at start-up
@@ -103,6 +132,7 @@ async function startSso(dir: string) {
     .join('\n');
   return {
     stop: async () => {
+      for (const d of onStores) await d.proc.stop('SIGTERM', 15_000);
       await down.stop('SIGTERM', 15_000);
       await withSso.stop('SIGTERM', 15_000);
       await idp.close();

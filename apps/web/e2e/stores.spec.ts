@@ -1,0 +1,137 @@
+// What the dashboard keeps in the store, in a real browser on PostgreSQL and MariaDB (the other
+// spec files run on SQLite): server-side sessions (sign out, an admin ending a session), the
+// per-user login limit with its audit rows, and single sign-on with its role mapping. Each store
+// has its own dashboard on a fresh database, started by global-setup.ts.
+import { expect, test, type Page } from '@playwright/test';
+import { SSO_ADMIN_PASSWORD, STORE_LOGIN_LIMITS, type StoreDashboard } from './global-setup.ts';
+
+const dashboards = JSON.parse(process.env.DTX_E2E_STORES ?? '[]') as StoreDashboard[];
+const run = process.env.DTX_E2E_RUN!;
+
+async function login(page: Page, web: string, username: string, password: string) {
+  await page.goto(`${web}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+async function loginAdmin(page: Page, web: string) {
+  await login(page, web, 'admin', SSO_ADMIN_PASSWORD);
+  await expect(page.getByTestId('whoami')).toContainText('admin');
+}
+
+/** As admin: adds a local user (a viewer) on the Users page. */
+async function addUser(page: Page, web: string, name: string, password: string) {
+  await page.goto(`${web}/users`);
+  await page.locator('input[name="new-username"]').fill(name);
+  await page.locator('input[name="new-password"]').fill(password);
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.getByTestId('users-table').locator('tr', { hasText: name })).toBeVisible();
+}
+
+test('the server-side stores besides SQLite each have a dashboard here', () => {
+  const expected = (process.env.DTX_TEST_STORES ?? 'sqlite,postgres,mysql').split(',').filter((s) => s !== 'sqlite');
+  expect(dashboards.map((d) => d.store).sort()).toEqual(expected.sort());
+});
+
+for (const { store, url: web } of dashboards) {
+  test.describe(`on ${store}`, () => {
+    test('sign out ends the session in the store: the old cookie, replayed, is refused', async ({ page, browser }) => {
+      await login(page, web, 'admin', SSO_ADMIN_PASSWORD);
+      await expect(page.getByTestId('whoami')).toContainText('admin');
+      const cookies = await page.context().cookies();
+      expect(cookies.find((c) => c.name === 'dtx_session')).toBeTruthy();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await expect(page).toHaveURL(/\/login$/);
+      const replay = await browser.newContext();
+      try {
+        await replay.addCookies(cookies);
+        const p = await replay.newPage();
+        await p.goto(`${web}/transactions`);
+        await expect(p).toHaveURL(/\/login\?next=%2Ftransactions/);
+      } finally {
+        await replay.close();
+      }
+    });
+
+    test("an admin ends a user's session on the Users page; that browser is logged out", async ({ page, browser }) => {
+      const name = `sess-${store}-${run}`;
+      await loginAdmin(page, web);
+      await addUser(page, web, name, `${name}-password`);
+      const other = await browser.newContext();
+      try {
+        const theirs = await other.newPage();
+        await login(theirs, web, name, `${name}-password`);
+        await expect(theirs.getByTestId('whoami')).toContainText(name);
+        await page.getByTestId('users-table').locator('tr', { hasText: name }).getByRole('button', { name: 'Sessions' }).click();
+        const sessions = page.getByTestId('sessions-table');
+        await expect(sessions.locator('tbody tr')).toHaveCount(1);
+        await sessions.getByRole('button', { name: 'End' }).click();
+        await expect(page.getByText('No live sessions.')).toBeVisible();
+        await theirs.goto(`${web}/transactions`);
+        await expect(theirs).toHaveURL(/\/login\?next=%2Ftransactions/);
+      } finally {
+        await other.close();
+      }
+    });
+
+    test('wrong passwords are limited per user: the right one is refused until the window ends, and the audit log shows it all', async ({
+      page,
+      browser,
+    }) => {
+      const name = `limit-${store}-${run}`;
+      await loginAdmin(page, web);
+      await addUser(page, web, name, `${name}-password`);
+      const other = await browser.newContext();
+      try {
+        const guesser = await other.newPage();
+        for (let i = 0; i < STORE_LOGIN_LIMITS.userAttempts; i++) {
+          await login(guesser, web, name, `wrong-${i}`);
+          await expect(guesser.getByText('wrong username or password')).toBeVisible();
+        }
+        // over the limit: not even the right password is checked
+        await login(guesser, web, name, `${name}-password`);
+        await expect(guesser.getByText(/Too many login attempts; try again in \d+ s\./)).toBeVisible();
+        await expect(guesser.getByTestId('whoami')).toHaveCount(0);
+        // after the window the real user gets in (no lasting lock-out); the counter is in the store
+        await guesser.waitForTimeout(STORE_LOGIN_LIMITS.windowSeconds * 1000 + 500);
+        await login(guesser, web, name, `${name}-password`);
+        await expect(guesser.getByTestId('whoami')).toContainText(name);
+      } finally {
+        await other.close();
+      }
+      await page.goto(`${web}/audit`);
+      const table = page.getByTestId('audit-table');
+      await expect(table.locator('tr[data-action="login-failed"]').filter({ hasText: name })).toHaveCount(STORE_LOGIN_LIMITS.userAttempts);
+      await expect(table.locator('tr[data-action="login-locked"]').filter({ hasText: name })).toHaveCount(1);
+      await expect(table.locator('tr[data-action="login"]').filter({ hasText: name })).toHaveCount(1);
+    });
+
+    test('an account in the admin group signs in with the provider as admin; a viewer-group account as viewer', async ({ page, browser }) => {
+      await page.goto(`${web}/login`);
+      await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
+      await page.getByLabel('IdP username').fill('alice');
+      await page.getByLabel('IdP password').fill('alice-password');
+      await page.getByRole('button', { name: 'Log in at the test IdP' }).click();
+      await expect(page.getByTestId('whoami')).toContainText('alice');
+      await page.goto(`${web}/users`);
+      await expect(page.getByTestId('users-table').locator('tr', { hasText: 'alice' })).toContainText('admin');
+      await page.goto(`${web}/audit`);
+      await expect(page.getByTestId('audit-table').locator('tr[data-action="user-sso-login"]').filter({ hasText: 'alice' }).first()).toBeVisible();
+
+      const other = await browser.newContext();
+      try {
+        const bob = await other.newPage();
+        await bob.goto(`${web}/login`);
+        await bob.getByRole('link', { name: 'Sign in with Test IdP' }).click();
+        await bob.getByLabel('IdP username').fill('bob');
+        await bob.getByLabel('IdP password').fill('bob-password');
+        await bob.getByRole('button', { name: 'Log in at the test IdP' }).click();
+        await expect(bob.getByTestId('whoami')).toContainText('bob');
+        expect((await bob.request.get(`${web}/api/trpc/users.list`)).status()).toBe(403);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+}
