@@ -17,7 +17,7 @@
 // (packages/db/src/store-wait.ts); past that it gets the same refusal, reason store_unavailable
 // (docs/operations.md, "Database outages"). Clients thus see one retryable refusal kind.
 import { limitStoreWait, withStoreWait } from '@dtx/db';
-import { StoreUnavailableError } from '@dtx/engine';
+import { StoreUnavailableError, type StoreWait } from '@dtx/engine';
 import type { Metrics } from './metrics.ts';
 
 /** The operations admission applies to. */
@@ -34,10 +34,11 @@ export interface Refusal {
 
 export interface Slot {
   /**
-   * Runs the request's work: its statements wait for an unreachable database up to MaxStoreWait,
-   * or until `clientDeadline` (Date.now() ms, e.g. a gRPC deadline) if sooner.
+   * Runs the request's work: its statements (those run with the StoreWait `fn` gets) wait for an
+   * unreachable database up to MaxStoreWait, or until `clientDeadline` (Date.now() ms, e.g. a gRPC
+   * deadline) if sooner.
    */
-  run<T>(fn: () => Promise<T>, clientDeadline?: number): Promise<T>;
+  run<T>(fn: (wait: StoreWait) => Promise<T>, clientDeadline?: number): Promise<T>;
   /** Gives the slot back; later calls do nothing. */
   release(): void;
 }
@@ -166,8 +167,8 @@ const CLIENT_MARGIN_MS = 500;
  * The client of this request gives up after `requestTimeout` seconds (dtm's SDKs time their calls
  * to the coordinator out at the transaction's request_timeout; 0: no timeout): wait no longer.
  */
-export function clientWaits(requestTimeout: number): void {
-  if (requestTimeout > 0) limitStoreWait(requestTimeout * 1000 - CLIENT_MARGIN_MS);
+export function clientWaits(wait: StoreWait | undefined, requestTimeout: number): void {
+  if (requestTimeout > 0) limitStoreWait(wait, requestTimeout * 1000 - CLIENT_MARGIN_MS);
 }
 
 export function isRefusal(r: Slot | Refusal): r is Refusal {

@@ -4,8 +4,8 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import * as mariadb from 'mariadb';
-import { acquireBy, guarded, Liveness } from './store-wait.ts';
-import type { Dialect } from './types.ts';
+import { acquireBy, guarded, Liveness, type GuardOptions } from './store-wait.ts';
+import type { Dialect, StoreWait } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -19,20 +19,27 @@ export interface TxOptions {
   isolation?: 'read committed';
 }
 
+/**
+ * A connection pool (or SQLite's one connection). Each top-level statement, transaction and batch
+ * takes the StoreWait of the request it serves, if any (store-wait.ts): how long it may wait for
+ * an unreachable database.
+ */
 export interface SqlDriver extends SqlConn {
   readonly dialect: Dialect;
+  query(sql: string, params?: unknown[], wait?: StoreWait): Promise<Row[]>;
+  run(sql: string, params?: unknown[], wait?: StoreWait): Promise<number>;
   /**
    * Runs `fn` in a database transaction. A deadlock or lock-wait timeout rolls it back whole and
    * runs `fn` again (a few times): `fn` must do nothing but SQL through `conn`.
    */
-  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts?: TxOptions): Promise<T>;
+  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts?: TxOptions, wait?: StoreWait): Promise<T>;
   /**
    * Runs writes that do not depend on each other's results in one transaction and returns each
    * one's change count; the first that fails rolls back the whole (retried like `tx`). MySQL sends
    * them as a single multi-statement with its BEGIN and COMMIT: one round trip instead of one per
    * statement (docs/benchmarks.md, "MariaDB").
    */
-  batch(stmts: Stmt[]): Promise<number[]>;
+  batch(stmts: Stmt[], wait?: StoreWait): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -42,12 +49,48 @@ export interface Stmt {
 }
 
 /** `batch` as a transaction of `run`s, for drivers without anything better. */
-function batchInTx(d: SqlDriver, stmts: Stmt[]): Promise<number[]> {
-  return d.tx(async (c) => {
-    const out: number[] = [];
-    for (const s of stmts) out.push(await c.run(s.sql, s.params));
-    return out;
-  });
+function batchInTx(d: SqlDriver, stmts: Stmt[], wait: StoreWait | undefined): Promise<number[]> {
+  return d.tx(
+    async (c) => {
+      const out: number[] = [];
+      for (const s of stmts) out.push(await c.run(s.sql, s.params));
+      return out;
+    },
+    {},
+    wait,
+  );
+}
+
+/** A driver whose statements all wait as `wait` says (a request's view of the pool; closes nothing). */
+export class WaitingDriver implements SqlDriver {
+  readonly dialect: Dialect;
+
+  constructor(
+    private readonly base: SqlDriver,
+    readonly wait: StoreWait,
+  ) {
+    this.dialect = base.dialect;
+  }
+
+  query(sql: string, params?: unknown[]): Promise<Row[]> {
+    return this.base.query(sql, params, this.wait);
+  }
+
+  run(sql: string, params?: unknown[]): Promise<number> {
+    return this.base.run(sql, params, this.wait);
+  }
+
+  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts?: TxOptions): Promise<T> {
+    return this.base.tx(fn, opts, this.wait);
+  }
+
+  batch(stmts: Stmt[]): Promise<number[]> {
+    return this.base.batch(stmts, this.wait);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 export interface ConnectOptions {
@@ -128,24 +171,24 @@ class SqliteDriver implements SqlDriver {
 
   // SQLITE_BUSY (another process holds the database's lock past busy_timeout: nothing ran) waits
   // and retries like an unreachable server (store-wait.ts).
-  query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return guarded(readOpts, async () => {
+  query(sql: string, params: unknown[] = [], wait?: StoreWait): Promise<Row[]> {
+    return guarded(readOpts, wait, async () => {
       while (this.running) await this.running;
       return this.execQuery(sql, params);
     });
   }
 
-  run(sql: string, params: unknown[] = []): Promise<number> {
-    return guarded(writeOpts, () => this.enqueue((c) => c.run(sql, params)) as Promise<number>);
+  run(sql: string, params: unknown[] = [], wait?: StoreWait): Promise<number> {
+    return guarded(writeOpts, wait, () => this.enqueue((c) => c.run(sql, params)) as Promise<number>);
   }
 
-  batch(stmts: Stmt[]): Promise<number[]> {
-    return batchInTx(this, stmts);
+  batch(stmts: Stmt[], wait?: StoreWait): Promise<number[]> {
+    return batchInTx(this, stmts, wait);
   }
 
-  tx<T>(fn: (conn: SqlConn) => Promise<T>): Promise<T> {
+  tx<T>(fn: (conn: SqlConn) => Promise<T>, _opts?: TxOptions, wait?: StoreWait): Promise<T> {
     // One connection, one writer at a time: no deadlocks, and serializable anyway.
-    return guarded(writeOpts, () => this.enqueue(fn) as Promise<T>);
+    return guarded(writeOpts, wait, () => this.enqueue(fn) as Promise<T>);
   }
 
   private enqueue(fn: Work['fn']): Promise<unknown> {
@@ -331,6 +374,8 @@ class PgDriver implements SqlDriver {
   }
 
   private readonly live = new Liveness(() => this.pool.query('SELECT 1'));
+  private readonly readOpts: GuardOptions = { ...readOpts, live: this.live };
+  private readonly writeOpts: GuardOptions = { ...writeOpts, live: this.live };
 
   /** A pooled client, waiting for one at most until `deadline`. */
   private client(deadline: number): Promise<pg.PoolClient> {
@@ -351,20 +396,20 @@ class PgDriver implements SqlDriver {
     }
   }
 
-  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return guarded({ ...readOpts, live: this.live }, async (d) => (await this.once(d, sql, params)).rows);
+  async query(sql: string, params: unknown[] = [], wait?: StoreWait): Promise<Row[]> {
+    return guarded(this.readOpts, wait, async (d) => (await this.once(d, sql, params)).rows);
   }
 
-  async run(sql: string, params: unknown[] = []): Promise<number> {
-    return guarded({ ...writeOpts, live: this.live }, async (d) => (await this.once(d, sql, params)).rowCount ?? 0);
+  async run(sql: string, params: unknown[] = [], wait?: StoreWait): Promise<number> {
+    return guarded(this.writeOpts, wait, async (d) => (await this.once(d, sql, params)).rowCount ?? 0);
   }
 
-  batch(stmts: Stmt[]): Promise<number[]> {
-    return batchInTx(this, stmts);
+  batch(stmts: Stmt[], wait?: StoreWait): Promise<number[]> {
+    return batchInTx(this, stmts, wait);
   }
 
-  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {
-    return guarded({ ...writeOpts, live: this.live }, (d) => this.txOnce(d, fn, opts));
+  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}, wait?: StoreWait): Promise<T> {
+    return guarded(this.writeOpts, wait, (d) => this.txOnce(d, fn, opts));
   }
 
   private async txOnce<T>(deadline: number, fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {
@@ -422,6 +467,8 @@ class MysqlDriver implements SqlDriver {
   }
 
   private readonly live = new Liveness(() => this.pool.query('SELECT 1'));
+  private readonly readOpts: GuardOptions = { ...readOpts, live: this.live };
+  private readonly writeOpts: GuardOptions = { ...writeOpts, live: this.live };
 
   /** A pooled connection, waiting for one at most until `deadline`. */
   private conn(deadline: number): Promise<mariadb.PoolConnection> {
@@ -438,16 +485,16 @@ class MysqlDriver implements SqlDriver {
     }
   }
 
-  async query(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return guarded({ ...readOpts, live: this.live }, async (d) => mysqlRows(await this.once(d, sql, params)));
+  async query(sql: string, params: unknown[] = [], wait?: StoreWait): Promise<Row[]> {
+    return guarded(this.readOpts, wait, async (d) => mysqlRows(await this.once(d, sql, params)));
   }
 
-  async run(sql: string, params: unknown[] = []): Promise<number> {
-    return guarded({ ...writeOpts, live: this.live }, async (d) => mysqlAffected(await this.once(d, sql, params)));
+  async run(sql: string, params: unknown[] = [], wait?: StoreWait): Promise<number> {
+    return guarded(this.writeOpts, wait, async (d) => mysqlAffected(await this.once(d, sql, params)));
   }
 
-  batch(stmts: Stmt[]): Promise<number[]> {
-    return guarded({ ...writeOpts, live: this.live }, (d) => this.batchOnce(d, stmts));
+  batch(stmts: Stmt[], wait?: StoreWait): Promise<number[]> {
+    return guarded(this.writeOpts, wait, (d) => this.batchOnce(d, stmts));
   }
 
   // One multi-statement (multipleStatements is on): the server stops at the first statement that
@@ -470,8 +517,8 @@ class MysqlDriver implements SqlDriver {
     }
   }
 
-  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}): Promise<T> {
-    return guarded({ ...writeOpts, live: this.live }, (d) => this.txOnce(d, fn, opts));
+  tx<T>(fn: (conn: SqlConn) => Promise<T>, opts: TxOptions = {}, wait?: StoreWait): Promise<T> {
+    return guarded(this.writeOpts, wait, (d) => this.txOnce(d, fn, opts));
   }
 
   private async txOnce<T>(deadline: number, fn: (conn: SqlConn) => Promise<T>, opts: TxOptions): Promise<T> {

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { StoreConfig } from '@dtx/config';
-import { connect, type SqlDriver } from './drivers.ts';
+import { connect, WaitingDriver, type SqlDriver } from './drivers.ts';
 import { migrate, type MigrateResult } from './migrate.ts';
 import { createPrisma, type PrismaClient } from './prisma.ts';
 import { SqlStore } from './sql-store.ts';
@@ -13,6 +13,7 @@ export { SqlStore, toGlobal, toBranch } from './sql-store.ts';
 export { connect, type SqlDriver, type SqlConn } from './drivers.ts';
 export { withStoreWait, limitStoreWait, BACKGROUND_WAIT_MS, STALL_MS } from './store-wait.ts';
 import { withStoreWait } from './store-wait.ts';
+import type { StoreWait } from './types.ts';
 export { migrate, loadMigrations, splitStatements, type MigrateResult } from './migrate.ts';
 export { createPrisma, type PrismaClient } from './prisma.ts';
 export { appendAudit, type AuditEntry } from './audit.ts';
@@ -29,7 +30,7 @@ export function storeUrl(c: StoreConfig, db = c.db): string {
 }
 
 /** Creates the database (not the tables) when the server may do so and it is missing. */
-async function ensureDatabase(c: StoreConfig): Promise<void> {
+async function ensureDatabase(c: StoreConfig, wait: StoreWait): Promise<void> {
   if (c.driver === 'sqlite') {
     mkdirSync(dirname(resolve(c.db)), { recursive: true });
     return;
@@ -38,10 +39,10 @@ async function ensureDatabase(c: StoreConfig): Promise<void> {
   const admin = connect({ dialect: c.driver, url: storeUrl(c, c.driver === 'postgres' ? 'postgres' : ''), poolSize: 1 });
   try {
     if (c.driver === 'postgres') {
-      const rows = await admin.query('SELECT 1 FROM pg_database WHERE datname = ?', [c.db]);
-      if (rows.length === 0) await admin.run(`CREATE DATABASE "${c.db}"`);
+      const rows = await admin.query('SELECT 1 FROM pg_database WHERE datname = ?', [c.db], wait);
+      if (rows.length === 0) await admin.run(`CREATE DATABASE "${c.db}"`, [], wait);
     } else {
-      await admin.run(`CREATE DATABASE IF NOT EXISTS \`${c.db}\` CHARACTER SET utf8mb4`);
+      await admin.run(`CREATE DATABASE IF NOT EXISTS \`${c.db}\` CHARACTER SET utf8mb4`, [], wait);
     }
   } catch {
     // No right to create databases, or a race with another instance: connecting will tell.
@@ -71,13 +72,13 @@ export interface OpenOptions {
 export function openDatabase(config: StoreConfig, opts: OpenOptions = {}): Promise<Database> {
   // At start-up nobody waits for us: an unreachable server fails the attempt within a second
   // (the coordinator's start-up loop retries it, app.ts).
-  return withStoreWait(OPEN_WAIT_MS, () => open(config, opts));
+  return withStoreWait(OPEN_WAIT_MS, (wait) => open(config, opts, wait));
 }
 
 const OPEN_WAIT_MS = 1000;
 
-async function open(config: StoreConfig, opts: OpenOptions): Promise<Database> {
-  if (opts.create !== false) await ensureDatabase(config);
+async function open(config: StoreConfig, opts: OpenOptions, wait: StoreWait): Promise<Database> {
+  if (opts.create !== false) await ensureDatabase(config, wait);
   const driver = connect({
     dialect: config.driver,
     url: storeUrl(config),
@@ -87,7 +88,7 @@ async function open(config: StoreConfig, opts: OpenOptions): Promise<Database> {
   });
   let migration: MigrateResult | undefined;
   try {
-    if (opts.migrate !== false) migration = await migrate(driver);
+    if (opts.migrate !== false) migration = await migrate(new WaitingDriver(driver, wait));
   } catch (err) {
     await driver.close().catch(() => undefined);
     throw err;

@@ -2,7 +2,7 @@
 // (upsert syntax, RETURNING, SKIP LOCKED) are spelled out where they occur rather than hidden in a
 // query builder. Every state change is conditional on the state it expects.
 import { isStorable } from '@dtx/engine';
-import type { Row, SqlConn, SqlDriver, Stmt } from './drivers.ts';
+import { WaitingDriver, type Row, type SqlConn, type SqlDriver, type Stmt } from './drivers.ts';
 import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
 import {
   DuplicateBranchError,
@@ -24,6 +24,7 @@ import {
   type PassEnd,
   type StatusChange,
   type Store,
+  type StoreWait,
 } from './types.ts';
 
 const UNFINISHED = `('prepared','submitted','aborting')`;
@@ -245,9 +246,20 @@ function toAttempt(r: Row): AttemptRow {
 
 export class SqlStore implements Store {
   readonly dialect: Dialect;
+  /** What was learnt about the server, shared with the request views (waiting()). */
+  private readonly learnt: { skipLocked?: boolean };
 
-  constructor(readonly driver: SqlDriver) {
+  constructor(
+    readonly driver: SqlDriver,
+    learnt: { skipLocked?: boolean } = {},
+  ) {
     this.dialect = driver.dialect;
+    this.learnt = learnt;
+  }
+
+  /** This store for one request: its statements wait for an unreachable database as `wait` says. */
+  waiting(wait: StoreWait): SqlStore {
+    return new SqlStore(new WaitingDriver(this.driver, wait), this.learnt);
   }
 
   async insertTrans(g: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean> {
@@ -488,9 +500,6 @@ export class SqlStore implements Store {
     return rows.map(toGlobal);
   }
 
-  /** Whether the server has SKIP LOCKED (MariaDB 10.6+, MySQL 8.0.1+); learnt on first use. */
-  private skipLocked: boolean | undefined;
-
   /**
    * MySQL/MariaDB: an `UPDATE ... ORDER BY ... LIMIT` locks every index record it scans (with the
    * gaps between them, under REPEATABLE READ), which collides with concurrent inserts and with
@@ -501,7 +510,7 @@ export class SqlStore implements Store {
    */
   private async claimDueMysql(set: string, due: string, setParams: unknown[], now: Date, limit: number): Promise<GlobalRow[]> {
     const token = setParams[0];
-    if (this.skipLocked !== false) {
+    if (this.learnt.skipLocked !== false) {
       try {
         const rows = await this.driver.tx(
           async (c) => {
@@ -517,11 +526,11 @@ export class SqlStore implements Store {
           },
           { isolation: 'read committed' },
         );
-        this.skipLocked = true;
+        this.learnt.skipLocked = true;
         return rows.map(toGlobal);
       } catch (err) {
-        if (this.skipLocked === true || !isSyntaxError(err)) throw err;
-        this.skipLocked = false;
+        if (this.learnt.skipLocked === true || !isSyntaxError(err)) throw err;
+        this.learnt.skipLocked = false;
       }
     }
     const n = await this.driver.run(`UPDATE trans_global ${set} WHERE ${due} ORDER BY next_cron_time LIMIT ?`, [...setParams, now, limit]);

@@ -4,33 +4,20 @@
 // of failing at once, each such statement waits for the database to come back and runs then, up
 // to a deadline:
 //
-// - a request of the transaction API runs inside withStoreWait(): its deadline is the
-//   coordinator's StoreWait, shortened to what its client waits (dtm's SDKs time their calls
-//   out at the transaction's request_timeout; gRPC clients send a deadline);
+// - a request of the transaction API has a StoreWait (newStoreWait) that the engine passes to the
+//   store (`store.waiting(wait)`): its deadline is the coordinator's MaxStoreWait, shortened to
+//   what its client waits (dtm's SDKs time their calls out at the transaction's request_timeout;
+//   gRPC clients send a deadline);
 // - everything else (scheduler passes, heartbeats, retention) waits BACKGROUND_WAIT_MS.
+//
+// The wait is passed explicitly, not through AsyncLocalStorage: on Node 20 that enables promise
+// hooks for the whole process, which cost 7.5% of the coordinator's CPU per saga
+// (docs/benchmarks.md).
 //
 // Past the deadline the statement fails with StoreUnavailableError, which the transports answer
 // as a retryable refusal. A statement already sent on a connection is never abandoned: its
 // outcome would be unknown.
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { StoreUnavailableError } from './types.ts';
-
-interface WaitContext {
-  /** performance.now() after which a statement that cannot reach the database gives up. */
-  deadline: number;
-  /** A write of this context has committed (the refusal then cannot say "nothing was stored"). */
-  wrote: boolean;
-  /** The request has been answered: what it started and goes on (a pass, a timer) is background work. */
-  done: boolean;
-}
-
-const storage = new AsyncLocalStorage<WaitContext>();
-
-/** The wait of the request being served, if any (asynchronous work it started inherits it). */
-function current(): WaitContext | undefined {
-  const c = storage.getStore();
-  return c && !c.done ? c : undefined;
-}
+import { StoreUnavailableError, type StoreWait } from './types.ts';
 
 /** How long work outside any request waits for an unreachable database (as MariaDB's pool did). */
 export const BACKGROUND_WAIT_MS = 20_000;
@@ -42,20 +29,24 @@ export const STALL_MS = 2_000;
 const PROBE_MS = 1_000;
 const PROBE_TIMEOUT_MS = 5_000;
 
-/** Runs `fn` with statements waiting at most `ms` for an unreachable database. */
-export async function withStoreWait<T>(ms: number, fn: () => Promise<T>): Promise<T> {
-  const c: WaitContext = { deadline: performance.now() + Math.max(0, ms), wrote: false, done: false };
+/** A request's wait: its statements wait at most `ms` for an unreachable database. */
+export function newStoreWait(ms: number): StoreWait {
+  return { deadline: performance.now() + Math.max(0, ms), wrote: false, done: false };
+}
+
+/** Runs `fn` with a new wait of `ms`, which ends (becomes background) when `fn` settles. */
+export async function withStoreWait<T>(ms: number, fn: (wait: StoreWait) => Promise<T>): Promise<T> {
+  const w = newStoreWait(ms);
   try {
-    return await storage.run(c, fn);
+    return await fn(w);
   } finally {
-    c.done = true;
+    w.done = true;
   }
 }
 
-/** Shortens the current wait to at most `ms` from now (the client will not wait longer). */
-export function limitStoreWait(ms: number): void {
-  const c = current();
-  if (c) c.deadline = Math.min(c.deadline, performance.now() + Math.max(0, ms));
+/** Shortens `wait` to at most `ms` from now (the client will not wait longer). */
+export function limitStoreWait(wait: StoreWait | undefined, ms: number): void {
+  if (wait) wait.deadline = Math.min(wait.deadline, performance.now() + Math.max(0, ms));
 }
 
 /**
@@ -144,10 +135,11 @@ const DEADLOCK_ATTEMPTS = 5;
  * Runs one statement (or transaction): waits while the database is stalled, runs it, retries it
  * after a pause when it could not reach the server (until the deadline) and when it lost a
  * deadlock (a few times, with a short random pause so that the two sides do not meet again).
- * `fn` gets the deadline, to bound its wait for a pooled connection.
+ * `wait` is the request's (absent or done: background). `fn` gets the deadline, to bound its wait
+ * for a pooled connection.
  */
-export async function guarded<T>(o: GuardOptions, fn: (deadline: number) => Promise<T>): Promise<T> {
-  const ctx = current();
+export async function guarded<T>(o: GuardOptions, wait: StoreWait | undefined, fn: (deadline: number) => Promise<T>): Promise<T> {
+  const ctx = wait && !wait.done ? wait : undefined;
   const deadline = ctx?.deadline ?? performance.now() + BACKGROUND_WAIT_MS;
   const started = performance.now();
   const giveUp = (why: string, cause?: unknown): never => {

@@ -6,6 +6,7 @@ import {
   loadMigrations,
   migrate,
   openDatabase,
+  SqlStore,
   StoreError,
   StoreUnavailableError,
   withStoreWait,
@@ -257,9 +258,10 @@ describe.each(testStores())('store on %s', (storeName) => {
 });
 
 describe('store on an unreachable database', () => {
-  it('waits for it up to the deadline, then fails with StoreUnavailableError carrying the driver error', async () => {
+  it("waits for it up to the request's deadline, then fails with StoreUnavailableError carrying the driver error", async () => {
     const driver = connect({ dialect: 'postgres', url: 'postgres://nobody@127.0.0.1:1/x', poolSize: 1 });
-    const err: unknown = await withStoreWait(300, () => driver.query('SELECT 1')).catch((e: unknown) => e);
+    // the request's view of the store (Store.waiting) passes its wait to every statement
+    const err: unknown = await withStoreWait(300, (wait) => new SqlStore(driver).waiting(wait).findGlobal('g')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreUnavailableError);
     expect((err as StoreUnavailableError).stored).toBe(false);
     expect((err as Error).message).toMatch(

@@ -19,7 +19,7 @@ import { systemClock, type Clock } from './clock.ts';
 import type { EngineMetrics, PassEnv } from './pass.ts';
 import { PassRunner } from './runner.ts';
 import { Scheduler, type SchedulerHealth } from './scheduler.ts';
-import type { BranchRow, GlobalQuery, GlobalRow, Store } from './store/port.ts';
+import type { BranchRow, GlobalQuery, GlobalRow, Store, StoreWait } from './store/port.ts';
 import type { TopicResolver } from './types/module.ts';
 import type { BranchRegistration, TransRequest } from './model.ts';
 
@@ -139,29 +139,31 @@ export class Engine {
     return newGid();
   }
 
-  prepare(req: TransRequest): Promise<void> {
-    return this.ops.prepare(req);
+  // `wait`: the request's StoreWait (store/port.ts), which its transport got from admission.
+
+  prepare(req: TransRequest, wait?: StoreWait): Promise<void> {
+    return this.ops.prepare(req, wait);
   }
 
-  submit(req: TransRequest): Promise<void> {
-    return this.ops.submit(req);
+  submit(req: TransRequest, wait?: StoreWait): Promise<void> {
+    return this.ops.submit(req, wait);
   }
 
-  abort(req: TransRequest): Promise<void> {
-    return this.ops.abort(req);
+  abort(req: TransRequest, wait?: StoreWait): Promise<void> {
+    return this.ops.abort(req, wait);
   }
 
   forceStop(gid: string): Promise<void> {
     return this.ops.forceStop(gid);
   }
 
-  registerBranch(reg: BranchRegistration): Promise<void> {
-    return this.ops.registerBranch(reg);
+  registerBranch(reg: BranchRegistration, wait?: StoreWait): Promise<void> {
+    return this.ops.registerBranch(reg, wait);
   }
 
   /** prepareWorkflow: create the workflow, or return it with its recorded progress. */
-  prepareWorkflow(req: TransRequest): Promise<{ global: GlobalRow; branches: BranchRow[] }> {
-    return this.ops.prepareWorkflow(req);
+  prepareWorkflow(req: TransRequest, wait?: StoreWait): Promise<{ global: GlobalRow; branches: BranchRow[] }> {
+    return this.ops.prepareWorkflow(req, wait);
   }
 
   async query(gid: string): Promise<{ global: GlobalRow | null; branches: BranchRow[] }> {

@@ -106,10 +106,11 @@ export class LeaseKeeper {
   /**
    * Leases an existing row for an API-triggered pass. Another pass may hold it (a scheduler on
    * some instance): wait for it when the caller waits for the result, else make the row due so
-   * that whoever is free next processes it (`onDue` wakes the local scheduler).
+   * that whoever is free next processes it (`onDue` wakes the local scheduler). `store`: the
+   * request's view of the store (Store.waiting).
    */
-  async acquire(gid: string, wait: boolean, onDue: () => void): Promise<{ row: GlobalRow; lease: HeldLease } | null> {
-    const { store, clock } = this.o;
+  async acquire(gid: string, wait: boolean, onDue: () => void, store: Store = this.o.store): Promise<{ row: GlobalRow; lease: HeldLease } | null> {
+    const { clock } = this.o;
     const deadline = this.mono() + (this.o.requestTimeout + 2) * 1000;
     for (;;) {
       const token = this.newToken();

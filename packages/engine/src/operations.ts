@@ -12,7 +12,7 @@ import { checkTransRequest } from './request.ts';
 import type { PassRunner } from './runner.ts';
 import { baseInterval } from './schedule.ts';
 import { assertTransition, isFinished, Status, type GlobalStatus } from './status.ts';
-import { DuplicateBranchError, type BranchRow, type GlobalRow, type NewBranch, type StatusChange, type Store } from './store/port.ts';
+import { DuplicateBranchError, type BranchRow, type GlobalRow, type NewBranch, type StatusChange, type Store, type StoreWait } from './store/port.ts';
 import type { TopicResolver } from './types/module.ts';
 import { findTransType } from './types/registry.ts';
 import type { BranchRegistration, TransRequest } from './model.ts';
@@ -39,17 +39,22 @@ export class Operations {
     this.clock = d.clock;
   }
 
-  async prepare(req: TransRequest): Promise<void> {
+  // Each operation an API request makes takes the request's StoreWait (store/port.ts) and runs
+  // its statements, and the pass it starts, on `store.waiting(wait)`.
+
+  async prepare(req: TransRequest, wait?: StoreWait): Promise<void> {
     const type = checkTransRequest(req, this.d.targets);
-    if (await this.save(req, Status.Prepared, '', type.generateBranches(req, this.d.topics))) return;
-    const existing = await this.store.findGlobal(req.gid);
+    const store = this.storeFor(wait);
+    if (await this.save(store, req, Status.Prepared, '', type.generateBranches(req, this.d.topics))) return;
+    const existing = await store.findGlobal(req.gid);
     if (existing && existing.status !== Status.Prepared) {
       throw failure(`current status '${existing.status}', cannot prepare.`);
     }
   }
 
-  async submit(req: TransRequest): Promise<void> {
-    if (findTransType(req.transType)?.submit === 'record') return this.recordOutcome(req);
+  async submit(req: TransRequest, wait?: StoreWait): Promise<void> {
+    const store = this.storeFor(wait);
+    if (findTransType(req.transType)?.submit === 'record') return this.recordOutcome(store, req);
     const type = checkTransRequest(req, this.d.targets);
     const now = this.clock.now();
     const generated = type.generateBranches(req, this.d.topics);
@@ -57,26 +62,26 @@ export class Operations {
     const sentAt = this.d.leases.now();
     let branches: BranchRow[];
     let lease: HeldLease;
-    if (await this.save(req, Status.Submitted, token, generated)) {
+    if (await this.save(store, req, Status.Submitted, token, generated)) {
       lease = this.d.leases.hold(req.gid, token, sentAt);
       branches = generated.map((b) => branchRow(b, now));
     } else {
-      const existing = await this.store.findGlobal(req.gid);
+      const existing = await store.findGlobal(req.gid);
       if (!existing) throw new TransNotFoundError(req.gid);
       if (existing.status === Status.Prepared) {
-        await this.cas(req.gid, Status.Prepared, Status.Submitted);
+        await this.cas(store, req.gid, Status.Prepared, Status.Submitted);
       } else if (existing.status !== Status.Submitted) {
         throw failure(`current status '${existing.status}', cannot sumbmit.`);
       }
       // dtm re-runs a pass here too; we run it over the stored branches
       // (docs/protocol/transactions.md §3.3).
-      const acquired = await this.d.leases.acquire(req.gid, req.options.waitResult, this.d.poke);
+      const acquired = await this.d.leases.acquire(req.gid, req.options.waitResult, this.d.poke, store);
       if (!acquired) {
         if (req.options.waitResult) throw failure('wait result not return success:');
         return;
       }
       lease = acquired.lease;
-      branches = await this.store.findBranches(req.gid);
+      branches = await store.findBranches(req.gid);
     }
     // The first pass runs on the request (its options, a create time of now), like dtm.
     const base = baseInterval(req.options, this.d.timing);
@@ -94,41 +99,42 @@ export class Operations {
       nextCronInterval: base,
       nextCronTime: new Date(now.getTime() + base * 1000),
     };
-    await this.runAndReport(trans, branches, lease, req.options.waitResult, true);
+    await this.runAndReport(store, trans, branches, lease, req.options.waitResult, true);
   }
 
   /** submit of a type the client runs itself (workflow): records the outcome it reports. */
-  private async recordOutcome(req: TransRequest): Promise<void> {
+  private async recordOutcome(store: Store, req: TransRequest): Promise<void> {
     checkGid(req.gid);
     const to = req.reqExtra.status ?? '';
     if (to !== Status.Succeed && to !== Status.Failed) {
       throw badRequest(`req_extra.status must be succeed or failed, not '${to}'`);
     }
-    await this.cas(req.gid, Status.Prepared, to, {
+    await this.cas(store, req.gid, Status.Prepared, to, {
       rollbackReason: req.reqExtra.rollback_reason ?? '',
       result: req.reqExtra.result ?? '',
     });
   }
 
-  async abort(req: TransRequest): Promise<void> {
+  async abort(req: TransRequest, wait?: StoreWait): Promise<void> {
     checkGid(req.gid);
-    const existing = await this.store.findGlobal(req.gid);
+    const store = this.storeFor(wait);
+    const existing = await store.findGlobal(req.gid);
     if (!existing) throw new TransNotFoundError(req.gid);
     if (existing.status === Status.Prepared && findTransType(existing.transType)?.abortPrepared === 'fail') {
-      await this.cas(req.gid, Status.Prepared, Status.Failed);
+      await this.cas(store, req.gid, Status.Prepared, Status.Failed);
       return;
     }
     // dtm decides by the request's trans_type here, not the stored one.
     if (!findTransType(req.transType)?.abortRollsBack || (existing.status !== Status.Prepared && existing.status !== Status.Aborting)) {
       throw failure(`trans type: '${existing.transType}' current status '${existing.status}', cannot abort.`);
     }
-    await this.cas(req.gid, existing.status, Status.Aborting, { rollbackReason: req.rollbackReason });
+    await this.cas(store, req.gid, existing.status, Status.Aborting, { rollbackReason: req.rollbackReason });
     // The pass runs on the stored row, with its stored options (wait_result included).
     const options = decodeOptions(existing.options);
-    const acquired = await this.d.leases.acquire(req.gid, options.waitResult, this.d.poke);
+    const acquired = await this.d.leases.acquire(req.gid, options.waitResult, this.d.poke, store);
     if (!acquired) return;
     const trans = passTransFromRow(acquired.row, options);
-    await this.runAndReport(trans, await this.store.findBranches(req.gid), acquired.lease, options.waitResult, false);
+    await this.runAndReport(store, trans, await store.findBranches(req.gid), acquired.lease, options.waitResult, false);
   }
 
   async forceStop(gid: string): Promise<void> {
@@ -138,16 +144,16 @@ export class Operations {
     if (isFinished(existing.status)) {
       throw failure(`global transaction force stop error. status: ${existing.status}. error:`);
     }
-    await this.cas(gid, existing.status, Status.Failed);
+    await this.cas(this.store, gid, existing.status, Status.Failed);
   }
 
-  async registerBranch(reg: BranchRegistration): Promise<void> {
+  async registerBranch(reg: BranchRegistration, wait?: StoreWait): Promise<void> {
     checkRegistration(reg);
     const type = findTransType(reg.transType);
     if (!type?.registerBranch) throw internal(`unknow trans type: ${reg.transType}`);
     const rows = type.registerBranch(reg, this.d.targets);
     try {
-      const r = await this.store.registerBranches(reg.gid, rows, this.clock.now());
+      const r = await this.storeFor(wait).registerBranches(reg.gid, rows, this.clock.now());
       if (r === 'not-prepared') throw failure(`no trans with gid: ${reg.gid} status: ${Status.Prepared} found`);
     } catch (err) {
       if (err instanceof DuplicateBranchError) throw internal(err.message);
@@ -156,25 +162,30 @@ export class Operations {
   }
 
   /** prepareWorkflow: create the workflow, or return it with its recorded progress. */
-  async prepareWorkflow(req: TransRequest): Promise<{ global: GlobalRow; branches: BranchRow[] }> {
+  async prepareWorkflow(req: TransRequest, wait?: StoreWait): Promise<{ global: GlobalRow; branches: BranchRow[] }> {
     const type = checkTransRequest(req, this.d.targets);
-    await this.save(req, Status.Prepared, '', type.generateBranches(req, this.d.topics));
-    const global = await this.store.findGlobal(req.gid);
+    const store = this.storeFor(wait);
+    await this.save(store, req, Status.Prepared, '', type.generateBranches(req, this.d.topics));
+    const global = await store.findGlobal(req.gid);
     if (!global) throw new TransNotFoundError(req.gid);
-    return { global, branches: await this.store.findBranches(req.gid) };
+    return { global, branches: await store.findBranches(req.gid) };
+  }
+
+  private storeFor(wait: StoreWait | undefined): Store {
+    return wait ? this.store.waiting(wait) : this.store;
   }
 
   /** A compare-and-set of an API operation: a legal move, or CasLostError when another won. */
-  private async cas(gid: string, from: GlobalStatus, to: GlobalStatus, change?: StatusChange): Promise<void> {
+  private async cas(store: Store, gid: string, from: GlobalStatus, to: GlobalStatus, change?: StatusChange): Promise<void> {
     assertTransition(from, to);
-    if (!(await this.store.changeStatus(gid, from, to, this.clock.now(), change))) throw new CasLostError(gid, from, to);
+    if (!(await store.changeStatus(gid, from, to, this.clock.now(), change))) throw new CasLostError(gid, from, to);
   }
 
   /** Inserts the global and its branches; false when the gid exists. */
-  private async save(req: TransRequest, status: GlobalStatus, token: string, branches: NewBranch[]): Promise<boolean> {
+  private async save(store: Store, req: TransRequest, status: GlobalStatus, token: string, branches: NewBranch[]): Promise<boolean> {
     const now = this.clock.now();
     const base = baseInterval(req.options, this.d.timing);
-    return this.store.insertTrans(
+    return store.insertTrans(
       {
         gid: req.gid,
         transType: req.transType,
@@ -195,8 +206,15 @@ export class Operations {
     );
   }
 
-  private async runAndReport(trans: PassTrans, branches: BranchRow[], lease: HeldLease, wait: boolean, submitting: boolean): Promise<void> {
-    const run = this.d.runner.run(trans, branches, lease);
+  private async runAndReport(
+    store: Store,
+    trans: PassTrans,
+    branches: BranchRow[],
+    lease: HeldLease,
+    wait: boolean,
+    submitting: boolean,
+  ): Promise<void> {
+    const run = this.d.runner.run(trans, branches, lease, store);
     if (!wait) return;
     const r = await run;
     if (r.err) throw r.err;

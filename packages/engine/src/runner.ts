@@ -6,7 +6,7 @@ import type { HeldLease, LeaseKeeper } from './leases.ts';
 import type { Logger } from './logger.ts';
 import { Pass, type PassEnv, type PassTrans } from './pass.ts';
 import { isFinished, type GlobalStatus } from './status.ts';
-import { StoreUnavailableError, type BranchRow } from './store/port.ts';
+import { StoreUnavailableError, type BranchRow, type Store } from './store/port.ts';
 import { findTransType } from './types/registry.ts';
 
 /** Outcome of a pass, for callers that wait for it (wait_result). */
@@ -30,11 +30,15 @@ export class PassRunner {
     return this.active.size;
   }
 
-  /** Runs one pass under `lease`, then releases the lease. Never rejects. */
-  run(trans: PassTrans, branches: BranchRow[], lease: HeldLease): Promise<PassOutcome> {
+  /**
+   * Runs one pass under `lease`, then releases the lease. Never rejects. `store`: the request's
+   * view of the store for a pass an API request started (Store.waiting), else the engine's.
+   */
+  run(trans: PassTrans, branches: BranchRow[], lease: HeldLease, store: Store = this.env.store): Promise<PassOutcome> {
     const key = `${lease.token}#${trans.gid}`;
     this.leases.keepAlive();
-    const run = this.pass(trans, branches, lease).finally(() => {
+    const env = store === this.env.store ? this.env : { ...this.env, store };
+    const run = this.pass(env, trans, branches, lease).finally(() => {
       this.active.delete(key);
       this.leases.drop(lease);
     });
@@ -56,8 +60,8 @@ export class PassRunner {
     }
   }
 
-  private async pass(trans: PassTrans, branches: BranchRow[], lease: HeldLease): Promise<PassOutcome> {
-    const { store, clock } = this.env;
+  private async pass(env: PassEnv, trans: PassTrans, branches: BranchRow[], lease: HeldLease): Promise<PassOutcome> {
+    const { store, clock } = env;
     const token = lease.token;
     let err: DtmError | null;
     let pass: Pass | null = null;
@@ -67,7 +71,7 @@ export class PassRunner {
     try {
       const type = findTransType(trans.transType);
       if (!type) throw new Error(`unknow trans type: ${trans.transType}`);
-      pass = new Pass(this.env, trans, branches, lease, type);
+      pass = new Pass(env, trans, branches, lease, type);
       err = await type.process(pass);
       if (err && err.kind !== 'ongoing') {
         this.log.warn({ gid: trans.gid, err: err.message }, 'pass ended with a branch error; will retry');

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { DtmError, StoreUnavailableError, type Engine, type Logger, type Topics } from '@dtx/engine';
+import { DtmError, StoreUnavailableError, type Engine, type Logger, type StoreWait, type Topics } from '@dtx/engine';
 import { isRefusal, type Admission, type AdmittedOp } from '../admission.ts';
 import type { Access, ApiAuth, OperatorAudit } from '../auth.ts';
 import type { Metrics } from '../metrics.ts';
@@ -95,7 +95,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   const unary =
     <Req, Res>(
       method: string,
-      fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+      fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>, wait?: StoreWait) => Promise<Res> | Res,
       admitted?: AdmittedOp,
       access: Access = 'service',
     ): grpc.handleUnaryCall<Req, Res> =>
@@ -125,7 +125,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
         return;
       }
       Promise.resolve()
-        .then(() => (slot ? slot.run(async () => fn(call.request, call), deadlineMs(call.getDeadline())) : fn(call.request, call)))
+        .then(() => (slot ? slot.run(async (wait) => fn(call.request, call, wait), deadlineMs(call.getDeadline())) : fn(call.request, call)))
         .finally(() => slot?.release())
         .then(
           (res) => {
@@ -147,11 +147,11 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     };
 
   /** A transaction-API method under admission that answers an empty message. */
-  const admitted = <Req>(method: string, op: AdmittedOp, fn: (req: Req) => Promise<void>) =>
+  const admitted = <Req>(method: string, op: AdmittedOp, fn: (req: Req, wait?: StoreWait) => Promise<void>) =>
     unary(
       method,
-      async (m: Req) => {
-        await fn(m);
+      async (m: Req, _call, wait) => {
+        await fn(m, wait);
         return EMPTY;
       },
       op,
@@ -174,14 +174,16 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
 
   const handlers: grpc.UntypedServiceImplementation = {
     NewGid: unary('NewGid', () => ({ Gid: engine.newGid() })),
-    Submit: admitted('Submit', 'submit', (m: DtmRequestMsg) => engine.submit(transRequestFromGrpc(m))),
-    Prepare: admitted('Prepare', 'prepare', (m: DtmRequestMsg) => engine.prepare(transRequestFromGrpc(m))),
-    Abort: admitted('Abort', 'abort', (m: DtmRequestMsg) => engine.abort(transRequestFromGrpc(m))),
-    RegisterBranch: admitted('RegisterBranch', 'registerBranch', (m: DtmBranchRequestMsg) => engine.registerBranch(registrationFromGrpc(m))),
+    Submit: admitted('Submit', 'submit', (m: DtmRequestMsg, wait) => engine.submit(transRequestFromGrpc(m), wait)),
+    Prepare: admitted('Prepare', 'prepare', (m: DtmRequestMsg, wait) => engine.prepare(transRequestFromGrpc(m), wait)),
+    Abort: admitted('Abort', 'abort', (m: DtmRequestMsg, wait) => engine.abort(transRequestFromGrpc(m), wait)),
+    RegisterBranch: admitted('RegisterBranch', 'registerBranch', (m: DtmBranchRequestMsg, wait) =>
+      engine.registerBranch(registrationFromGrpc(m), wait),
+    ),
     PrepareWorkflow: unary(
       'PrepareWorkflow',
-      async (m: DtmRequestMsg) => {
-        const r = await engine.prepareWorkflow(transRequestFromGrpc(m));
+      async (m: DtmRequestMsg, _call, wait) => {
+        const r = await engine.prepareWorkflow(transRequestFromGrpc(m), wait);
         return {
           // dtm leaves Result empty over gRPC (docs/protocol/grpc-api.md §3); we do the same.
           Transaction: { Gid: r.global.gid, Status: r.global.status, RollbackReason: r.global.rollbackReason, Result: '' },

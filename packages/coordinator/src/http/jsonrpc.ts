@@ -1,13 +1,13 @@
 // dtm's JSON-RPC 2.0 endpoint on the HTTP port (docs/protocol/http-api.md §7): newGid, prepare, submit, abort,
 // registerBranch. Replies are always HTTP 200 except for envelopes that cannot be parsed.
-import { errorKind, type Engine } from '@dtx/engine';
+import { errorKind, type Engine, type StoreWait } from '@dtx/engine';
 import { clientWaits } from '../admission.ts';
 import { decodeRegistration, decodeTransRequest } from './decode.ts';
 
 /** A transaction request in `params`; its client waits request_timeout (admission.ts). */
-function trans(params: unknown) {
+function trans(params: unknown, wait: StoreWait | undefined) {
   const t = decodeTransRequest(params, { escape: false });
-  clientWaits(t.options.requestTimeout);
+  clientWaits(wait, t.options.requestTimeout);
   return t;
 }
 
@@ -21,7 +21,8 @@ const error = (id: unknown, code: number, message: string, status = 200): Reply 
   body: { jsonrpc: '2.0', id, error: { code, message }, result: null },
 });
 
-export async function handleJsonRpc(engine: Engine, raw: Buffer | undefined): Promise<Reply> {
+/** `wait`: the request's StoreWait (admission.ts). */
+export async function handleJsonRpc(engine: Engine, raw: Buffer | undefined, wait?: StoreWait): Promise<Reply> {
   let env: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(raw?.toString('utf8') ?? '');
@@ -45,16 +46,16 @@ export async function handleJsonRpc(engine: Engine, raw: Buffer | undefined): Pr
         result = { gid: engine.newGid() };
         break;
       case 'prepare':
-        await engine.prepare(trans(params));
+        await engine.prepare(trans(params, wait), wait);
         break;
       case 'submit':
-        await engine.submit(trans(params));
+        await engine.submit(trans(params, wait), wait);
         break;
       case 'abort':
-        await engine.abort(trans(params));
+        await engine.abort(trans(params, wait), wait);
         break;
       case 'registerBranch':
-        await engine.registerBranch(decodeRegistration(params, { escape: false }));
+        await engine.registerBranch(decodeRegistration(params, { escape: false }), wait);
         break;
       default:
         return error(id, -32601, `Method not found: ${method}`);

@@ -1,7 +1,7 @@
 // dtm's HTTP API (docs/protocol/http-api.md) over the engine. Handlers only decode, call the engine and render;
 // errors become dtm's status codes in one place (sendError).
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { badRequest, DtmError, StoreUnavailableError, type Engine, type Logger, type Topics } from '@dtx/engine';
+import { badRequest, DtmError, StoreUnavailableError, type Engine, type Logger, type StoreWait, type Topics } from '@dtx/engine';
 import type { KvRow, Store } from '@dtx/db';
 import { clientWaits, isRefusal, type Admission, type AdmittedOp, type Refusal, type Slot } from '../admission.ts';
 import type { Access, ApiAuth, OperatorAudit } from '../auth.ts';
@@ -157,7 +157,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     });
   };
   /** Runs `fn` holding the request's admission slot, if it has one. */
-  const holding = async <T>(req: FastifyRequest, fn: () => Promise<T>): Promise<T> => {
+  const holding = async <T>(req: FastifyRequest, fn: (wait?: StoreWait) => Promise<T>): Promise<T> => {
     const held = slots.get(req);
     if (held) held.started = true;
     try {
@@ -172,20 +172,26 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
     reply.code(503).type('application/json; charset=utf-8').send({ message: r.message, reason: r.reason });
 
   const routes = new Set<string>();
-  const route = (method: 'GET' | 'POST' | 'DELETE', path: string, handler: (req: FastifyRequest) => Promise<unknown>, admitted?: AdmittedOp) => {
+  const route = (
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    handler: (req: FastifyRequest, wait?: StoreWait) => Promise<unknown>,
+    admitted?: AdmittedOp,
+  ) => {
     routes.add(path);
     app.route({
       method,
       url: path,
       onRequest: admitted ? admit(admitted, refuseHttp) : undefined,
       handler: async (req, reply) => {
-        const out = await holding(req, () => handler(req));
+        const out = await holding(req, (wait) => handler(req, wait));
         return reply.type('application/json; charset=utf-8').send(out === undefined ? SUCCESS : out);
       },
     });
   };
   const body = (req: FastifyRequest) => parseJsonBody(req.body as Buffer | undefined);
-  const trans = (req: FastifyRequest) => {
+  /** The request's transaction; `wait`: its StoreWait, limited to what its client waits. */
+  const trans = (req: FastifyRequest, wait?: StoreWait) => {
     const t = decodeTransRequest(body(req), {
       escape: true,
       header: (name) => {
@@ -193,7 +199,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
         return Array.isArray(v) ? v[0] : v;
       },
     });
-    clientWaits(t.options.requestTimeout);
+    clientWaits(wait, t.options.requestTimeout);
     return t;
   };
 
@@ -205,21 +211,21 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
   const base = BASE;
   route('GET', `${base}/version`, () => Promise.resolve({ version: opts.version }));
   route('GET', `${base}/newGid`, () => Promise.resolve({ gid: engine.newGid(), dtm_result: 'SUCCESS' }));
-  route('POST', `${base}/prepare`, async (req) => engine.prepare(trans(req)), 'prepare');
-  route('POST', `${base}/submit`, async (req) => engine.submit(trans(req)), 'submit');
-  route('POST', `${base}/abort`, async (req) => engine.abort(trans(req)), 'abort');
+  route('POST', `${base}/prepare`, async (req, wait) => engine.prepare(trans(req, wait), wait), 'prepare');
+  route('POST', `${base}/submit`, async (req, wait) => engine.submit(trans(req, wait), wait), 'submit');
+  route('POST', `${base}/abort`, async (req, wait) => engine.abort(trans(req, wait), wait), 'abort');
   route('POST', `${base}/forceStop`, async (req) => {
     const gid = trans(req).gid;
     return audited(req, 'force-stop', gid, true, () => engine.forceStop(gid));
   });
   for (const path of ['registerBranch', 'registerXaBranch', 'registerTccBranch']) {
-    route('POST', `${base}/${path}`, async (req) => engine.registerBranch(decodeRegistration(body(req))), 'registerBranch');
+    route('POST', `${base}/${path}`, async (req, wait) => engine.registerBranch(decodeRegistration(body(req)), wait), 'registerBranch');
   }
   route(
     'POST',
     `${base}/prepareWorkflow`,
-    async (req) => {
-      const r = await engine.prepareWorkflow(trans(req));
+    async (req, wait) => {
+      const r = await engine.prepareWorkflow(trans(req, wait), wait);
       return renderProgresses(r.global, r.branches, tf);
     },
     'prepareWorkflow',
@@ -304,7 +310,7 @@ export async function buildHttpServer(opts: HttpOptions): Promise<FastifyInstanc
       }),
     },
     async (req, reply) => {
-      const r = await holding(req, () => handleJsonRpc(engine, req.body as Buffer | undefined));
+      const r = await holding(req, (wait) => handleJsonRpc(engine, req.body as Buffer | undefined, wait));
       return reply.code(r.status).type('application/json; charset=utf-8').send(r.body);
     },
   );

@@ -242,6 +242,21 @@ export class StoreUnavailableError extends DtmError {
   }
 }
 
+/**
+ * How long the statements of one API request may wait for an unreachable database
+ * (docs/operations.md, "Database outages"): the transport makes one per admitted request and
+ * hands it to the engine, which runs that request's statements on `store.waiting(wait)`. Statements
+ * without one (scheduler passes, heartbeats, retention) wait the store's background time.
+ */
+export interface StoreWait {
+  /** performance.now() after which a statement that cannot reach the database gives up. */
+  deadline: number;
+  /** A write of this request has committed (the refusal then cannot say "nothing was stored"). */
+  wrote: boolean;
+  /** The request has been answered: what it started and goes on (a pass) is background work. */
+  done: boolean;
+}
+
 /** A storage operation refused what it was asked (not a connection or SQL failure). */
 export class StoreError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -355,4 +370,6 @@ export interface Store {
 
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** The same store, its statements waiting for an unreachable database as `wait` says (see StoreWait). */
+  waiting(wait: StoreWait): Store;
 }
