@@ -78,6 +78,23 @@ class Sqlite implements DbServer {
   async destroy() {}
 }
 
+/** States of /proc/PID/stat that need no SIGSTOP: stopped, traced, zombie, dead, gone (''). */
+const STOPPED_OR_GONE = ['T', 't', 'Z', 'X', ''];
+
+/** A process's state letter from /proc/PID/stat (T: stopped); '' when it is gone. */
+function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 class Postgres implements DbServer {
   readonly name = 'postgres' as const;
   env: StoreEnv = {};
@@ -137,8 +154,19 @@ class Postgres implements DbServer {
   freeze() {
     const pm = this.postmaster();
     if (!pm) return;
-    this.frozen = [pm, ...descendants(pm)];
-    signal(this.frozen, 'SIGSTOP');
+    // The postmaster first: stopped, it forks no more backends. Then its descendants, listed only
+    // now (a backend forked while an earlier list was taken would go on serving), until every one
+    // is seen stopped.
+    signal([pm], 'SIGSTOP');
+    this.frozen = [pm];
+    for (let round = 0; round < 50; round++) {
+      const running = [pm, ...descendants(pm)].filter((p) => !STOPPED_OR_GONE.includes(processState(p)));
+      if (running.length === 0) return;
+      signal(running, 'SIGSTOP');
+      this.frozen.push(...running.filter((p) => !this.frozen.includes(p)));
+      sleepSync(10);
+    }
+    throw new Error('could not freeze PostgreSQL: some of its processes do not stop');
   }
 
   thaw() {
