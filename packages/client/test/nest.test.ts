@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, mysql2Db, pgDb, type BranchRequest } from '../src/index.ts';
 import { DtmBranch, DtmRoute } from '../src/branch/nest.ts';
 import {
+  Accounts,
   businessDatabases,
   coordinatorTargets,
   eventually,
@@ -91,19 +92,11 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
   let app: INestApplication;
   let base = '';
   const calls: string[] = [];
-  let user = 0;
+  let accounts: Accounts;
 
-  const account = async () => {
-    user += 1;
-    await out.pool.query('insert into user_account (user_id, balance) values ($1, 100)', [user]);
-    await inn.pool.query('insert into user_account (user_id, balance) values (?, 0)', [user]);
-    return user;
-  };
-  const balances = async (u: number) => {
-    const o = await out.pool.query<{ balance: number }>('select balance from user_account where user_id = $1', [u]);
-    const [rows] = await inn.pool.query('select balance from user_account where user_id = ?', [u]);
-    return [o.rows[0]?.balance, (rows as { balance: number }[])[0]?.balance];
-  };
+  const account = () => accounts.open();
+  /** [TransOut balance, TransIn balance]. */
+  const balances = async (u: number) => (await accounts.balances(u)).slice(0, 2);
   const callsOf = (gid: string) => calls.filter((c) => c.startsWith(`${gid} `)).map((c) => c.slice(gid.length + 1));
 
   beforeAll(async () => {
@@ -111,8 +104,8 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
     dtm = new DtmClient(coordinator.url);
     out = await pgBusiness('nest');
     inn = await mysqlBusiness('nest');
-    await out.pool.query('create table user_account (user_id int primary key, balance int not null)');
-    await inn.pool.query('create table user_account (user_id int primary key, balance int not null)');
+    accounts = new Accounts(out, inn);
+    await accounts.create();
     app = await NestFactory.create(busiModule(out, inn, calls), { logger: false });
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}/api/busi`;
