@@ -73,6 +73,11 @@ export class DtmClient {
     return new Workflows(this.transport, options);
   }
 
+  /** Closes the client's connections (gRPC: to the coordinator and to gRPC branches). */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
   /** A barrier for a branch request handled outside the Express / Fastify helpers. */
   barrier(ctx: BranchContext): BranchBarrier {
     return new BranchBarrier(ctx.transType, ctx.gid, ctx.branchId, ctx.op);

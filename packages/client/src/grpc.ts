@@ -1,13 +1,17 @@
 // The coordinator over gRPC (dtm's dtmgimp.Dtm service, proto/dtmgimp.proto; docs/protocol/grpc-api.md
 // §4): the same operations as over HTTP, the JSON bodies mapped onto DtmRequest /
-// DtmBranchRequest. Branch calls the SDK makes itself (TCC try, XA phase 1, msg check) stay
-// HTTP. @grpc/grpc-js and @grpc/proto-loader are optional peer dependencies, loaded on first use.
+// DtmBranchRequest, payloads as bytes (BinPayloads, BusiPayload). A branch the SDK calls itself
+// (TCC try) is called over gRPC when its URL is `host:port/pkg.Service/Method` (§6), over HTTP
+// when it is http(s)://. @grpc/grpc-js and @grpc/proto-loader are optional peer dependencies,
+// loaded on first use.
 import { fileURLToPath } from 'node:url';
 import { DtmError, Failure, Ongoing } from './errors.js';
 import { HttpTransport, type ClientOptions } from './http.js';
+import { payloadBytes, type EncodedPayload } from './payload.js';
 
 type Json = Record<string, unknown>;
 type Unary = (req: unknown, md: unknown, opts: unknown, cb: (err: GrpcError | null, reply: unknown) => void) => void;
+type Grpc = typeof import('@grpc/grpc-js');
 interface GrpcError extends Error {
   code?: number;
   details?: string;
@@ -16,6 +20,13 @@ interface GrpcError extends Error {
 const PROTO_DIR = fileURLToPath(new URL('../proto', import.meta.url));
 const ABORTED = 10;
 const FAILED_PRECONDITION = 9;
+
+/** `host:port/pkg.Service/Method` → dial target and method path (docs/protocol/grpc-api.md §6.1, the default driver). */
+export function splitGrpcBranchUrl(url: string): { target: string; method: string } {
+  const i = url.indexOf('/');
+  if (i <= 0 || url.includes('://')) throw new TypeError(`a gRPC branch URL must be host:port/package.Service/Method, got '${url}'`);
+  return { target: url.slice(0, i), method: url.slice(i) };
+}
 
 /** `grpc://host:port` → `host:port`. */
 export function grpcTarget(url: string): string {
@@ -26,6 +37,12 @@ export function grpcTarget(url: string): string {
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
+}
+
+/** A body field that is text (HTTP's form) or bytes (what GrpcTransport.payload gives) as bytes. */
+function bytes(v: unknown): Buffer {
+  if (v instanceof Uint8Array) return payloadBytes(v);
+  return Buffer.from(str(v), 'utf8');
 }
 
 function num(v: unknown): number {
@@ -46,7 +63,7 @@ export function dtmRequest(b: Json): Json {
       RetryLimit: num(b.retry_limit),
     },
     CustomedData: str(b.custom_data),
-    BinPayloads: ((b.payloads as string[] | undefined) ?? []).map((p) => Buffer.from(p, 'utf8')),
+    BinPayloads: ((b.payloads as unknown[] | undefined) ?? []).map(bytes),
     QueryPrepared: str(b.query_prepared),
     Steps: b.steps === undefined ? '' : JSON.stringify(b.steps),
     ReqExtra: b.req_extra ?? {},
@@ -63,12 +80,13 @@ export function dtmBranchRequest(b: Json): Json {
     BranchID: str(branch_id),
     Op: str(rest.op),
     Data: Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, str(v)])),
-    BusiPayload: Buffer.from(str(data), 'utf8'),
+    BusiPayload: bytes(data),
   };
 }
 
 export class GrpcTransport extends HttpTransport {
   private client: Promise<Record<string, Unary>> | undefined;
+  private readonly branchClients = new Map<string, Promise<InstanceType<Grpc['Client']>>>();
   private readonly target: string;
   private readonly metadata: Record<string, string>;
   private readonly deadlineMs: number;
@@ -108,6 +126,56 @@ export class GrpcTransport extends HttpTransport {
         else reject(new DtmError(`${method}: gRPC ${err.code ?? '?'} ${text}`, 0, text, { cause: err }));
       });
     });
+  }
+
+  /** Payloads travel as bytes over gRPC. */
+  override payload(p: EncodedPayload): unknown {
+    return payloadBytes(p);
+  }
+
+  /**
+   * A branch the SDK calls itself: over HTTP for an http(s):// URL; otherwise over gRPC, the
+   * payload as the request message, the branch identity as dtm-* metadata (grpc-api.md §6.3), the
+   * status read as dtm reads it (§6.4). Resolves to '' on OK (the reply message is not decoded).
+   */
+  override async callBranch(
+    method: 'GET' | 'POST',
+    url: string,
+    query: Record<string, string>,
+    payload: EncodedPayload | undefined,
+    headers: Record<string, string> = {},
+  ): Promise<string> {
+    if (/^https?:\/\//.test(url)) return super.callBranch(method, url, query, payload, headers);
+    const { target, method: path } = splitGrpcBranchUrl(url);
+    const grpc = await import('@grpc/grpc-js');
+    let client = this.branchClients.get(target);
+    if (!client) {
+      client = Promise.resolve(new grpc.Client(target, grpc.credentials.createInsecure()));
+      this.branchClients.set(target, client);
+    }
+    const c = await client;
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(query)) md.set(`dtm-${k}`, v);
+    for (const [k, v] of Object.entries(headers)) md.set(k.toLowerCase(), v);
+    const identity = (b: Buffer) => b;
+    return new Promise((resolve, reject) => {
+      c.makeUnaryRequest(path, identity, identity, payloadBytes(payload ?? ''), md, { deadline: Date.now() + this.deadlineMs }, (err) => {
+        if (!err) return resolve('');
+        const text = err.details || err.message;
+        const code: number = err.code;
+        if (code === FAILED_PRECONDITION || (code === ABORTED && text === 'ONGOING')) reject(new Ongoing(text));
+        else if (code === ABORTED) reject(new Failure(text));
+        else reject(new DtmError(`${url}: gRPC ${code} ${text}`, 0, text, { cause: err }));
+      });
+    });
+  }
+
+  /** Closes the connections to the coordinator and to gRPC branches. */
+  override async close(): Promise<void> {
+    const all = [...this.branchClients.values(), ...(this.client ? [this.client] : [])];
+    this.branchClients.clear();
+    this.client = undefined;
+    for (const c of await Promise.all(all)) (c as { close?: () => void }).close?.();
   }
 
   override async api(_method: 'GET' | 'POST', route: string, body?: unknown): Promise<unknown> {

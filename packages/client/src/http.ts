@@ -3,6 +3,7 @@
 // (TCC try: docs/client/tcc.md; msg query-prepared: docs/protocol/branch-calls.md §7). Uses
 // Node's global fetch.
 import { DtmError, Failure, Ongoing, errorOfAnswer } from './errors.js';
+import { payloadText, type EncodedPayload } from './payload.js';
 
 export interface ClientOptions {
   /**
@@ -83,6 +84,30 @@ export class HttpTransport {
     } catch {
       throw new DtmError(`${route}: the coordinator's answer is not JSON: ${a.text.slice(0, 200)}`, a.status, a.text);
     }
+  }
+
+  /** Releases connections (none over HTTP: fetch pools them itself). */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** How a builder's payload travels in a request body to the coordinator: as text over HTTP. */
+  payload(p: EncodedPayload): unknown {
+    return payloadText(p);
+  }
+
+  /**
+   * A call the SDK makes to a branch itself with a builder's payload: over HTTP here (GrpcTransport
+   * calls a `host:port/pkg.Service/Method` branch over gRPC).
+   */
+  callBranch(
+    method: 'GET' | 'POST',
+    url: string,
+    query: Record<string, string>,
+    payload: EncodedPayload | undefined,
+    headers: Record<string, string> = {},
+  ): Promise<string> {
+    return this.branch(method, url, query, payload === undefined ? undefined : payloadText(payload), headers);
   }
 
   /**

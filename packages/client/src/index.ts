@@ -1,6 +1,6 @@
 // @dtx/client: a TypeScript client for dtm-compatible coordinators (docs/client/README.md).
 export { DtmClient } from './client.js';
-export { GrpcTransport, grpcTarget } from './grpc.js';
+export { GrpcTransport, grpcTarget, splitGrpcBranchUrl } from './grpc.js';
 export { HttpTransport, apiBase, withQuery, type ClientOptions, type Answer } from './http.js';
 export { Failure, Ongoing, Duplicated, DtmError, errorOfAnswer } from './errors.js';
 export { Saga, type SagaOptions } from './saga.js';
@@ -8,7 +8,8 @@ export { Msg, type MsgOptions } from './msg.js';
 export { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.js';
 export { Workflow, Workflows, type WorkflowFunction, type WorkflowOptions, type PhaseTwo } from './workflow.js';
 export { Xa, xaGlobalTransaction, xaLocalTransaction, mysql2Xa, pgXa, type XaDb, type XaOptions } from './xa.js';
-export type { TransOptions, Payload, TransType, TransRecord, BranchRecord, QueryResult } from './trans.js';
+export type { TransOptions, TransType, TransRecord, BranchRecord, QueryResult } from './trans.js';
+export type { Payload, Encoder, EncodedPayload } from './payload.js';
 export {
   BranchBarrier,
   setBarrierTableName,
@@ -36,6 +37,7 @@ export {
 export { barrierDdl, barrierDdlFile } from './barrier/ddl.js';
 export {
   branchContext,
+  branchRequest,
   answerOf,
   runBranch,
   InvalidBranchRequest,
@@ -46,3 +48,17 @@ export {
 } from './branch/context.js';
 export { dtmExpress, type ExpressRequestLike, type ExpressResponseLike } from './branch/express.js';
 export { dtmFastify, type FastifyRequestLike, type FastifyReplyLike } from './branch/fastify.js';
+export {
+  dtmGrpc,
+  grpcBranchContext,
+  grpcStatusOf,
+  addWorkflowService,
+  decodeWorkflowData,
+  GrpcStatus,
+  type GrpcMetadataLike,
+  type GrpcUnaryCallLike,
+  type GrpcStatusError,
+  type GrpcUnaryCallback,
+  type GrpcServerLike,
+  type WorkflowRunner,
+} from './branch/grpc.js';

@@ -4,7 +4,7 @@
 import { BranchBarrier } from './barrier/core.js';
 import { Failure } from './errors.js';
 import type { HttpTransport } from './http.js';
-import { checkedGid, checkedSeconds, encodePayload, transBody, type Payload, type TransOptions } from './trans.js';
+import { checkedGid, checkedSeconds, encodePayload, transBody, type EncodedPayload, type Encoder, type Payload, type TransOptions } from './trans.js';
 
 export interface MsgOptions extends TransOptions {
   /** Call the actions in parallel instead of one by one. */
@@ -16,7 +16,7 @@ export interface MsgOptions extends TransOptions {
 export class Msg {
   readonly gid: string;
   private readonly steps: { action: string }[] = [];
-  private readonly payloads: string[] = [];
+  private readonly payloads: EncodedPayload[] = [];
   private queryPreparedUrl = '';
 
   constructor(
@@ -27,10 +27,14 @@ export class Msg {
     this.gid = checkedGid(gid);
   }
 
-  /** Adds an action (called once the msg is submitted; must eventually succeed). */
-  add(action: string, payload?: Payload): this {
+  /**
+   * Adds an action (called once the msg is submitted; must eventually succeed). The payload is
+   * JSON, or bytes (a Uint8Array, or `payload` run through `encode`): a gRPC action's protobuf request.
+   */
+  add<T>(action: string, payload?: T, encode?: Encoder<T>): this {
+    const p = encodePayload(payload, encode as Encoder<T | undefined> | undefined);
     this.steps.push({ action });
-    this.payloads.push(encodePayload(payload));
+    this.payloads.push(p);
     return this;
   }
 
@@ -43,7 +47,7 @@ export class Msg {
     const o = this.options;
     // The Go SDK sends the delay only at submit (transactions.md §4.2 "Delay").
     const custom = phase === 'submit' && o.delay ? JSON.stringify({ delay: checkedSeconds('delay', o.delay) }) : o.customData;
-    const extra: Record<string, unknown> = { steps: this.steps, payloads: this.payloads };
+    const extra: Record<string, unknown> = { steps: this.steps, payloads: this.payloads.map((p) => this.transport.payload(p)) };
     if (o.concurrent) extra.concurrent = true;
     if (this.queryPreparedUrl) extra.query_prepared = this.queryPreparedUrl;
     return transBody(this.gid, 'msg', { ...o, customData: custom }, extra);

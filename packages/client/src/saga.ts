@@ -1,6 +1,6 @@
 // Saga: steps of action + compensation called by the coordinator (docs/protocol/transactions.md §4.1).
 import type { HttpTransport } from './http.js';
-import { checkedGid, encodePayload, transBody, type Payload, type TransOptions } from './trans.js';
+import { checkedGid, encodePayload, transBody, type EncodedPayload, type Encoder, type TransOptions } from './trans.js';
 
 export interface SagaOptions extends TransOptions {
   /** Max immediate re-tries of actions within one pass; exhausted → the saga rolls back. */
@@ -12,7 +12,7 @@ export interface SagaOptions extends TransOptions {
 export class Saga {
   readonly gid: string;
   private readonly steps: { action: string; compensate: string }[] = [];
-  private readonly payloads: string[] = [];
+  private readonly payloads: EncodedPayload[] = [];
   private readonly orders: Record<string, number[]> = {};
 
   constructor(
@@ -23,10 +23,14 @@ export class Saga {
     this.gid = checkedGid(gid);
   }
 
-  /** Adds a step. `compensate` may be '' (nothing to undo). The same payload goes to both. */
-  add(action: string, compensate: string, payload?: Payload): this {
+  /**
+   * Adds a step. `compensate` may be '' (nothing to undo). The same payload goes to both: JSON,
+   * or bytes (a Uint8Array, or `payload` run through `encode`): a gRPC step's protobuf request.
+   */
+  add<T>(action: string, compensate: string, payload?: T, encode?: Encoder<T>): this {
+    const p = encodePayload(payload, encode as Encoder<T | undefined> | undefined);
     this.steps.push({ action, compensate });
-    this.payloads.push(encodePayload(payload));
+    this.payloads.push(p);
     return this;
   }
 
@@ -51,7 +55,7 @@ export class Saga {
     const o = this.options;
     const custom =
       o.concurrent || Object.keys(this.orders).length > 0 ? JSON.stringify({ concurrent: Boolean(o.concurrent), orders: this.orders }) : o.customData;
-    const extra: Record<string, unknown> = { steps: this.steps, payloads: this.payloads };
+    const extra: Record<string, unknown> = { steps: this.steps, payloads: this.payloads.map((p) => this.transport.payload(p)) };
     if (o.retryLimit) extra.retry_limit = o.retryLimit;
     return transBody(this.gid, 'saga', { ...o, customData: custom }, extra);
   }

@@ -2,7 +2,7 @@
 // branch's confirm/cancel with the coordinator and calls its try itself; submit when every try
 // succeeded, abort otherwise. The coordinator then calls the confirms or the cancels.
 import type { HttpTransport } from './http.js';
-import { checkedGid, encodePayload, preparedGlobal, transBody, type Payload, type TransOptions } from './trans.js';
+import { checkedGid, encodePayload, preparedGlobal, transBody, type Encoder, type TransOptions } from './trans.js';
 
 export type TccOptions = TransOptions;
 
@@ -31,20 +31,22 @@ export class Tcc {
    * Registers a branch (confirm/cancel URLs, the payload they will get) and calls its try with
    * the payload. Resolves to the try's answer text; a try answering 409 / FAILURE throws
    * Failure, 425 / ONGOING throws Ongoing, anything else not 200 throws DtmError.
-   * '' for confirm or cancel means nothing to do.
+   * '' for confirm or cancel means nothing to do. The payload is JSON, or bytes (a Uint8Array, or
+   * `payload` run through `encode`): for gRPC branches (`host:port/pkg.Service/Method`, through a
+   * grpc:// client) the protobuf request, and the try is then called over gRPC (resolving to '').
    */
-  async callBranch(payload: Payload, tryUrl: string, confirmUrl: string, cancelUrl: string): Promise<string> {
+  async callBranch<T>(payload: T, tryUrl: string, confirmUrl: string, cancelUrl: string, encode?: Encoder<T>): Promise<string> {
     const branchId = this.newSubBranchId();
-    const data = encodePayload(payload);
+    const data = encodePayload(payload, encode);
     await this.transport.api('POST', 'registerBranch', {
       gid: this.gid,
       trans_type: 'tcc',
       branch_id: branchId,
-      data,
+      data: this.transport.payload(data),
       confirm: confirmUrl,
       cancel: cancelUrl,
     });
-    return this.transport.branch(
+    return this.transport.callBranch(
       'POST',
       tryUrl,
       { branch_id: branchId, dtm: this.transport.base, gid: this.gid, op: 'try', trans_type: 'tcc' },

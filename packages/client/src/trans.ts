@@ -21,17 +21,7 @@ export interface TransOptions {
   customData?: string;
 }
 
-/**
- * A branch payload. Encoded as JSON, as dtm's Go SDK and dtmcli-node do (so a string is sent
- * quoted); a Uint8Array / Buffer is sent as its bytes (UTF-8 text); undefined = no body (GET).
- */
-export type Payload = unknown;
-
-export function encodePayload(p: Payload): string {
-  if (p === undefined) return '';
-  if (p instanceof Uint8Array) return Buffer.from(p).toString('utf8');
-  return JSON.stringify(p);
-}
+export { encodePayload, payloadText, payloadBytes, type Payload, type Encoder, type EncodedPayload } from './payload.js';
 
 export type TransType = 'saga' | 'msg' | 'tcc' | 'xa' | 'workflow';
 

@@ -6,7 +6,7 @@ import type { BranchContext } from './branch/context.js';
 import { barrierTableName, checkedTable, insertBarrier, type BarrierDialect, type SqlRunner } from './barrier/core.js';
 import { mysql2Db, mysql2Runner, pgDb, pgRunner, type Mysql2Connection, type PgQueryable } from './barrier/adapters.js';
 import type { HttpTransport } from './http.js';
-import { checkedGid, encodePayload, preparedGlobal, transBody, type Payload, type TransOptions } from './trans.js';
+import { checkedGid, encodePayload, payloadText, preparedGlobal, transBody, type Payload, type TransOptions } from './trans.js';
 
 export type XaOptions = TransOptions;
 
@@ -32,7 +32,7 @@ export class Xa {
       'POST',
       url,
       { branch_id: branchId, dtm: this.transport.base, gid: this.gid, op: 'action', phase2_url: url, trans_type: 'xa' },
-      encodePayload(payload),
+      payloadText(encodePayload(payload)),
       this.options.branchHeaders,
     );
   }

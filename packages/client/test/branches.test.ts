@@ -6,7 +6,8 @@ import type { Server } from 'node:http';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DtmClient, Failure, Ongoing, apiBase, dtmExpress, dtmFastify, type BranchHandler } from '../src/index.ts';
+import { DtmClient, Failure, Ongoing, apiBase, decodeWorkflowData, dtmExpress, dtmFastify, type BranchHandler } from '../src/index.ts';
+import { dtmRequest } from '../src/grpc.ts';
 
 /** One handler per path, shared by both frameworks; `ctx` records what the handler saw. */
 const seen: Record<string, unknown>[] = [];
@@ -141,6 +142,19 @@ describe('request bodies', () => {
     expect(body.payloads).toEqual(['"text"', 'raw', '']);
   });
 
+  it('over gRPC, payloads are the bytes given (or encoded) in BinPayloads, not mangled through text', () => {
+    const grpcClient = new DtmClient('grpc://127.0.0.1:1');
+    const proto = Buffer.from([0x08, 0xac, 0x02]); // not valid UTF-8
+    const body = grpcClient
+      .saga('g1')
+      .add('h:1/p.S/A', 'h:1/p.S/C', proto)
+      .add('h:1/p.S/A', '', { n: 1 }, (m) => Uint8Array.from([m.n, 0xff]))
+      .add('http://s/in', '', { amount: 1 })
+      .body();
+    expect(dtmRequest(body).BinPayloads).toEqual([proto, Buffer.from([1, 0xff]), Buffer.from('{"amount":1}')]);
+    expect(() => dtm.saga('g1').add('a', 'c', 1, () => 'x' as unknown as Uint8Array)).toThrow(/encoder must return a Uint8Array/);
+  });
+
   it('saga: customData is sent as is when the saga is not concurrent', () => {
     expect(dtm.saga('g1', { customData: '{"x":1}' }).add('a', 'c').body().custom_data).toBe('{"x":1}');
   });
@@ -155,5 +169,14 @@ describe('request bodies', () => {
     expect(() => dtm.saga('g1', { timeoutToFail: 1.5 }).add('a', 'c').body()).toThrow(/timeoutToFail must be a whole number/);
     expect(() => dtm.saga('')).toThrow(/gid/);
     expect(() => dtm.saga('g').addBranchOrder(1, [1])).toThrow(/earlier step/);
+  });
+});
+
+describe('the gRPC workflow callback', () => {
+  it("reads WorkflowData's Data field, skipping others, and refuses truncated bytes", () => {
+    const data = Buffer.alloc(200, 'x');
+    expect(decodeWorkflowData(Buffer.concat([Buffer.from([0x10, 0x05, 0x0a, 0xc8, 0x01]), data]))).toEqual(data);
+    expect(decodeWorkflowData(Buffer.alloc(0))).toEqual(Buffer.alloc(0));
+    expect(() => decodeWorkflowData(Buffer.from([0x0a, 0x05, 0x01]))).toThrow(/malformed WorkflowData: truncated/);
   });
 });

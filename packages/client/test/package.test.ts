@@ -15,13 +15,19 @@ function sources(dir: string): string[] {
 }
 
 describe('@dtx/client package', () => {
-  // The optional peers (@grpc/grpc-js, @grpc/proto-loader) are loaded with import() on first use.
-  it('imports only relative files and node: built-ins from src/ (statically)', () => {
+  // The optional peers (@grpc/grpc-js, @grpc/proto-loader) are loaded with import() on first use;
+  // Nest's (@nestjs/common, rxjs) only by the `@dtx/client/nest` entry, which nothing else imports.
+  it('imports only relative files and node: built-ins from src/ (statically), Nest only from the nest entry', () => {
     const foreign: string[] = [];
     for (const f of sources(join(pkg, 'src'))) {
+      const nestEntry = relative(pkg, f) === join('src', 'branch', 'nest.ts');
       for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)\b[^;'"]*from\s+'([^']+)'/gm)) {
         const spec = m[1] ?? '';
-        if (!spec.startsWith('./') && !spec.startsWith('../') && !spec.startsWith('node:')) foreign.push(`${relative(pkg, f)}: ${spec}`);
+        if (spec.startsWith('./') || spec.startsWith('../') || spec.startsWith('node:')) {
+          if (!nestEntry && spec.endsWith('/nest.js')) foreign.push(`${relative(pkg, f)}: ${spec}`);
+        } else if (!(nestEntry && (spec === '@nestjs/common' || spec === 'rxjs'))) {
+          foreign.push(`${relative(pkg, f)}: ${spec}`);
+        }
       }
     }
     expect(foreign).toEqual([]);
@@ -65,6 +71,12 @@ describe('@dtx/client package', () => {
       expect(names).toContain(n);
     }
     expect(readFileSync(join(pkg, 'dist', 'index.d.ts'), 'utf8')).toContain("export { DtmClient } from './client.js'");
+    const nest = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import('@dtx/client/nest'); console.log(Object.keys(m).sort().join(','))`],
+      { encoding: 'utf8', cwd: pkg },
+    );
+    expect(nest.trim()).toBe('DtmBranch,DtmInterceptor,DtmRoute');
   });
 
   it('packs dist/, the DDL files and the README, not the sources or tests', () => {
@@ -74,6 +86,8 @@ describe('@dtx/client package', () => {
       expect.arrayContaining([
         'dist/index.js',
         'dist/index.d.ts',
+        'dist/branch/nest.js',
+        'dist/branch/nest.d.ts',
         'sql/postgres.sql',
         'sql/mysql.sql',
         'proto/dtmgimp.proto',

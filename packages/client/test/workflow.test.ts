@@ -1,12 +1,15 @@
 // Workflow with @dtx/client against a real coordinator: TransOut (PostgreSQL) and TransIn
 // (MariaDB) as workflow steps with compensations; success, rollback, and resume by the
-// coordinator's callback after the client died mid-workflow (docs/client/workflow.md).
+// coordinator's callback after the client died mid-workflow (docs/client/workflow.md). Over gRPC
+// the callback is the client's gRPC service workflow.Workflow/Execute (addWorkflowService).
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type * as grpc from '@grpc/grpc-js';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DtmClient, Failure, dtmExpress, mysql2Db, pgDb, type Workflows } from '../src/index.ts';
+import { DtmClient, Failure, addWorkflowService, dtmExpress, mysql2Db, pgDb, type Workflows } from '../src/index.ts';
 import {
+  grpcServer,
   protocolTargets,
   eventually,
   mysqlBusiness,
@@ -32,6 +35,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
   let out: PgBusiness;
   let inn: MysqlBusiness;
   let server: Server;
+  let resumeServer: grpc.Server | undefined;
   let wfs: Workflows;
   let user = 0;
   /** Steps run, per gid (replayed steps are not run again). */
@@ -54,7 +58,13 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
     await new Promise<void>((resolve) => {
       server = app.listen(0, '127.0.0.1', () => resolve());
     });
-    const callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/workflow/resume`;
+    let callbackUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/workflow/resume`;
+    if (protocol === 'grpc') {
+      // The callback is served before wfs exists; it is looked up per call.
+      const g = await grpcServer((server) => addWorkflowService(server, { execute: (name, gid, input) => wfs.execute(name, gid, input) }));
+      resumeServer = g.server;
+      callbackUrl = `${g.address}/workflow.Workflow/Execute`;
+    }
     wfs = dtm.workflows({ callbackUrl, retryInterval: 1 });
     app.post(
       '/workflow/resume',
@@ -97,6 +107,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
 
   afterAll(async () => {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    resumeServer?.forceShutdown();
+    await dtm?.close();
     await out?.close();
     await inn?.close();
     await coordinator?.close();
@@ -140,9 +152,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
     expect(await progress(gid)).toEqual(['01 action succeed', '02 action failed', '01 rollback succeed']);
   });
 
-  // Over gRPC the coordinator resumes through the gRPC service workflow.Workflow/Execute, which
-  // this client does not serve yet (docs/client/workflow.md).
-  it.runIf(protocol === 'http')('is resumed by the coordinator after the client died mid-workflow, replaying the recorded step', async () => {
+  it('is resumed by the coordinator after the client died mid-workflow, replaying the recorded step', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     crashOnce.add(gid);

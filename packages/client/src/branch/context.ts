@@ -22,7 +22,7 @@ export class InvalidBranchRequest extends Error {
   override readonly name = 'InvalidBranchRequest';
 }
 
-type Query = URLSearchParams | Record<string, unknown> | null | undefined;
+export type Query = URLSearchParams | Record<string, unknown> | null | undefined;
 
 function first(q: Query, key: string): string {
   if (!q) return '';
@@ -78,17 +78,21 @@ export function answerOf(outcome: { value: unknown } | { error: unknown }): Bran
   return { status: 500, body: { message } };
 }
 
+/** The branch request of one call (throws InvalidBranchRequest when its identity is incomplete). */
+export function branchRequest<Req>(req: Req, query: Query, body: unknown): BranchRequest<Req> {
+  return withBarrier(branchContext(query), body, req);
+}
+
+/** A branch identity, read from wherever the transport carries it, with its payload and request. */
+export function withBarrier<Req>(ctx: BranchContext, body: unknown, req: Req): BranchRequest<Req> {
+  let barrier: BranchBarrier | undefined;
+  return { ...ctx, body, req, barrier: () => (barrier ??= new BranchBarrier(ctx.transType, ctx.gid, ctx.branchId, ctx.op)) };
+}
+
 /** Runs a handler for one request and gives dtm's answer (never throws). */
 export async function runBranch<Req>(req: Req, query: Query, body: unknown, handler: BranchHandler<Req>): Promise<BranchAnswer> {
   try {
-    const ctx = branchContext(query);
-    let barrier: BranchBarrier | undefined;
-    const value: unknown = await handler({
-      ...ctx,
-      body,
-      req,
-      barrier: () => (barrier ??= new BranchBarrier(ctx.transType, ctx.gid, ctx.branchId, ctx.op)),
-    });
+    const value: unknown = await handler(branchRequest(req, query, body));
     return answerOf({ value });
   } catch (error) {
     return answerOf({ error });

@@ -1,0 +1,169 @@
+// dtm's quick-start saga whose branch service is a NestJS app (on @nestjs/platform-express)
+// written with @dtx/client/nest: TransOut with its accounts in PostgreSQL, TransIn in MariaDB,
+// each protected by the barrier; against a real coordinator, balances read back.
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Controller, Get, Module, Post, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DtmClient, Failure, mysql2Db, pgDb, type BranchRequest } from '../src/index.ts';
+import { DtmBranch, DtmRoute } from '../src/branch/nest.ts';
+import {
+  Accounts,
+  businessDatabases,
+  coordinatorTargets,
+  eventually,
+  mysqlBusiness,
+  pgBusiness,
+  startTarget,
+  type MysqlBusiness,
+  type PgBusiness,
+  type StartedCoordinator,
+} from './support.ts';
+
+interface Transfer {
+  user: number;
+  amount: number;
+  fail?: boolean;
+}
+
+/** The branch service: one controller, its databases closed over (no constructor injection needed). */
+function busiModule(out: PgBusiness, inn: MysqlBusiness, calls: string[]) {
+  const outDb = pgDb(out.pool);
+  const inDb = mysql2Db(inn.pool, { table: inn.table });
+  const log = (b: BranchRequest<unknown>, path: string) => calls.push(`${b.gid} ${path} ${b.branchId} ${b.op}`);
+
+  @Controller('api/busi')
+  @DtmRoute()
+  class BusiController {
+    @Post('TransOut')
+    async transOut(@DtmBranch() b: BranchRequest<unknown>) {
+      log(b, 'TransOut');
+      const t = b.body as Transfer;
+      await b.barrier().call(outDb, async (c) => {
+        const r = await c.query('update user_account set balance = balance - $1 where user_id = $2 and balance >= $1', [t.amount, t.user]);
+        if (r.rowCount === 0) throw new Failure(`user ${t.user}: insufficient balance`);
+      });
+    }
+
+    @Post('TransOutRevert')
+    async transOutRevert(@DtmBranch() b: BranchRequest<unknown>) {
+      log(b, 'TransOutRevert');
+      const t = b.body as Transfer;
+      await b.barrier().call(outDb, (c) => c.query('update user_account set balance = balance + $1 where user_id = $2', [t.amount, t.user]));
+    }
+
+    @Post('TransIn')
+    async transIn(@DtmBranch() b: BranchRequest<unknown>) {
+      log(b, 'TransIn');
+      const t = b.body as Transfer;
+      await b.barrier().call(inDb, async (c) => {
+        await c.query('update user_account set balance = balance + ? where user_id = ?', [t.amount, t.user]);
+        // After the write, so the test proves the barrier's rollback undid it.
+        if (t.fail) throw new Failure(`TransIn refused for user ${t.user}`);
+      });
+    }
+
+    @Post('TransInRevert')
+    async transInRevert(@DtmBranch() b: BranchRequest<unknown>) {
+      log(b, 'TransInRevert');
+      const t = b.body as Transfer;
+      await b.barrier().call(inDb, (c) => c.query('update user_account set balance = balance - ? where user_id = ?', [t.amount, t.user]));
+    }
+
+    /** Returns an object: sent as the 200 body. */
+    @Get('Echo')
+    echo(@DtmBranch() b: BranchRequest<unknown>) {
+      return { gid: b.gid, op: b.op };
+    }
+  }
+
+  @Module({ controllers: [BusiController] })
+  class BusiModule {}
+  return BusiModule;
+}
+
+describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch service against %s', (target) => {
+  let coordinator: StartedCoordinator;
+  let dtm: DtmClient;
+  let out: PgBusiness;
+  let inn: MysqlBusiness;
+  let app: INestApplication;
+  let base = '';
+  const calls: string[] = [];
+  let accounts: Accounts;
+
+  const account = () => accounts.open();
+  /** [TransOut balance, TransIn balance]. */
+  const balances = async (u: number) => (await accounts.balances(u)).slice(0, 2);
+  const callsOf = (gid: string) => calls.filter((c) => c.startsWith(`${gid} `)).map((c) => c.slice(gid.length + 1));
+
+  beforeAll(async () => {
+    coordinator = await startTarget(target);
+    dtm = new DtmClient(coordinator.url);
+    out = await pgBusiness('nest');
+    inn = await mysqlBusiness('nest');
+    accounts = new Accounts(out, inn);
+    await accounts.create();
+    app = await NestFactory.create(busiModule(out, inn, calls), { logger: false });
+    await app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}/api/busi`;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await out?.close();
+    await inn?.close();
+    await coordinator?.close();
+  });
+
+  it('saga: TransOut then TransIn on the Nest service, balances moved', async () => {
+    const u = await account();
+    const gid = await dtm.newGid();
+    const t: Transfer = { user: u, amount: 30 };
+    await dtm
+      .saga(gid, { waitResult: true })
+      .add(`${base}/TransOut`, `${base}/TransOutRevert`, t)
+      .add(`${base}/TransIn`, `${base}/TransInRevert`, t)
+      .submit();
+    expect((await dtm.query(gid)).transaction?.status).toBe('succeed');
+    expect(await balances(u)).toEqual([70, 30]);
+    expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action']);
+  });
+
+  it('saga: TransIn throws Failure (409), TransOut is compensated, TransIn only null-compensated', async () => {
+    const u = await account();
+    const gid = await dtm.newGid();
+    const t: Transfer = { user: u, amount: 30 };
+    const saga = dtm
+      .saga(gid, { waitResult: true })
+      .add(`${base}/TransOut`, `${base}/TransOutRevert`, t)
+      .add(`${base}/TransIn`, `${base}/TransInRevert`, { ...t, fail: true });
+    await expect(saga.submit()).rejects.toBeInstanceOf(Failure);
+    await eventually(async () => (await dtm.query(gid)).transaction?.status === 'failed');
+    expect(await balances(u)).toEqual([100, 0]);
+    expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action', 'TransInRevert 02 compensate', 'TransOutRevert 01 compensate']);
+    expect((await dtm.query(gid)).transaction?.rollback_reason).toContain('TransIn refused');
+    const [rows] = await inn.pool.query(`select op, reason from ${inn.table} where gid = ? order by id`, [gid]);
+    expect(rows).toEqual([
+      { op: 'action', reason: 'compensate' },
+      { op: 'compensate', reason: 'compensate' },
+    ]);
+  });
+
+  it("answers dtm's protocol: 200 for a POST success, the returned object, 409 for Failure, 400 without the branch identity", async () => {
+    const u = await account();
+    const q = (op: string) => `gid=g-nest-${u}&trans_type=saga&branch_id=01&op=${op}`;
+    const post = (path: string, body: unknown) =>
+      fetch(`${base}/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const ok = await post(`TransOut?${q('action')}`, { user: u, amount: 1 });
+    expect([ok.status, await ok.json()]).toEqual([200, { dtm_result: 'SUCCESS' }]);
+    const refused = await post(`TransOut?${q('action').replace('g-nest', 'g-nest-poor')}`, { user: u, amount: 1000 });
+    expect([refused.status, await refused.json()]).toEqual([409, { dtm_result: 'FAILURE', message: `user ${u}: insufficient balance` }]);
+    const echo = await fetch(`${base}/Echo?${q('action')}`);
+    expect([echo.status, await echo.json()]).toEqual([200, { gid: `g-nest-${u}`, op: 'action' }]);
+    const bad = await post('TransOut?gid=x', { user: u, amount: 1 });
+    expect([bad.status, await bad.json()]).toEqual([400, { message: 'invalid trans info: missing trans_type, branch_id, op in the query' }]);
+    expect(await balances(u)).toEqual([99, 0]);
+  });
+});
