@@ -1,7 +1,9 @@
 // The HTTP side of dtm's protocol as a client sees it: calls to the coordinator's /api/dtmsvr
 // routes (docs/protocol/http-api.md §2, §4) and the calls an SDK makes to branches itself
 // (TCC try: docs/client/tcc.md; msg query-prepared: docs/protocol/branch-calls.md §7). Uses
-// Node's global fetch.
+// undici's request(), not the global fetch: on Node 20 fetch costs about four times the CPU per
+// call (docs/benchmarks.md, "Client overhead").
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { DtmError, Failure, Ongoing, errorOfAnswer } from './errors.js';
 import { payloadText, type EncodedPayload } from './payload.js';
 
@@ -15,7 +17,7 @@ export interface ClientOptions {
   headers?: Record<string, string>;
   /** Timeout of one call to the coordinator or to a branch, in milliseconds (default 10 000). */
   timeoutMs?: number;
-  /** The fetch implementation (default: the global fetch of Node 20+, i.e. undici). */
+  /** A fetch implementation to send every call with instead of undici's request() (tests, proxies). */
   fetch?: typeof fetch;
 }
 
@@ -46,29 +48,37 @@ export class HttpTransport {
   readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
-  private readonly fetchFn: typeof fetch;
+  private readonly fetchFn: typeof fetch | undefined;
+  /** Keep-alive connections to the coordinator and the branches; redirects followed like Go's http client. */
+  private readonly dispatcher: Dispatcher;
+  private readonly agent: Agent;
 
   constructor(url: string, opts: ClientOptions = {}, base = apiBase(url)) {
     this.base = base;
     this.headers = { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...opts.headers };
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.fetchFn = opts.fetch ?? fetch;
+    this.fetchFn = opts.fetch;
+    this.agent = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: 10 }));
   }
 
   /** Sends a request and reads the whole answer; a network error or timeout becomes a DtmError with status 0. */
   async send(method: 'GET' | 'POST', url: string, body: string | undefined, headers: Record<string, string>): Promise<Answer> {
-    let r: Response;
     try {
-      r = await this.fetchFn(url, {
-        method,
-        headers: { 'content-type': 'application/json', ...headers },
-        body,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      if (this.fetchFn) {
+        const r = await this.fetchFn(url, {
+          method,
+          headers: { 'content-type': 'application/json', ...headers },
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        return { status: r.status, text: await r.text() };
+      }
+      const r = await request(url, { method, headers: { 'content-type': 'application/json', ...headers }, body, dispatcher: this.dispatcher });
+      return { status: r.statusCode, text: await r.body.text() };
     } catch (e) {
       throw new DtmError(`${method} ${url}: ${(e as Error).message}`, 0, '', { cause: e });
     }
-    return { status: r.status, text: await r.text() };
   }
 
   /** One call to the coordinator. 409 → Failure, 425 → Ongoing, other non-200 → DtmError; else the parsed JSON body. */
@@ -86,9 +96,9 @@ export class HttpTransport {
     }
   }
 
-  /** Releases connections (none over HTTP: fetch pools them itself). */
+  /** Closes the kept-alive connections (idle ones do not keep the process running anyway). */
   close(): Promise<void> {
-    return Promise.resolve();
+    return this.agent.close();
   }
 
   /** How a builder's payload travels in a request body to the coordinator: as text over HTTP. */

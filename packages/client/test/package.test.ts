@@ -1,5 +1,5 @@
-// @dtx/client is publishable on its own: it imports nothing but Node's built-ins (no coordinator
-// package, no driver), builds with tsc into dist/, and its packed files are what `exports` names.
+// @dtx/client is publishable on its own: it imports nothing but Node's built-ins and its one
+// dependency, undici (no coordinator package, no driver), builds with tsc into dist/, and its packed files are what `exports` names.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -17,7 +17,10 @@ function sources(dir: string): string[] {
 describe('@dtx/client package', () => {
   // The optional peers (@grpc/grpc-js, @grpc/proto-loader) are loaded with import() on first use;
   // Nest's (@nestjs/common, rxjs) only by the `@dtx/client/nest` entry, which nothing else imports.
-  it('imports only relative files and node: built-ins from src/ (statically), Nest only from the nest entry', () => {
+  it('imports only relative files, node: built-ins and its dependencies from src/ (statically), Nest only from the nest entry', () => {
+    const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    const dependencies = new Set(Object.keys(manifest.dependencies ?? {}));
+    expect([...dependencies]).toEqual(['undici']);
     const foreign: string[] = [];
     for (const f of sources(join(pkg, 'src'))) {
       const nestEntry = relative(pkg, f) === join('src', 'branch', 'nest.ts');
@@ -25,7 +28,7 @@ describe('@dtx/client package', () => {
         const spec = m[1] ?? '';
         if (spec.startsWith('./') || spec.startsWith('../') || spec.startsWith('node:')) {
           if (!nestEntry && spec.endsWith('/nest.js')) foreign.push(`${relative(pkg, f)}: ${spec}`);
-        } else if (!(nestEntry && (spec === '@nestjs/common' || spec === 'rxjs'))) {
+        } else if (!dependencies.has(spec) && !(nestEntry && (spec === '@nestjs/common' || spec === 'rxjs'))) {
           foreign.push(`${relative(pkg, f)}: ${spec}`);
         }
       }
