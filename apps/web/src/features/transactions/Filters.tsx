@@ -1,5 +1,5 @@
 'use client';
-// The filter bar: gid (exact or prefix), status, type, creation time range, the narrower filters
+// The filter bar: gid (exact or prefix), branch URL prefix, status, type, creation time range, the narrower filters
 // behind "More filters" (endpoint, error text, retry count, update and finish time), and the
 // Stuck view with its thresholds. Applying it rewrites the URL (and goes back to the first page).
 import { useState } from 'react';
@@ -60,6 +60,16 @@ export function Filters({ filter, defaults, onApply }: Props) {
               <option value="prefix">prefix</option>
             </select>
           </div>
+        </Field>
+        <Field label="Branch URL starts with">
+          <input
+            className={`${inputClass} w-64`}
+            placeholder="http://stock-srv:8080/api/"
+            aria-label="Branch URL starts with"
+            name="branchUrl"
+            value={draft.branchUrl ?? ''}
+            onChange={(e) => set({ branchUrl: e.target.value || undefined })}
+          />
         </Field>
         <Field label="Created from">
           <input
