@@ -150,12 +150,12 @@ export function TransactionsPage() {
       header: (
         <button
           type="button"
-          className="inline-flex items-center gap-1 uppercase hover:text-slate-800"
+          className="group inline-flex items-center gap-0.5 uppercase hover:text-slate-800"
           title={`sort by ${SORTS[key][0]}`}
           onClick={() => apply(next)}
         >
           {label}
-          <span aria-hidden="true" className={active ? 'text-indigo-600' : 'text-slate-300'}>
+          <span aria-hidden="true" className={active ? 'text-indigo-600' : 'hidden text-slate-400 group-hover:inline'}>
             {active === 'asc' ? '▲' : '▼'}
           </span>
         </button>
@@ -223,18 +223,19 @@ export function TransactionsPage() {
           <div className="text-xs">stuck</div>
           <div className="text-lg font-semibold tabular-nums">{counts.data?.stuck ?? '…'}</div>
         </button>
+        <div className="ml-auto self-end">
+          <Views
+            query={paramsFromView(filter).toString()}
+            onOpen={(q) => {
+              setPrev([]);
+              setSelected(new Set());
+              open_(q);
+            }}
+          />
+        </div>
       </div>
 
       <Filters filter={onlyFilter} defaults={me.data?.settings.stuck} onApply={(f) => apply({ ...f, sort: filter.sort, dir: filter.dir })} />
-
-      <Views
-        query={paramsFromView(filter).toString()}
-        onOpen={(q) => {
-          setPrev([]);
-          setSelected(new Set());
-          open_(q);
-        }}
-      />
 
       {list.error && <Banner>{errorMessage(list.error)}</Banner>}
 
@@ -372,14 +373,14 @@ export function TransactionsPage() {
             time('Finished', (t) => t.finishTime),
             has('Next retry') && {
               ...sortable('nextRetry', 'Next retry'),
-              headerClassName: 'w-24 px-2 py-2',
+              headerClassName: 'w-28 px-2 py-2',
               className: TIME_CELL,
               title: (t) => timeTitle(t.nextCronTime),
               cell: (t) => (t.nextCronTime ? fmtAt(t.nextCronTime, 'relative') : '—'),
             },
             has('Retries') && {
               ...sortable('retries', 'Retries'),
-              headerClassName: 'w-16 px-2 py-2 text-right',
+              headerClassName: 'w-24 px-2 py-2 text-right',
               className: (t) => `px-2 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700' : 'text-slate-400'}`,
               cell: (t) => t.retryCount,
             },
