@@ -5,6 +5,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { BranchServer } from '../../../tests/support/branches.ts';
 import { DtmHttp } from '../../../tests/support/coordinator.ts';
+import { login } from './login.ts';
 
 const WEB = () => process.env.DTX_E2E_WEB!;
 const run = process.env.DTX_E2E_RUN!;
@@ -49,14 +50,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await svc.stop();
 });
-
-async function login(page: Page) {
-  await page.goto(`${WEB()}/login`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(process.env.DTX_E2E_PASSWORD!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByTestId('whoami')).toContainText('admin');
-}
 
 const viewsMenu = (page: Page) => page.getByRole('combobox', { name: 'Views', exact: true });
 const table = (page: Page) => page.getByTestId('transactions-table');
