@@ -122,8 +122,8 @@ export function TransactionsPage() {
   });
   const counts = useQuery({ ...trpc.transactions.counts.queryOptions(onlyFilter), refetchInterval, placeholderData: keepPreviousData });
 
-  const open_ = (q: string) => router.push(q ? `${pathname}?${q}` : pathname);
-  const go = (f: View, c?: string) => open_(paramsFromView(f, c).toString());
+  const openQuery = (q: string) => router.push(q ? `${pathname}?${q}` : pathname);
+  const go = (f: View, c?: string) => openQuery(paramsFromView(f, c).toString());
   const apply = (f: View) => {
     setPrev([]);
     setSelected(new Set());
@@ -229,7 +229,7 @@ export function TransactionsPage() {
             onOpen={(q) => {
               setPrev([]);
               setSelected(new Set());
-              open_(q);
+              openQuery(q);
             }}
           />
         </div>
