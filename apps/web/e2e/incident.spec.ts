@@ -3,9 +3,10 @@
 // seconds of the (view's) threshold, with the reason in words; the Overview names the failing
 // endpoint; the list reads at 1366 x 768; new transactions do not move the rows being read.
 import { readFile } from 'node:fs/promises';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { BranchServer, eventually } from '../../../tests/support/branches.ts';
 import { DtmHttp } from '../../../tests/support/coordinator.ts';
+import { login } from './login.ts';
 
 const WEB = () => process.env.DTX_E2E_WEB!;
 const run = process.env.DTX_E2E_RUN!;
@@ -22,14 +23,6 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await svc.stop();
 });
-
-async function login(page: Page) {
-  await page.goto(`${WEB()}/login`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(process.env.DTX_E2E_PASSWORD!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByTestId('whoami')).toContainText('admin');
-}
 
 const saga = (gid: string, stockDown: boolean) => ({
   gid,

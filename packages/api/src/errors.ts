@@ -13,6 +13,7 @@ const LABELS: Record<string, string> = {
   gid: 'Gid',
   gids: 'Gids',
   confirmGid: 'Confirm gid',
+  branchUrl: 'Branch URL',
 };
 
 function labelOf(path: readonly PropertyKey[]): string {
@@ -26,7 +27,7 @@ function labelOf(path: readonly PropertyKey[]): string {
 
 function complaint(issue: z.core.$ZodIssue): string {
   // our schemas' own messages are written to follow the field's name ("must be ...")
-  if (/^(must|may|is|should)\b/.test(issue.message)) return issue.message;
+  if (/^(must|may|is|should|contains)\b/.test(issue.message)) return issue.message;
   switch (issue.code) {
     case 'too_small':
       if (issue.origin === 'string') return `must be at least ${String(issue.minimum)} characters`;

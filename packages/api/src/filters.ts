@@ -1,6 +1,7 @@
 // The transactions filter (what the list, the counts, the stuck view and bulk actions share) and
-// its translation into a Prisma `where`. Paging is keyset on id (newest first): a page costs the
-// same on the millionth row as on the first.
+// its translation into a Prisma `where`, and the list's sort orders. Paging is keyset (on id,
+// newest first, or on the sort column and id): a page costs the same on the millionth row as on
+// the first.
 import { z } from 'zod';
 import type { PrismaClient } from '@dtx/db';
 import type { Dialect } from '@dtx/db';
@@ -59,8 +60,29 @@ export const filterSchema = z.object({
   /** finish_time (or rollback_time, for failed ones) range, epoch ms */
   finishedFrom: z.number().int().nonnegative().optional(),
   finishedTo: z.number().int().nonnegative().optional(),
+  /** only transactions with a branch whose URL starts with this text (trans_branch_op.url) */
+  branchUrl: storableText().max(1024).optional(),
 });
 export type Filter = z.infer<typeof filterSchema>;
+
+/**
+ * The list's sort orders besides the default (newest first, by id): the column each sorts by.
+ * Each has an index that pages walk (docs/operations.md, "Sorting and saved views").
+ */
+export const SORT_COLUMNS = { created: 'createTime', updated: 'updateTime', nextRetry: 'nextCronTime', retries: 'retryCount' } as const;
+export type SortKey = keyof typeof SORT_COLUMNS;
+export const SORT_KEYS = Object.keys(SORT_COLUMNS) as SortKey[];
+
+export const sortSchema = z.object({
+  sort: z.enum(SORT_KEYS as [SortKey, ...SortKey[]]).optional(),
+  /** descending (default) or ascending */
+  dir: z.enum(['asc', 'desc']).optional(),
+});
+export type Sort = z.infer<typeof sortSchema>;
+
+/** What a list view is: a filter and a sort order (the page's URL, a saved view). */
+export const viewSchema = filterSchema.extend(sortSchema.shape).strict();
+export type View = z.infer<typeof viewSchema>;
 
 export type TransWhere = NonNullable<NonNullable<Parameters<PrismaClient['transGlobal']['findMany']>[0]>['where']>;
 
@@ -144,6 +166,17 @@ export function stuckReason(r: StuckFacts, t: StuckThresholds, now: Date): strin
 /** The largest string starting with `prefix` in binary order, for an index range scan. */
 const prefixEnd = (prefix: string) => `${prefix}\u{10FFFF}`;
 
+/**
+ * "Starts with `prefix`", taken literally. SQLite and MySQL (utf8mb4_bin) compare bytes: a range
+ * is exact, has no wildcards to escape, and uses an index on the column. PostgreSQL's collation
+ * may not compare bytes: LIKE (Prisma's startsWith passes the text into the pattern as is, so its
+ * wildcards % _ and the escape character \ are escaped here), with the varchar_pattern_ops index
+ * where there is one (gid, migration 0003).
+ */
+function startsWith(dialect: Dialect, prefix: string) {
+  return dialect === 'postgres' ? { startsWith: prefix.replace(/[\\%_]/g, '\\$&') } : { gte: prefix, lte: prefixEnd(prefix) };
+}
+
 export interface WhereOptions {
   dialect: Dialect;
   now: Date;
@@ -157,12 +190,7 @@ export function whereOf(f: Filter, o: WhereOptions): TransWhere {
   const gid = f.gid?.trim();
   if (gid) {
     if (f.gidMode === 'prefix') {
-      // SQLite and MySQL (utf8mb4_bin) compare bytes: a range is exact and uses the gid index.
-      // PostgreSQL's collation may not: LIKE with the varchar_pattern_ops index (migration 0003).
-      and.push(
-        // Prisma passes startsWith into LIKE as is: its wildcards are escaped here.
-        o.dialect === 'postgres' ? { gid: { startsWith: gid.replace(/[\\%_]/g, '\\$&') } } : { gid: { gte: gid, lte: prefixEnd(gid) } },
-      );
+      and.push({ gid: startsWith(o.dialect, gid) });
     } else {
       and.push({ gid });
     }
@@ -186,6 +214,9 @@ export function whereOf(f: Filter, o: WhereOptions): TransWhere {
     };
     and.push({ OR: [{ finishTime: range }, { rollbackTime: range }] });
   }
+  // a subquery on trans_branch_op (no index on url: it reads the branch rows, docs/operations.md)
+  const branchUrl = f.branchUrl?.trim();
+  if (branchUrl) and.push({ branches: { some: { url: startsWith(o.dialect, branchUrl) } } });
   if (f.stuck) and.push(stuckWhere(thresholdsOf(f, o.stuck), o.now));
   const [first, ...rest] = and;
   if (!first) return {};

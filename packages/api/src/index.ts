@@ -14,7 +14,8 @@ export {
   type RequestInfo,
 } from './trpc.ts';
 export { createDashboard, ensureAdminUser, settingsOf, type ApiDeps, type Dashboard, type DashboardSettings, type StuckThresholds } from './deps.ts';
-export { filterSchema, STATUSES, UNFINISHED, TRANS_TYPES, type Filter } from './filters.ts';
+export { filterSchema, viewSchema, STATUSES, UNFINISHED, TRANS_TYPES, SORT_KEYS, type Filter, type SortKey, type View } from './filters.ts';
+export { parseViewQuery, paramsFromView, viewFromParams } from './list-query.ts';
 export {
   CSRF_HEADER,
   SESSION_COOKIE,
@@ -35,3 +36,4 @@ export { handleOidc, issueSessionFor, safeNext, type OidcRequest, type SsoRefusa
 export { upsertSsoUser, roleFromClaims, usernameFrom, SSO_PASSWORD_HASH, type SsoIdentity, type SsoUserResult } from './auth/oidc.ts';
 export { handleRest, type RestRequest, type RestResponse } from './rest.ts';
 export type { ListItem, TransactionDetail } from './routers/transactions.ts';
+export type { SavedView } from './routers/views.ts';

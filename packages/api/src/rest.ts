@@ -5,7 +5,8 @@
 //
 //   GET  /api/v1/transactions?status=submitted,aborting&type=saga&gid=order-&gidMode=prefix
 //        &stuck=1&createdFrom=<ms>&createdTo=<ms>&cursor=<id>&limit=50 (and every key of filters.ts:
-//        stuckFailingSeconds, failingAt, errorText, retryMin, updatedFrom, finishedTo, ...)
+//        stuckFailingSeconds, failingAt, errorText, retryMin, updatedFrom, finishedTo, branchUrl, ...)
+//        &sort=created|updated|nextRetry|retries&dir=asc|desc
 //   GET  /api/v1/transactions/<gid>
 //   GET  /api/v1/counts?<same filters>
 //   POST /api/v1/transactions/<gid>/retry        {"reason": "..."}
@@ -18,7 +19,7 @@ import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { z } from 'zod';
 import type { ApiDeps } from './deps.ts';
-import { filterSchema, storableText, type Filter } from './filters.ts';
+import { filterSchema, storableText, type Filter, type SortKey } from './filters.ts';
 import { createCaller } from './router.ts';
 import { authenticate, ThrottledError } from './routers/auth.ts';
 import type { ClientInfo } from './auth/session.ts';
@@ -80,6 +81,7 @@ function filterFromQuery(q: URLSearchParams): Filter {
     ...Object.fromEntries(NUMERIC_FILTERS.map((k) => [k, num(k)])),
     failingAt: q.get('failingAt') ?? undefined,
     errorText: q.get('errorText') ?? undefined,
+    branchUrl: q.get('branchUrl') ?? undefined,
   } as Filter;
 }
 
@@ -141,7 +143,13 @@ export async function handleRest(deps: ApiDeps, req: RestRequest): Promise<RestR
     const gid = parts[1] ?? '';
     switch (route) {
       case 'GET /transactions': {
-        const input = { ...filterFromQuery(req.query), cursor: req.query.get('cursor') ?? undefined, limit: Number(req.query.get('limit') ?? 50) };
+        const input = {
+          ...filterFromQuery(req.query),
+          sort: (req.query.get('sort') ?? undefined) as SortKey | undefined,
+          dir: (req.query.get('dir') ?? undefined) as 'asc' | 'desc' | undefined,
+          cursor: req.query.get('cursor') ?? undefined,
+          limit: Number(req.query.get('limit') ?? 50),
+        };
         return { status: 200, body: await caller.transactions.list(input) };
       }
       case 'GET /transactions/:gid':

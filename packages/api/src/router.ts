@@ -8,6 +8,7 @@ import { overviewRouter } from './routers/overview.ts';
 import { ssoRouter } from './routers/sso.ts';
 import { topicsRouter } from './routers/topics.ts';
 import { transactionsRouter } from './routers/transactions.ts';
+import { viewsRouter } from './routers/views.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
 export const appRouter = router({
@@ -20,6 +21,7 @@ export const appRouter = router({
   overview: overviewRouter,
   topics: topicsRouter,
   sso: ssoRouter,
+  views: viewsRouter,
 });
 
 export type AppRouter = typeof appRouter;

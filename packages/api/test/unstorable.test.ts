@@ -1,4 +1,4 @@
-// A NUL character in a gid filter, a gid or a reason of the dashboard's procedures: no store holds
+// A NUL character in a gid or branch URL filter, a gid, a reason or a saved view of the dashboard's procedures: no store holds
 // it (the coordinator refuses it at submit), PostgreSQL fails any statement carrying it. Every store
 // answers BAD_REQUEST naming the problem, never an internal error, and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,11 @@ describe.each(testStores())('dashboard input no store can hold, on %s', (storeNa
       await expect(admin().transactions.counts({ gid: 'a\u0000b', gidMode })).rejects.toMatchObject(refused);
     }
     await expect(admin().transactions.get({ gid: 'a\u0000b' })).rejects.toMatchObject(refused);
+    await expect(admin().transactions.list({ branchUrl: 'http://a\u0000b' })).rejects.toMatchObject(refused);
+    await expect(admin().transactions.counts({ branchUrl: 'http://a\u0000b' })).rejects.toMatchObject(refused);
+    await expect(admin().views.save({ name: 'a\u0000b', query: '' })).rejects.toMatchObject(refused);
+    await expect(admin().views.save({ name: 'nul', query: 'branchUrl=a%00b' })).rejects.toMatchObject(refused);
+    expect(await deps.prisma.dashboardView.count()).toBe(0);
     await expect(admin().audit.list({ gid: 'a\u0000b' })).rejects.toMatchObject(refused);
     // a real gid, a reason no store can hold: refused before the audit row is written
     const before = await deps.prisma.auditLog.count();

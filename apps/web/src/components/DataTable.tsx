@@ -13,6 +13,8 @@ export interface Column<T> {
   className?: string | ((row: T) => string);
   /** Tooltip of a body cell. */
   title?: (row: T) => string | undefined;
+  /** A sortable column's state, as the header's aria-sort (the header holds its own sort button). */
+  sort?: 'ascending' | 'descending' | 'none';
 }
 
 /** Attributes of a body row: classes and the data-* attributes the end-to-end tests look for. */
@@ -55,7 +57,7 @@ export function DataTable<T>({
         <thead className={headClassName}>
           <tr>
             {cols.map((c, i) => (
-              <th key={i} className={c.headerClassName}>
+              <th key={i} className={c.headerClassName} aria-sort={c.sort}>
                 {c.header}
               </th>
             ))}

@@ -1,10 +1,12 @@
-// Reading transactions: the list (filters, keyset paging), counts per status, and one
+// Reading transactions: the list (filters, sort orders, keyset paging), counts per status, and one
 // transaction with its branches and the attempt timeline.
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
 import { allowedActions, type GlobalStatus } from '@dtx/engine';
 import {
   filterSchema,
+  SORT_COLUMNS,
+  sortSchema,
   STATUSES,
   storableText,
   stuckReason,
@@ -13,6 +15,7 @@ import {
   UNFINISHED,
   whereOf,
   type Filter,
+  type SortKey,
   type TransWhere,
 } from '../filters.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -22,11 +25,20 @@ import { router, viewerProcedure } from '../trpc.ts';
 const ms = (d: Date | null | undefined) => (d ? d.getTime() : null);
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-export const listInput = filterSchema.extend({
-  /** id of the last row of the previous page */
-  cursor: z.string().regex(/^\d+$/).optional(),
-  limit: z.number().int().min(1).max(500).default(50),
-});
+const CURSOR = /^(?:\d+|\d*_\d+)$/;
+
+export const listInput = filterSchema
+  .extend(sortSchema.shape)
+  .extend({
+    /** where the previous page ended: its last row's id, or (sorted) its sort value and id, "<value>_<id>" */
+    cursor: z.string().regex(CURSOR, 'is not a page cursor of this list').optional(),
+    limit: z.number().int().min(1).max(500).default(50),
+  })
+  .refine((i) => !i.cursor || !CURSOR.test(i.cursor) || i.cursor.includes('_') === !!i.sort, {
+    message: 'belongs to another sort order',
+    path: ['cursor'],
+  });
+type ListInput = z.infer<typeof listInput>;
 
 const listSelect = {
   id: true,
@@ -59,33 +71,114 @@ function statusesOf(f: Filter): string[] {
   return f.stuck ? all.filter((s) => (UNFINISHED as readonly string[]).includes(s)) : all;
 }
 
-export async function listTransactions(deps: ApiDeps, input: z.infer<typeof listInput>) {
-  // Ids first, then the rows: the id query can be answered from an index alone, and MariaDB
-  // otherwise intersects two indexes and sorts (370 ms instead of 2 ms for "failed sagas").
-  const page = async (f: Filter) => {
-    const where = whereFor(deps, f);
-    return deps.prisma.transGlobal.findMany({
-      where: input.cursor ? { AND: [where, { id: { lt: BigInt(input.cursor) } }] } : where,
-      // One status: ordering by it too (a constant) spells out the (status, id) index's order, so
-      // MariaDB walks that index instead of the primary key when few rows match (1.5 s -> ms).
-      orderBy: f.status?.length === 1 ? [{ status: 'desc' }, { id: 'desc' }] : { id: 'desc' },
-      take: input.limit + 1,
-      select: { id: true },
-    });
+/** A row's place in the list's order: its id and, when sorted, its sort value (ms or count). */
+interface Key {
+  id: bigint;
+  value: number | null;
+}
+interface Order {
+  column: (typeof SORT_COLUMNS)[SortKey];
+  dir: 'asc' | 'desc';
+}
+
+const keyValue = (v: unknown): number | null => (v instanceof Date ? v.getTime() : typeof v === 'number' ? v : null);
+
+/** The list's order over keys: by id (newest first), or by value, rows without one last, then id. */
+function compareKeys(order: Order | null) {
+  const byId = (a: Key, b: Key) => (a.id === b.id ? 0 : a.id < b.id === (order?.dir === 'asc') ? -1 : 1);
+  if (!order) return byId;
+  return (a: Key, b: Key) => {
+    if (a.value === b.value) return byId(a, b);
+    if (a.value === null) return 1;
+    if (b.value === null) return -1;
+    return a.value < b.value === (order.dir === 'asc') ? -1 : 1;
   };
+}
+
+function cursorOf(k: Key, order: Order | null): string {
+  return order ? `${k.value ?? ''}_${k.id}` : String(k.id);
+}
+
+function keyOfCursor(cursor: string): Key {
+  const [value = '', id = cursor] = cursor.includes('_') ? cursor.split('_') : ['', cursor];
+  return { id: BigInt(id), value: value === '' ? null : Number(value) };
+}
+
+/**
+ * One page of keys of the rows matching `where`, after `after`. Sorted, it is keyset paging on
+ * (column, id), each page a range on the column's (column, id) index (migration 0023): the rows
+ * with a value first, in the order asked, then those without one (NULL, which the stores order
+ * differently) by id. `column >= v AND (column > v OR id > last)` bounds the index range where
+ * a row comparison would not be understood by every store.
+ */
+async function keysPage(
+  deps: ApiDeps,
+  where: TransWhere,
+  single: boolean,
+  order: Order | null,
+  after: Key | undefined,
+  take: number,
+): Promise<Key[]> {
+  const dir = order?.dir ?? 'desc';
+  const beyond = dir === 'asc' ? 'gt' : 'lt';
+  // One status: ordering by it too (a constant) spells out the (status, ...) index's order, so
+  // MariaDB walks that index instead of the primary key when few rows match (1.5 s -> ms).
+  const byStatus = single ? [{ status: dir }] : [];
+  const find = async (extra: TransWhere | null, orderBy: Record<string, 'asc' | 'desc'>[], n: number): Promise<Key[]> => {
+    const rows = await deps.prisma.transGlobal.findMany({
+      where: extra ? { AND: [where, extra] } : where,
+      // (computed keys widen to string: Prisma's order type cannot be named for them)
+      orderBy: [...byStatus, ...orderBy] as never,
+      take: n,
+      select: { id: true, ...(order ? { [order.column]: true } : {}) },
+    });
+    return rows.map((r) => ({ id: r.id, value: order ? keyValue((r as Record<string, unknown>)[order.column]) : null }));
+  };
+  if (!order) return find(after ? { id: { [beyond]: after.id } } : null, [{ id: dir }], take);
+  const col = order.column;
+  const nullable = col !== 'retryCount';
+  const db = (v: number) => (col === 'retryCount' ? v : new Date(v));
+  const rows: Key[] = [];
+  if (!after || after.value !== null) {
+    const from = after?.value ?? null;
+    const range =
+      from !== null
+        ? { [col]: { [dir === 'asc' ? 'gte' : 'lte']: db(from) }, OR: [{ [col]: { [beyond]: db(from) } }, { id: { [beyond]: after!.id } }] }
+        : nullable
+          ? { [col]: { not: null } }
+          : null;
+    rows.push(...(await find(range, [{ [col]: dir }, { id: dir }], take)));
+  }
+  if (nullable && rows.length < take) {
+    const tail = { [col]: null, ...(after?.value === null ? { id: { [beyond]: after.id } } : {}) };
+    rows.push(...(await find(tail, [{ [col]: dir }, { id: dir }], take - rows.length)));
+  }
+  return rows;
+}
+
+export async function listTransactions(deps: ApiDeps, input: ListInput) {
+  const order: Order | null = input.sort ? { column: SORT_COLUMNS[input.sort], dir: input.dir ?? 'desc' } : null;
+  const after = input.cursor ? keyOfCursor(input.cursor) : undefined;
+  // Keys first, then the rows: the key query can be answered from an index alone, and MariaDB
+  // otherwise intersects two indexes and sorts (370 ms instead of 2 ms for "failed sagas").
+  const page = (f: Filter) => keysPage(deps, whereFor(deps, f), f.status?.length === 1, order, after, input.limit + 1);
   // A few statuses (the stuck view, "unfinished"): one keyset query per status, merged. Each
   // walks the (status, id) index, so a page costs the same however rare the matches are; a
   // single `status IN (...)` query leaves MySQL scanning the primary key (1.7 s on 1M rows).
   const statuses = statusesOf(input);
-  const rowsOf =
+  const keys =
     statuses.length > 1 && statuses.length < STATUSES.length
       ? (await Promise.all(statuses.map((s) => page({ ...input, status: [s as (typeof STATUSES)[number]] }))))
           .flat()
-          .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+          .sort(compareKeys(order))
           .slice(0, input.limit + 1)
       : await page(input);
-  const ids = rowsOf.slice(0, input.limit).map((r) => r.id);
-  const rows = ids.length ? await deps.prisma.transGlobal.findMany({ where: { id: { in: ids } }, orderBy: { id: 'desc' }, select: listSelect }) : [];
+  const shown = keys.slice(0, input.limit);
+  const ids = shown.map((k) => k.id);
+  const place = new Map(ids.map((id, i) => [id, i]));
+  const rows = ids.length
+    ? (await deps.prisma.transGlobal.findMany({ where: { id: { in: ids } }, select: listSelect })).sort((a, b) => place.get(a.id)! - place.get(b.id)!)
+    : [];
   const nowDate = deps.clock.now();
   const now = nowDate.getTime();
   const thresholds = thresholdsOf(input, deps.settings.stuck);
@@ -107,7 +200,7 @@ export async function listTransactions(deps: ApiDeps, input: z.infer<typeof list
       stuckReason: stuckReason(r, thresholds, nowDate),
       failEndpoint: r.failEndpoint,
     })),
-    nextCursor: rowsOf.length > input.limit ? String(ids[ids.length - 1]) : null,
+    nextCursor: keys.length > input.limit ? cursorOf(shown[shown.length - 1]!, order) : null,
   };
 }
 

@@ -1,5 +1,5 @@
 'use client';
-// The filter bar: gid (exact or prefix), status, type, creation time range, the narrower filters
+// The filter bar: gid (exact or prefix), branch URL prefix, status, type, creation time range, the narrower filters
 // behind "More filters" (endpoint, error text, retry count, update and finish time), and the
 // Stuck view with its thresholds. Applying it rewrites the URL (and goes back to the first page).
 import { useState } from 'react';
@@ -61,6 +61,16 @@ export function Filters({ filter, defaults, onApply }: Props) {
             </select>
           </div>
         </Field>
+        <Field label="Branch URL starts with">
+          <input
+            className={`${inputClass} w-52`}
+            placeholder="http://stock-srv:8080/api/"
+            aria-label="Branch URL starts with"
+            name="branchUrl"
+            value={draft.branchUrl ?? ''}
+            onChange={(e) => set({ branchUrl: e.target.value || undefined })}
+          />
+        </Field>
         <Field label="Created from">
           <input
             type="datetime-local"
@@ -79,14 +89,6 @@ export function Filters({ filter, defaults, onApply }: Props) {
             onChange={(e) => set({ createdTo: fromLocalInput(e.target.value) })}
           />
         </Field>
-        <div className="flex gap-2">
-          <Button kind="primary" type="submit">
-            Apply
-          </Button>
-          <Button kind="ghost" onClick={() => onApply({})}>
-            Clear
-          </Button>
-        </div>
       </div>
       <div className="flex flex-wrap items-center gap-x-6 gap-y-2 text-sm">
         <fieldset className="flex flex-wrap items-center gap-2">
@@ -119,6 +121,15 @@ export function Filters({ filter, defaults, onApply }: Props) {
             </label>
           ))}
         </fieldset>
+        {/* here rather than after the fields above, so that the bar keeps its height at 1366 px */}
+        <div className="-my-2 ml-auto flex gap-2">
+          <Button kind="primary" type="submit">
+            Apply
+          </Button>
+          <Button kind="ghost" onClick={() => onApply({})}>
+            Clear
+          </Button>
+        </div>
       </div>
       <div className="flex flex-wrap items-center gap-3 border-t border-slate-100 pt-3 text-sm">
         <label className="inline-flex items-center gap-1.5 font-medium text-amber-800">

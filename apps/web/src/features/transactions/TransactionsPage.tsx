@@ -1,5 +1,6 @@
 'use client';
-// The transactions list: counts per status, filters (in the URL), newest first, keyset pages,
+// The transactions list: counts per status, filters and sort order (in the URL, and saved as
+// named views), newest first unless a column header says otherwise, keyset pages,
 // refresh that can be paused, and selection for bulk actions. It reads at 1366 px: a fixed
 // layout where the gid and the last error (or the stuck reason) always have room, optional
 // columns chosen by the operator, the rest behind a row's expand button. New transactions do not
@@ -8,8 +9,9 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { usePathname, useRouter, useSearchParams } from 'next/navigation';
-import { useMemo, useState, useSyncExternalStore } from 'react';
-import { STATUSES, type Filter } from '@dtx/api/filters';
+import { useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
+import { STATUSES, type SortKey, type View } from '@dtx/api/filters';
+import { paramsFromView, viewFromParams } from '@dtx/api/list-query';
 import { DataTable } from '@/components/DataTable';
 import { Banner, Button, PageTitle, Spinner, StatusBadge, STATUS_STYLES } from '@/components/ui';
 import { BulkDialog } from '@/features/actions/BulkDialog';
@@ -18,13 +20,21 @@ import { fmtAt, timeTitle, TimeModeSwitch, useTimeMode, zoneLabel } from '@/lib/
 import { errorMessage, useTRPC } from '@/lib/trpc';
 import type { ListItem } from '@dtx/api';
 import { Filters } from './Filters';
-import { filterFromParams, paramsFromFilter } from './url';
+import { Views } from './Views';
 
 const PAGE = 50;
 /** The time columns, a little narrower than the others. */
 const TIME_CELL = 'truncate whitespace-nowrap px-2 py-2 text-xs text-slate-600';
 
 type Item = ListItem;
+
+/** What each sort order says in the subtitle: the column, then descending and ascending. */
+const SORTS: Record<SortKey, [string, string, string]> = {
+  created: ['creation time', 'newest first', 'oldest first'],
+  updated: ['last update', 'most recent first', 'least recent first'],
+  nextRetry: ['next retry', 'latest first', 'soonest first'],
+  retries: ['retry count', 'most first', 'fewest first'],
+};
 
 /** Columns the operator may hide or show (kept in the browser); GID, status and last error always show. */
 const OPTIONAL = ['Type', 'Created', 'Updated', 'Finished', 'Next retry', 'Retries'] as const;
@@ -87,7 +97,12 @@ export function TransactionsPage() {
   const params = useSearchParams();
   const me = useMe();
   const canAct = useCan('operator');
-  const filter = useMemo(() => filterFromParams(new URLSearchParams(params.toString())), [params]);
+  const filter = useMemo(() => viewFromParams(new URLSearchParams(params.toString())), [params]);
+  // the filter alone (counts, bulk actions), without the sort order
+  const onlyFilter = useMemo(() => {
+    const { sort: _sort, dir: _dir, ...f } = filter;
+    return f;
+  }, [filter]);
   const cursor = params.get('cursor') ?? undefined;
   const [prev, setPrev] = useState<(string | undefined)[]>([]);
   const [live, setLive] = useState(true);
@@ -105,27 +120,55 @@ export function TransactionsPage() {
     refetchInterval,
     placeholderData: keepPreviousData,
   });
-  const counts = useQuery({ ...trpc.transactions.counts.queryOptions(filter), refetchInterval, placeholderData: keepPreviousData });
+  const counts = useQuery({ ...trpc.transactions.counts.queryOptions(onlyFilter), refetchInterval, placeholderData: keepPreviousData });
 
-  const go = (f: Filter, c?: string) => {
-    const q = paramsFromFilter(f, c).toString();
-    router.push(q ? `${pathname}?${q}` : pathname);
-  };
-  const apply = (f: Filter) => {
+  const openQuery = (q: string) => router.push(q ? `${pathname}?${q}` : pathname);
+  const go = (f: View, c?: string) => openQuery(paramsFromView(f, c).toString());
+  const apply = (f: View) => {
     setPrev([]);
     setSelected(new Set());
     go(f);
   };
-  const stable = useStableRows(list.data?.items ?? [], JSON.stringify({ filter, cursor }), !list.isPlaceholderData, !follow && !cursor);
+  // New rows arrive at the top only in the default order: sorted, the rows simply refresh.
+  const stable = useStableRows(
+    list.data?.items ?? [],
+    JSON.stringify({ filter, cursor }),
+    !list.isPlaceholderData,
+    !follow && !cursor && !filter.sort,
+  );
   const items = stable.rows;
   const zone = zoneLabel(timeMode);
   const has = (c: Optional) => columns.has(c);
-  const time = (header: Optional, value: (t: Item) => number | null) =>
-    has(header) && {
+  /** A column header that sorts by `key`: descending, then ascending, then the default order. */
+  const sortable = (key: SortKey | undefined, label: ReactNode) => {
+    if (!key) return { header: label };
+    const active = filter.sort === key ? (filter.dir ?? 'desc') : null;
+    const next: View =
+      active === 'asc' ? { ...filter, sort: undefined, dir: undefined } : { ...filter, sort: key, dir: active === 'desc' ? 'asc' : undefined };
+    return {
+      sort: active === 'asc' ? ('ascending' as const) : active === 'desc' ? ('descending' as const) : ('none' as const),
       header: (
+        <button
+          type="button"
+          className="group inline-flex items-center gap-0.5 uppercase hover:text-slate-800"
+          title={`sort by ${SORTS[key][0]}`}
+          onClick={() => apply(next)}
+        >
+          {label}
+          <span aria-hidden="true" className={active ? 'text-indigo-600' : 'hidden text-slate-400 group-hover:inline'}>
+            {active === 'asc' ? '▲' : '▼'}
+          </span>
+        </button>
+      ),
+    };
+  };
+  const time = (header: Optional, value: (t: Item) => number | null, key?: SortKey) =>
+    has(header) && {
+      ...sortable(
+        key,
         <span title={`times: ${zone}`}>
           {header} <span className="normal-case text-slate-400">{timeMode === 'utc' ? 'UTC' : ''}</span>
-        </span>
+        </span>,
       ),
       headerClassName: 'w-36 px-2 py-2',
       className: TIME_CELL,
@@ -139,9 +182,8 @@ export function TransactionsPage() {
       <PageTitle
         title={filter.stuck ? 'Stuck transactions' : 'Transactions'}
         subtitle={
-          filter.stuck
-            ? 'Unfinished and failing, ongoing for long, past due, or too old (thresholds below)'
-            : 'Every global transaction, newest first'
+          (filter.stuck ? 'Unfinished and failing, ongoing for long, past due, or too old (thresholds below)' : 'Every global transaction') +
+          (filter.sort ? `, by ${SORTS[filter.sort][0]}, ${SORTS[filter.sort][filter.dir === 'asc' ? 2 : 1]}` : filter.stuck ? '' : ', newest first')
         }
         actions={
           <>
@@ -181,9 +223,19 @@ export function TransactionsPage() {
           <div className="text-xs">stuck</div>
           <div className="text-lg font-semibold tabular-nums">{counts.data?.stuck ?? '…'}</div>
         </button>
+        <div className="ml-auto self-end">
+          <Views
+            query={paramsFromView(filter).toString()}
+            onOpen={(q) => {
+              setPrev([]);
+              setSelected(new Set());
+              openQuery(q);
+            }}
+          />
+        </div>
       </div>
 
-      <Filters filter={filter} defaults={me.data?.settings.stuck} onApply={apply} />
+      <Filters filter={onlyFilter} defaults={me.data?.settings.stuck} onApply={(f) => apply({ ...f, sort: filter.sort, dir: filter.dir })} />
 
       {list.error && <Banner>{errorMessage(list.error)}</Banner>}
 
@@ -316,19 +368,19 @@ export function TransactionsPage() {
                 </>
               ),
             },
-            time('Created', (t) => t.createTime),
-            time('Updated', (t) => t.updateTime),
+            time('Created', (t) => t.createTime, 'created'),
+            time('Updated', (t) => t.updateTime, 'updated'),
             time('Finished', (t) => t.finishTime),
             has('Next retry') && {
-              header: 'Next retry',
-              headerClassName: 'w-24 px-2 py-2',
+              ...sortable('nextRetry', 'Next retry'),
+              headerClassName: 'w-28 px-2 py-2',
               className: TIME_CELL,
               title: (t) => timeTitle(t.nextCronTime),
               cell: (t) => (t.nextCronTime ? fmtAt(t.nextCronTime, 'relative') : '—'),
             },
             has('Retries') && {
-              header: 'Retries',
-              headerClassName: 'w-16 px-2 py-2 text-right',
+              ...sortable('retries', 'Retries'),
+              headerClassName: 'w-24 px-2 py-2 text-right',
               className: (t) => `px-2 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700' : 'text-slate-400'}`,
               cell: (t) => t.retryCount,
             },
@@ -371,7 +423,7 @@ export function TransactionsPage() {
               go(filter, back);
             }}
           >
-            ← Newer
+            {filter.sort ? '← Previous' : '← Newer'}
           </Button>
           <Button
             size="sm"
@@ -381,7 +433,7 @@ export function TransactionsPage() {
               go(filter, list.data!.nextCursor!);
             }}
           >
-            Older →
+            {filter.sort ? 'Next →' : 'Older →'}
           </Button>
         </div>
       </div>
@@ -389,7 +441,7 @@ export function TransactionsPage() {
       {bulk && (
         <BulkDialog
           action={bulk.action}
-          target={bulk.scope === 'selected' ? { gids: [...selected] } : { filter }}
+          target={bulk.scope === 'selected' ? { gids: [...selected] } : { filter: onlyFilter }}
           onClose={(done) => {
             setBulk(null);
             if (done) {
