@@ -2,6 +2,7 @@
 // outcomes and start times, so every count and the newest error are known.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliveriesByUrl, openDatabase, type Database, type NewAttempt } from '@dtx/db';
+import { attemptRow } from '../../../tests/support/rows.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -11,24 +12,8 @@ const BAD_URL = 'http://ledger:80/api/OrderPaid';
 // longer than the 200 characters the MySQL and PostgreSQL index keys hold: told apart by the whole URL
 const LONG = `http://audit:80/api/${'x'.repeat(220)}`;
 
-function attempt(gid: string, url: string, outcome: string, agoMs: number, extra: Partial<NewAttempt> = {}): NewAttempt {
-  return {
-    gid,
-    branchId: '01-01',
-    op: 'action',
-    url,
-    protocol: 'http',
-    startedAt: new Date(NOW - agoMs),
-    durationMs: 3,
-    httpStatus: outcome === 'success' ? 200 : 500,
-    grpcCode: null,
-    outcome,
-    response: '',
-    error: outcome === 'success' ? '' : 'ledger down',
-    owner: 'x',
-    ...extra,
-  };
-}
+const attempt = (gid: string, url: string, outcome: string, agoMs: number, extra: Partial<NewAttempt> = {}) =>
+  attemptRow(gid, url, outcome, new Date(NOW - agoMs), { branchId: '01-01', ...extra });
 
 describe.each(testStores())('subscriber deliveries on %s', (storeName) => {
   let db: Database;

@@ -108,6 +108,7 @@ export const authRouter = router({
       refreshSeconds: ctx.deps.settings.refreshSeconds,
       stuck: ctx.deps.settings.stuck,
       store: ctx.deps.db.config.driver,
+      coordinator: ctx.deps.settings.coordinator,
     },
   })),
   login: publicProcedure.input(z.object({ username: storableText().max(128), password: z.string().max(200) })).mutation(async ({ ctx, input }) => {
