@@ -114,17 +114,22 @@ test('the pages follow the system setting: dark with a dark colour scheme, light
       .first()
       .evaluate((e) => getComputedStyle(e).backgroundColor);
   const text = () => page.locator('body').evaluate((e) => getComputedStyle(e).color);
-  for (const path of ['/', '/transactions', '/topics']) {
+  // each page with a panel of its own: a card, the list's filter form
+  for (const [path, panel] of [
+    ['/', 'section'],
+    ['/transactions', 'main form'],
+    ['/topics', 'section'],
+  ] as const) {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${WEB()}${path}`);
-    await expect(page.locator('section').first()).toBeVisible();
+    await expect(page.locator(panel).first()).toBeVisible();
     expect(lightness(await background('body'))).toBeLessThan(0.3);
-    expect(lightness(await background('section'))).toBeLessThan(0.3); // a card
+    expect(lightness(await background(panel))).toBeLessThan(0.3);
     expect(lightness(await text())).toBeGreaterThan(0.8);
     await page.screenshot({ path: join(ROOT, 'test-results', 'screenshots', `dark${path.replace(/\//g, '-')}.png`) });
     await page.emulateMedia({ colorScheme: 'light' });
     expect(lightness(await background('body'))).toBeGreaterThan(0.9);
-    expect(lightness(await background('section'))).toBeGreaterThan(0.9);
+    expect(lightness(await background(panel))).toBeGreaterThan(0.9);
     expect(lightness(await text())).toBeLessThan(0.3);
   }
   // the chart's axis labels: light on the dark page, dark on the light one
