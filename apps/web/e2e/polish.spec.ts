@@ -42,8 +42,9 @@ test('a viewer is offered no form or button it cannot use; an operator no user m
   await expect(viewer.getByRole('button', { name: 'Add user' })).toHaveCount(0);
   await expect(viewer.locator('input[name="new-username"]')).toHaveCount(0);
   await expect(viewer.getByTestId('users-table')).toHaveCount(0);
-  // their own password is theirs to change
+  // their own password is theirs to change, and the menu says so
   await expect(viewer.getByRole('button', { name: 'Change' })).toBeVisible();
+  await expect(viewer.getByRole('link', { name: 'My password' }).first()).toBeVisible();
 
   await viewer.goto(`${WEB()}/topics`);
   await expect(viewer.getByTestId(`topic-${topic}`)).toBeVisible();

@@ -23,8 +23,13 @@ export function Shell({ children }: { children: ReactNode }) {
   const trpc = useTRPC();
   const logout = useMutation(trpc.auth.logout.mutationOptions({ onSuccess: () => window.location.assign(`${BASE_PATH}/login`) }));
   const user = me.data?.user;
-  // non-admins reach the same page for their own password only (UsersPage)
-  const nav = user ? [...NAV, { href: '/users', label: user.role === 'admin' ? 'Users' : 'My password' }] : NAV;
+  // non-admins reach the same page for their own password only (UsersPage); SSO users have none
+  const nav =
+    user?.role === 'admin'
+      ? [...NAV, { href: '/users', label: 'Users' }]
+      : user && !me.data?.sso
+        ? [...NAV, { href: '/users', label: 'My password' }]
+        : NAV;
   return (
     <div className="flex min-h-full">
       <aside className="hidden w-52 shrink-0 flex-col bg-slate-900 text-slate-300 md:flex">

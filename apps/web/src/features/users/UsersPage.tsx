@@ -21,7 +21,7 @@ export function UsersPage() {
       <div className="space-y-4">
         <PageTitle title="My password" />
         <Banner kind="info">Only admins manage dashboard users (ask one to add a user or change a role).</Banner>
-        <ChangePasswordCard />
+        {me.data?.sso ? <Banner kind="info">You sign in with single sign-on: your password is the provider&apos;s.</Banner> : <ChangePasswordCard />}
       </div>
     );
   return <AdminUsers />;
@@ -179,7 +179,7 @@ function AdminUsers() {
         />
       </Card>
       {shown && <SessionsCard user={shown} />}
-      <ChangePasswordCard />
+      {!me.data?.sso && <ChangePasswordCard />}
     </div>
   );
 }
