@@ -2,39 +2,19 @@
 // branch services: finding transactions, seeing why one is stuck, retrying and aborting it,
 // roles, and the audit trail. Screenshots of the main pages go to test-results/screenshots/, or to
 // docs/screenshots/ (the README's) with DTX_UPDATE_SCREENSHOTS=1.
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { join } from 'node:path';
-import { BranchServer, eventually } from '../../../tests/support/branches.ts';
+import { eventually } from '../../../tests/support/branches.ts';
 import { nth } from '../../../tests/support/checked.ts';
-import { DtmHttp } from '../../../tests/support/coordinator.ts';
 import { json, type DtmKvPage } from '../../../tests/support/replies.ts';
 import { ROOT } from '../../../tests/support/processes.ts';
+import { branchServices, coordinator, login, run, WEB } from './support.ts';
 
-const WEB = () => process.env.DTX_E2E_WEB!;
 const SHOTS = process.env.DTX_UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
-// from global setup: stays the same when a failed test restarts the worker
-const run = process.env.DTX_E2E_RUN!;
-
-const svc = new BranchServer();
-let dtm: DtmHttp;
 
 // One worker runs the tests in file order; the audit test looks for the actions of the earlier ones.
-
-test.beforeAll(async () => {
-  await svc.start();
-  dtm = new DtmHttp(`${process.env.DTX_E2E_DTM}`);
-});
-test.afterAll(async () => {
-  await svc.stop();
-});
-
-async function login(page: Page, username = 'admin', password = process.env.DTX_E2E_PASSWORD!) {
-  await page.goto(`${WEB()}/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByTestId('whoami')).toContainText(username);
-}
+const svc = branchServices();
+const dtm = coordinator();
 
 const saga = (gid: string, prefix: string, steps: number, extra: Record<string, unknown> = {}) => ({
   gid,

@@ -43,12 +43,14 @@ export default async function globalSetup() {
     out.includes('dashboard: http://'),
   );
   const sso = await startSso(dir);
+  const empty = await startEmpty(dir);
   process.env.DTX_E2E_RUN = Date.now().toString(36);
   process.env.DTX_E2E_WEB = `http://127.0.0.1:${webPort}`;
   process.env.DTX_E2E_PROXIED = `http://127.0.0.1:${proxiedPort}`;
   process.env.DTX_E2E_DTM = `http://127.0.0.1:${httpPort}`;
   process.env.DTX_E2E_PASSWORD = /created dashboard user "admin" with password\s+(\S+)/.exec(main.output())![1];
   return async () => {
+    await empty.stop('SIGTERM', 15_000);
     await sso.stop();
     await proxied.stop('SIGTERM', 15_000);
     await main.stop('SIGTERM', 15_000);
@@ -56,6 +58,28 @@ export default async function globalSetup() {
 }
 
 export const SSO_ADMIN_PASSWORD = 'e2e-sso-admin-password';
+export const EMPTY_ADMIN_PASSWORD = 'e2e-empty-admin-password';
+
+/**
+ * A dashboard with its coordinator on a database of its own that no test fills (polish.spec.ts:
+ * the first-transaction hint of a new installation).
+ */
+async function startEmpty(dir: string) {
+  const [webPort, httpPort] = [await freePort(), await freePort()];
+  const env = {
+    STORE_DRIVER: 'sqlite',
+    STORE_DB: join(dir, 'empty.sqlite'),
+    HTTP_PORT: String(httpPort),
+    GRPC_PORT: '0',
+    DASHBOARD_PORT: String(webPort),
+    DASHBOARD_ADMIN_PASSWORD: EMPTY_ADMIN_PASSWORD,
+    DASHBOARD_REFRESH_SECONDS: '1',
+  };
+  const proc = await start(['--with-coordinator'], env, (out) => out.includes('dashboard: http://'));
+  process.env.DTX_E2E_EMPTY = `http://127.0.0.1:${webPort}`;
+  process.env.DTX_E2E_EMPTY_DTM = `http://127.0.0.1:${httpPort}`;
+  return proc;
+}
 
 /** Login limits of the dashboards on each store (stores.spec.ts): small, so that a test can reach them and wait them out. */
 export const STORE_LOGIN_LIMITS = { userAttempts: 3, windowSeconds: 4 };

@@ -4,25 +4,13 @@
 // endpoint; the list reads at 1366 x 768; new transactions do not move the rows being read.
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import { BranchServer, eventually } from '../../../tests/support/branches.ts';
-import { DtmHttp } from '../../../tests/support/coordinator.ts';
-import { login } from './login.ts';
+import { eventually } from '../../../tests/support/branches.ts';
+import { branchServices, coordinator, login, run, WEB } from './support.ts';
 
-const WEB = () => process.env.DTX_E2E_WEB!;
-const run = process.env.DTX_E2E_RUN!;
-
-const svc = new BranchServer();
-let dtm: DtmHttp;
-
-test.beforeAll(async () => {
-  await svc.start();
-  dtm = new DtmHttp(`${process.env.DTX_E2E_DTM}`);
-  // the stock service is down: every call to it answers 500, forever
-  svc.on('/inc/stock/TransIn', { status: 500, body: 'stock database unavailable: connection pool exhausted after 30000 ms' });
-});
-test.afterAll(async () => {
-  await svc.stop();
-});
+const svc = branchServices();
+const dtm = coordinator();
+// the stock service is down: every call to it answers 500, forever
+svc.on('/inc/stock/TransIn', { status: 500, body: 'stock database unavailable: connection pool exhausted after 30000 ms' });
 
 const saga = (gid: string, stockDown: boolean) => ({
   gid,

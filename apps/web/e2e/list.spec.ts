@@ -5,7 +5,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { BranchServer } from '../../../tests/support/branches.ts';
 import { DtmHttp } from '../../../tests/support/coordinator.ts';
-import { login } from './login.ts';
+import { login } from './support.ts';
 
 const WEB = () => process.env.DTX_E2E_WEB!;
 const run = process.env.DTX_E2E_RUN!;

@@ -34,6 +34,8 @@ test('an account in the viewer group signs in as viewer and is offered no admin 
   await expect(page.getByTestId('whoami')).toContainText('bob');
   await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Users' })).toHaveCount(0);
+  // no password of ours to change either
+  await expect(page.getByRole('link', { name: 'My password' })).toHaveCount(0);
   await page.goto(`${SSO()}/transactions`);
   await expect(page.getByRole('button', { name: 'Abort selected' })).toHaveCount(0);
   // the server agrees: bob's session may not list users

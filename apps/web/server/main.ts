@@ -68,7 +68,7 @@ ${opts.withCoordinator ? '' : '  --with-coordinator  also run a coordinator in t
   if (args['with-coordinator'] || opts.withCoordinator) coordinator = await startCoordinator(config, { logger: log });
   const started = coordinator;
   if (started) closers.push(() => started.close());
-  const dashboard = await createDashboard(config, { logger: log, db: coordinator?.db });
+  const dashboard = await createDashboard(config, { logger: log, db: coordinator?.db, coordinatorHttpPort: coordinator?.httpPort });
   closers.push(() => dashboard.close());
 
   const host = config.Dashboard.Host || config.ListenHost;

@@ -24,6 +24,13 @@ export interface DashboardSettings {
   stuck: StuckThresholds;
   /** Coordinators that missed heartbeats for this long are shown as lost. */
   nodeTimeoutMs: number;
+  /** What the first-transaction hint tells a new user (the browser adds its own host name). */
+  coordinator: {
+    /** HTTP port of the coordinator (the one in this process, else HttpPort); null: unknown */
+    httpPort: number | null;
+    /** ApiAuth.Token is set: API calls need the bearer token */
+    token: boolean;
+  };
 }
 
 /** When a transaction counts as stuck (filters.ts stuckWhere; Dashboard.Stuck* settings). */
@@ -54,7 +61,7 @@ export interface ApiDeps {
   oidc?: OidcLogin | null;
 }
 
-export function settingsOf(config: Config): DashboardSettings {
+export function settingsOf(config: Config, coordinatorHttpPort?: number): DashboardSettings {
   const d = config.Dashboard;
   return {
     basePath: d.BasePath,
@@ -72,6 +79,7 @@ export function settingsOf(config: Config): DashboardSettings {
       ageSeconds: d.StuckAgeSeconds,
     },
     nodeTimeoutMs: 15_000,
+    coordinator: { httpPort: coordinatorHttpPort ?? (config.HttpPort || null), token: config.ApiAuth.Token !== '' },
   };
 }
 
@@ -80,6 +88,8 @@ export interface DashboardOptions {
   /** Reuse an open database (the coordinator's, when both run in one process). */
   db?: Database;
   clock?: Clock;
+  /** The HTTP port of the coordinator running in this process (HttpPort may be 0: a free port). */
+  coordinatorHttpPort?: number;
 }
 
 /**
@@ -108,7 +118,7 @@ export async function createDashboard(config: Config, opts: DashboardOptions): P
     // subscriber URLs are checked as the coordinator checks them (docs/security.md, "Egress policy")
     topics: new Topics(db.store, opts.logger, { grpcSchemes: grpcSchemesOf(config.MicroService.Driver), egress: egressPolicyOf(config) }),
     clock,
-    settings: settingsOf(config),
+    settings: settingsOf(config, opts.coordinatorHttpPort),
     sessionSecret,
     logger: opts.logger,
     oidc,

@@ -9,7 +9,7 @@ import { createCaller, createDashboard, hashPassword, type ApiDeps, type Context
 import { nth } from '../../../tests/support/checked.ts';
 import { testConfig } from '../../../tests/support/coordinator.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
-import { globalRow } from '../../../tests/support/rows.ts';
+import { attemptRow, globalRow } from '../../../tests/support/rows.ts';
 
 const MIN = 60_000;
 const NOW = Date.now();
@@ -300,6 +300,30 @@ describe.each(testStores())('dashboard procedures on %s', (storeName) => {
       'operator1:topic-unsubscribe:orders:1',
       'operator1:topic-delete:orders:1',
     ]);
+  });
+
+  it('topics: a viewer reads the deliveries to each subscriber URL in the window asked', async () => {
+    await as('operator').topics.subscribe({ topic: 'paid', url: 'http://svc/mail' });
+    await as('operator').topics.subscribe({ topic: 'paid', url: 'http://svc/ledger' });
+    const call = (url: string, outcome: string, agoMs: number) =>
+      attemptRow('paid-1', url, outcome, new Date(NOW - agoMs), outcome === 'success' ? {} : { error: 'ledger down' });
+    // in the order of their start times, as the coordinator writes them (the newest error has the highest id)
+    await db.store.insertAttempts([
+      call('http://svc/ledger', 'error', 3 * 3600_000),
+      call('http://svc/mail', 'success', MIN),
+      call('http://svc/ledger', 'error', 2 * MIN),
+    ]);
+    const day = await as('viewer').topics.deliveries({ window: '24h' });
+    expect(day.urls).toEqual([
+      { url: 'http://svc/mail', succeeded: 1, failed: 0, ongoing: 0, lastError: null },
+      { url: 'http://svc/ledger', succeeded: 0, failed: 2, ongoing: 0, lastError: { at: NOW - 2 * MIN, answer: '500', text: 'ledger down' } },
+    ]);
+    expect((await as('viewer').topics.deliveries({ window: '1h' })).urls.map((u) => u.failed)).toEqual([0, 1]);
+    await as('operator').topics.delete({ topic: 'paid' });
+  });
+
+  it('hasTransactions: whether the database holds any transaction (the empty states)', async () => {
+    expect(await as('viewer').overview.hasTransactions()).toBe(true);
   });
 
   it('topics: a subscriber URL that is not a branch URL, or that BranchCallPolicy refuses, is refused and not stored', async () => {

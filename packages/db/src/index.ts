@@ -110,5 +110,7 @@ async function open(config: StoreConfig, opts: OpenOptions, wait: StoreWait): Pr
 // The dashboard's aggregate reads that Prisma cannot express (everything else it reads through Prisma).
 export { countPerMinute, type PerMinuteColumn } from './dashboard/per-minute.ts';
 export { endpointStats, LATENCY_BOUNDS_MS, type EndpointStats } from './dashboard/endpoints.ts';
+export { deliveriesByUrl, type UrlDeliveries } from './dashboard/deliveries.ts';
+export type { AttemptError } from './dashboard/attempt-errors.ts';
 export { adoptedFromDtm } from './retention.ts';
 export { takeLoginAttempt, clearLoginAttempts, returnLoginAttempt, pruneLoginAttempts, type Attempt } from './dashboard/login-limit.ts';

@@ -2,29 +2,14 @@
 // outcomes, durations and start times, so every count, percentile bucket and last error is known.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endpointStats, openDatabase, type Database, type NewAttempt } from '@dtx/db';
+import { attemptRow } from '../../../tests/support/rows.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const MIN = 60_000;
 
-function attempt(gid: string, url: string, outcome: string, durationMs: number, agoMs: number, extra: Partial<NewAttempt> = {}): NewAttempt {
-  return {
-    gid,
-    branchId: '01',
-    op: 'action',
-    url,
-    protocol: 'http',
-    startedAt: new Date(NOW - agoMs),
-    durationMs,
-    httpStatus: outcome === 'success' ? 200 : 500,
-    grpcCode: null,
-    outcome,
-    response: '',
-    error: outcome === 'success' ? '' : 'stock db down',
-    owner: 'x',
-    ...extra,
-  };
-}
+const attempt = (gid: string, url: string, outcome: string, durationMs: number, agoMs: number, extra: Partial<NewAttempt> = {}) =>
+  attemptRow(gid, url, outcome, new Date(NOW - agoMs), { durationMs, ...(outcome === 'success' ? {} : { error: 'stock db down' }), ...extra });
 
 describe.each(testStores())('failing endpoints on %s', (storeName) => {
   let db: Database;

@@ -25,13 +25,17 @@ const UNMODELLED_TABLES: Record<string, string> = {
 };
 
 /** Indexes one dialect's migrations add that the shared template cannot express. */
+// The Topics page's calls per subscriber URL (0024_attempt_url.sql) are read through SQL only, by an
+// index whose URL key differs per dialect (whole on SQLite, a prefix on MySQL, an expression on
+// PostgreSQL), which the shared template cannot say.
+const ATTEMPT_URL = { 'branch_attempt.branch_attempt_url_started_at': 'calls per subscriber URL' };
 const UNMODELLED_INDEXES: Record<Dialect, Record<string, string>> = {
-  sqlite: {},
+  sqlite: { ...ATTEMPT_URL },
   // A varchar_pattern_ops index for the dashboard's gid prefix search (LIKE 'p%') under any
   // collation (postgres/0003_gid_prefix.sql). PostgreSQL-only, while the template renders the same
   // @@index lines for every provider; Prisma never creates indexes here (migrations are SQL).
-  postgres: { 'trans_global.trans_global_gid_pattern': 'gid prefix search' },
-  mysql: {},
+  postgres: { 'trans_global.trans_global_gid_pattern': 'gid prefix search', ...ATTEMPT_URL },
+  mysql: { ...ATTEMPT_URL },
 };
 
 /**

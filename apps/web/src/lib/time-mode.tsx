@@ -68,11 +68,11 @@ export function timeTitle(ms: number | null | undefined): string | undefined {
 export function TimeModeSwitch() {
   const mode = useTimeMode();
   return (
-    <label className="inline-flex items-center gap-1 text-xs text-slate-500">
+    <label className="inline-flex items-center gap-1 text-xs text-slate-500 dark:text-slate-400">
       Times
       <select
         aria-label="Time display"
-        className="rounded border-slate-300 py-0.5 text-xs"
+        className="rounded border-slate-300 dark:border-slate-600 py-0.5 text-xs"
         value={mode}
         onChange={(e) => setTimeMode(e.target.value as TimeMode)}
       >

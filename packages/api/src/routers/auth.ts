@@ -102,12 +102,17 @@ async function auditLogin(deps: ApiDeps, action: string, name: string, client: C
 }
 
 export const authRouter = router({
-  me: publicProcedure.query(({ ctx }) => ({
+  me: publicProcedure.query(async ({ ctx }) => ({
     user: ctx.user,
+    /** signs in with single sign-on: has no password of ours to change */
+    sso:
+      ctx.user !== null &&
+      (await ctx.deps.prisma.dashboardUser.findUnique({ where: { id: BigInt(ctx.user.id) }, select: { oidcSubject: true } }))?.oidcSubject != null,
     settings: {
       refreshSeconds: ctx.deps.settings.refreshSeconds,
       stuck: ctx.deps.settings.stuck,
       store: ctx.deps.db.config.driver,
+      coordinator: ctx.deps.settings.coordinator,
     },
   })),
   login: publicProcedure.input(z.object({ username: storableText().max(128), password: z.string().max(200) })).mutation(async ({ ctx, input }) => {

@@ -83,6 +83,8 @@ export async function endpoints(deps: ApiDeps, window: OverviewWindow) {
 }
 
 export const overviewRouter = router({
+  /** Whether the database holds any transaction at all (the empty states show a first one to run). */
+  hasTransactions: viewerProcedure.query(async ({ ctx }) => (await ctx.deps.prisma.transGlobal.findFirst({ select: { id: true } })) !== null),
   endpoints: viewerProcedure
     .input(z.object({ window: z.enum(Object.keys(WINDOWS) as [OverviewWindow, ...OverviewWindow[]]).default('1h') }))
     .query(({ ctx, input }) => endpoints(ctx.deps, input.window)),

@@ -3,9 +3,11 @@
 // and deleting go through the engine's Topics (version-checked kv updates) and are audited.
 import { z } from 'zod';
 import { TRPCError } from '@trpc/server';
+import { deliveriesByUrl } from '@dtx/db';
 import type { ApiDeps } from '../deps.ts';
 import { operatorProcedure, router, viewerProcedure } from '../trpc.ts';
 import { storableText } from '../filters.ts';
+import { WINDOWS, type OverviewWindow } from './overview.ts';
 
 const topicName = storableText().trim().min(1).max(128);
 const url = storableText().trim().min(1).max(1024);
@@ -36,21 +38,38 @@ async function audited(deps: ApiDeps, actor: string, action: string, topic: stri
   return { ok };
 }
 
+async function readTopics(deps: ApiDeps) {
+  const rows = await deps.prisma.kv.findMany({ where: { cat: 'topics' }, orderBy: { k: 'asc' }, take: 1000 });
+  return rows.map((r) => {
+    let subscribers: { url?: string; remark?: string }[] = [];
+    try {
+      const v: unknown = JSON.parse(r.v ?? '[]');
+      // shown as stored: the coordinator writes this list (docs/protocol/http-api.md §4.13)
+      if (Array.isArray(v)) subscribers = v as { url?: string; remark?: string }[];
+    } catch {
+      // not a list: shown as no subscribers
+    }
+    return { topic: r.k, version: Number(r.version), subscribers, updateTime: r.updateTime?.getTime() ?? null };
+  });
+}
+
 export const topicsRouter = router({
-  list: viewerProcedure.query(async ({ ctx }) => {
-    const rows = await ctx.deps.prisma.kv.findMany({ where: { cat: 'topics' }, orderBy: { k: 'asc' }, take: 1000 });
-    return rows.map((r) => {
-      let subscribers: { url?: string; remark?: string }[] = [];
-      try {
-        const v: unknown = JSON.parse(r.v ?? '[]');
-        // shown as stored: the coordinator writes this list (docs/protocol/http-api.md §4.13)
-        if (Array.isArray(v)) subscribers = v as { url?: string; remark?: string }[];
-      } catch {
-        // not a list: shown as no subscribers
-      }
-      return { topic: r.k, version: Number(r.version), subscribers, updateTime: r.updateTime?.getTime() ?? null };
-    });
-  }),
+  list: viewerProcedure.query(({ ctx }) => readTopics(ctx.deps)),
+  /** Per subscriber URL of every topic, its calls in the window (packages/db dashboard/deliveries.ts). */
+  deliveries: viewerProcedure
+    .input(z.object({ window: z.enum(Object.keys(WINDOWS) as [OverviewWindow, ...OverviewWindow[]]).default('24h') }))
+    .query(async ({ ctx, input }) => {
+      const since = new Date(ctx.deps.clock.now().getTime() - WINDOWS[input.window] * 60_000);
+      const urls = (await readTopics(ctx.deps)).flatMap((t) => t.subscribers.flatMap((s) => (typeof s.url === 'string' ? [s.url] : [])));
+      const rows = await deliveriesByUrl(ctx.deps.db.driver, urls, since);
+      return {
+        since: since.getTime(),
+        urls: rows.map((r) => ({
+          ...r,
+          lastError: r.lastError && { ...r.lastError, at: r.lastError.at.getTime(), text: r.lastError.text.slice(0, 300) },
+        })),
+      };
+    }),
   subscribe: operatorProcedure
     .input(z.object({ topic: topicName, url, remark: storableText().max(1024).default('') }))
     .mutation(({ ctx, input }) =>

@@ -5,8 +5,9 @@
 // a percentile function and no duration is sent to the dashboard: p50/p99 are "at most" a bound.
 // Hand-written SQL for the reason given in docs/development.md ("Which reads go through Prisma
 // and which through SQL").
-import { answerOf, endpointOf, type Outcome } from '@dtx/engine';
+import { endpointOf } from '@dtx/engine';
 import type { SqlDriver } from '../drivers.ts';
+import { attemptErrors, type AttemptError } from './attempt-errors.ts';
 
 /** Upper bounds (ms) of the latency buckets; a last bucket holds what is slower. */
 export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000] as const;
@@ -26,7 +27,7 @@ export interface EndpointStats {
   p50Ms: number | null;
   p99Ms: number | null;
   /** the newest failed call */
-  lastError: { at: Date; answer: string; text: string } | null;
+  lastError: AttemptError | null;
 }
 
 const FAILED = `('error', 'failure')`;
@@ -75,31 +76,14 @@ export async function endpointStats(driver: SqlDriver, since: Date, limit = 50):
   }
   for (const r of affected) accOf(String(r.url)).stats.transactions += Number(r.n);
   const top = [...by.values()].sort((x, y) => y.stats.failed - x.stats.failed || y.stats.calls - x.stats.calls).slice(0, limit);
-  const ids = top.map((a) => a.lastFailedId).filter((id) => id > 0);
-  const last = ids.length
-    ? await driver.query(
-        `SELECT id, started_at, http_status, grpc_code, outcome, error FROM branch_attempt WHERE id IN (${ids.map(() => '?').join(', ')})`,
-        ids,
-      )
-    : [];
-  const lastById = new Map(last.map((r) => [Number(r.id), r]));
+  const lastById = await attemptErrors(
+    driver,
+    top.map((a) => a.lastFailedId),
+  );
   for (const a of top) {
     a.stats.p50Ms = percentileBound(a.hist, 0.5);
     a.stats.p99Ms = percentileBound(a.hist, 0.99);
-    const r = lastById.get(a.lastFailedId);
-    if (r) {
-      const text = String(r.error);
-      a.stats.lastError = {
-        at: r.started_at instanceof Date ? r.started_at : new Date(r.started_at as string | number),
-        answer: answerOf({
-          outcome: String(r.outcome) as Outcome,
-          httpStatus: r.http_status === null ? undefined : Number(r.http_status),
-          grpcCode: r.grpc_code === null ? undefined : Number(r.grpc_code),
-          message: text,
-        }),
-        text,
-      };
-    }
+    a.stats.lastError = lastById.get(a.lastFailedId) ?? null;
   }
   return top.map((a) => a.stats);
 }

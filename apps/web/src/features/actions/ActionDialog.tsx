@@ -55,7 +55,7 @@ export function ActionDialog({
       }
     >
       <p data-testid="action-explanation">{trans.actions[action].text}</p>
-      <p className="text-xs text-slate-500">
+      <p className="text-xs text-slate-500 dark:text-slate-400">
         Now: <b>{trans.status}</b> ({trans.transType}). Recorded in the audit log with your name and reason.
       </p>
       {!result && (

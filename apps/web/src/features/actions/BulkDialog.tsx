@@ -85,8 +85,8 @@ export function BulkDialog({ action, target, onClose }: { action: 'retry' | 'abo
       {preview.data && (
         <p data-testid="bulk-preview">
           This will {action === 'retry' ? 'retry' : 'abort'} <b>{preview.data.total}</b> transaction(s)
-          {preview.data.sample.length > 0 && <span className="text-slate-500"> (e.g. {preview.data.sample.join(', ')})</span>}. Finished ones are
-          skipped and listed as not done.
+          {preview.data.sample.length > 0 && <span className="text-slate-500 dark:text-slate-400"> (e.g. {preview.data.sample.join(', ')})</span>}.
+          Finished ones are skipped and listed as not done.
         </p>
       )}
       {!progress && (
@@ -104,7 +104,7 @@ export function BulkDialog({ action, target, onClose }: { action: 'retry' | 'abo
       {progress && (
         <div className="space-y-1">
           <div
-            className="h-2.5 w-full overflow-hidden rounded-full bg-slate-200"
+            className="h-2.5 w-full overflow-hidden rounded-full bg-slate-200 dark:bg-slate-700"
             role="progressbar"
             aria-valuenow={pct}
             aria-valuemin={0}
@@ -112,7 +112,7 @@ export function BulkDialog({ action, target, onClose }: { action: 'retry' | 'abo
           >
             <div className="h-full bg-indigo-500 transition-all" style={{ width: `${pct}%` }} />
           </div>
-          <p className="text-xs text-slate-600" data-testid="bulk-progress">
+          <p className="text-xs text-slate-600 dark:text-slate-300" data-testid="bulk-progress">
             {progress.processed} / {progress.total} processed — {progress.succeeded} done, {progress.failed} not done
           </p>
         </div>
@@ -120,7 +120,7 @@ export function BulkDialog({ action, target, onClose }: { action: 'retry' | 'abo
       {run.error && <Banner>{errorMessage(run.error)}</Banner>}
       {failures.length > 0 && (
         <details className="text-xs">
-          <summary className="cursor-pointer text-slate-600">
+          <summary className="cursor-pointer text-slate-600 dark:text-slate-300">
             Not done ({failures.length}
             {failures.length === 200 ? '+' : ''})
           </summary>

@@ -15,7 +15,7 @@ function targetText(action: string, target: string): React.ReactNode {
     return action.startsWith('user-') ? (
       `user ${target}`
     ) : (
-      <Link className="font-mono text-indigo-600 hover:underline" href={`/transactions/${encodeURIComponent(target)}`}>
+      <Link className="font-mono text-indigo-600 dark:text-indigo-400 hover:underline" href={`/transactions/${encodeURIComponent(target)}`}>
         {target}
       </Link>
     );
@@ -74,7 +74,7 @@ export function AuditPage() {
       <PageTitle title="Audit log" subtitle="Every operator action: who, when, which transactions, why, and the outcome" />
       <form
         aria-label="Audit filters"
-        className="flex flex-wrap items-end gap-3 rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200"
+        className="flex flex-wrap items-end gap-3 rounded-lg bg-white dark:bg-slate-900 p-4 shadow-sm ring-1 ring-slate-200 dark:ring-slate-700"
         onSubmit={(e) => {
           e.preventDefault();
           setCursors([undefined]);
@@ -101,24 +101,29 @@ export function AuditPage() {
         </Button>
       </form>
       {q.error && <Banner>{errorMessage(q.error)}</Banner>}
-      <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
+      <div className="overflow-x-auto rounded-lg bg-white dark:bg-slate-900 shadow-sm ring-1 ring-slate-200 dark:ring-slate-700">
         <DataTable
           testId="audit-table"
-          headClassName="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500"
-          bodyClassName="divide-y divide-slate-100 align-top"
+          headClassName="bg-slate-50 dark:bg-slate-950 text-left text-xs font-medium uppercase tracking-wide text-slate-500 dark:text-slate-400"
+          bodyClassName="divide-y divide-slate-100 dark:divide-slate-800 align-top"
           rows={q.data?.items ?? []}
           rowKey={(e) => e.id}
           rowAttributes={(e) => ({ 'data-action': e.action })}
           columns={[
-            { header: 'When', headerClassName: 'px-3 py-2', className: 'whitespace-nowrap px-3 py-2 text-slate-600', cell: (e) => fmtTime(e.at) },
+            {
+              header: 'When',
+              headerClassName: 'px-3 py-2',
+              className: 'whitespace-nowrap px-3 py-2 text-slate-600 dark:text-slate-300',
+              cell: (e) => fmtTime(e.at),
+            },
             { header: 'Who', headerClassName: 'px-3 py-2', className: 'px-3 py-2', cell: (e) => e.actor },
             { header: 'Action', headerClassName: 'px-3 py-2', className: 'px-3 py-2 font-medium', cell: (e) => e.action },
             { header: 'Target', headerClassName: 'px-3 py-2', className: 'max-w-md px-3 py-2 text-xs', cell: (e) => targetText(e.action, e.target) },
             {
               header: 'Reason',
               headerClassName: 'px-3 py-2',
-              className: 'max-w-xs px-3 py-2 text-slate-600',
-              cell: (e) => e.reason || <span className="text-slate-400">—</span>,
+              className: 'max-w-xs px-3 py-2 text-slate-600 dark:text-slate-300',
+              cell: (e) => e.reason || <span className="text-slate-400 dark:text-slate-500">—</span>,
             },
             {
               header: 'Outcome',
@@ -126,21 +131,23 @@ export function AuditPage() {
               className: 'px-3 py-2 text-xs',
               cell: (e) =>
                 e.action.startsWith('user-') || e.action.startsWith('topic-') ? (
-                  <span className={e.failed ? 'text-rose-700' : ''}>
+                  <span className={e.failed ? 'text-rose-700 dark:text-rose-300' : ''}>
                     {e.failed ? 'not done' : 'done'}
                     {!Array.isArray(e.details) && (e.details as { url?: string })?.url ? `: ${(e.details as { url?: string }).url}` : ''}
                   </span>
                 ) : (
                   <details>
                     <summary className="cursor-pointer">
-                      <span className="text-emerald-700">{e.succeeded} done</span>
-                      {e.failed > 0 && <span className="text-rose-700">, {e.failed} not done</span>}
-                      {e.succeeded + e.failed < e.gidCount && <span className="text-amber-700"> (of {e.gidCount}; interrupted)</span>}
+                      <span className="text-emerald-700 dark:text-emerald-300">{e.succeeded} done</span>
+                      {e.failed > 0 && <span className="text-rose-700 dark:text-rose-300">, {e.failed} not done</span>}
+                      {e.succeeded + e.failed < e.gidCount && (
+                        <span className="text-amber-700 dark:text-amber-300"> (of {e.gidCount}; interrupted)</span>
+                      )}
                     </summary>
                     <ul className="mt-1 max-h-48 overflow-auto font-mono">
                       {Array.isArray(e.details) &&
                         e.details.map((d, i) => (
-                          <li key={i} className={d.ok ? 'text-emerald-800' : 'text-rose-800'}>
+                          <li key={i} className={d.ok ? 'text-emerald-800 dark:text-emerald-300' : 'text-rose-800 dark:text-rose-300'}>
                             {d.gid}: {d.message}
                             {d.from && d.to && d.from !== d.to ? ` (${d.from} → ${d.to})` : ''}
                           </li>
@@ -150,7 +157,7 @@ export function AuditPage() {
                 ),
             },
           ]}
-          empty={q.data ? <div className="p-6 text-center text-sm text-slate-500">No actions yet.</div> : null}
+          empty={q.data ? <div className="p-6 text-center text-sm text-slate-500 dark:text-slate-400">No actions yet.</div> : null}
         />
         {q.isLoading && (
           <div className="p-4">

@@ -23,14 +23,14 @@ export function LoginForm() {
   return (
     <div className="flex min-h-full items-center justify-center px-4 py-16">
       <form
-        className="w-full max-w-sm space-y-4 rounded-xl bg-white p-8 shadow-sm ring-1 ring-slate-200"
+        className="w-full max-w-sm space-y-4 rounded-xl bg-white dark:bg-slate-900 p-8 shadow-sm ring-1 ring-slate-200 dark:ring-slate-700"
         onSubmit={(e) => {
           e.preventDefault();
           login.mutate({ username, password });
         }}
       >
         <div>
-          <div className="text-2xl font-bold tracking-tight text-indigo-600">dtx</div>
+          <div className="text-2xl font-bold tracking-tight text-indigo-600 dark:text-indigo-400">dtx</div>
           <h1 className="mt-1 text-lg font-semibold">Sign in to the dashboard</h1>
         </div>
         {login.error && <Banner>{errorMessage(login.error)}</Banner>}
@@ -60,7 +60,7 @@ export function LoginForm() {
           {login.isPending ? 'Signing in…' : 'Sign in'}
         </Button>
         <SsoSignIn next={params.get('next')} />
-        <p className="text-xs text-slate-500">
+        <p className="text-xs text-slate-500 dark:text-slate-400">
           First start? The password of the <code>admin</code> user was printed once in the server log.
         </p>
       </form>

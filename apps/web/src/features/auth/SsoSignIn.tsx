@@ -29,12 +29,12 @@ export function SsoSignIn({ next }: { next: string | null }) {
   const refused = refusalText(params.get('sso') ?? '', sso.name, sso.roleClaim);
   const href = `${BASE_PATH}/api/auth/oidc/login${next ? `?next=${encodeURIComponent(next)}` : ''}`;
   return (
-    <div className="space-y-3 border-t border-slate-200 pt-4">
+    <div className="space-y-3 border-t border-slate-200 dark:border-slate-700 pt-4">
       {refused && <Banner>{refused}</Banner>}
       {sso.available ? (
         <a
           href={href}
-          className="inline-flex w-full items-center justify-center rounded-md bg-white px-3.5 py-2 text-sm font-medium text-slate-700 shadow-sm ring-1 ring-slate-300 hover:bg-slate-50"
+          className="inline-flex w-full items-center justify-center rounded-md bg-white dark:bg-slate-900 px-3.5 py-2 text-sm font-medium text-slate-700 dark:text-slate-200 shadow-sm ring-1 ring-slate-300 dark:ring-slate-600 hover:bg-slate-50 dark:hover:bg-slate-800"
         >
           Sign in with {sso.name}
         </a>

@@ -9,6 +9,7 @@ import { Area, AreaChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, X
 import { DataTable } from '@/components/DataTable';
 import { Banner, Card, PageTitle, Spinner } from '@/components/ui';
 import { useMe } from '@/features/auth/useMe';
+import { FirstTransaction } from '@/features/transactions/FirstTransaction';
 import { fmtDuration, fmtRelative } from '@/lib/format';
 import { errorMessage, useTRPC } from '@/lib/trpc';
 
@@ -42,10 +43,12 @@ function Stat({
   tone?: 'slate' | 'orange';
 }) {
   const body = (
-    <div className={`rounded-lg bg-white p-4 shadow-sm ring-1 ${tone === 'orange' ? 'ring-orange-300' : 'ring-slate-200'}`}>
-      <div className="text-xs font-medium text-slate-500">{label}</div>
-      <div className={`mt-1 text-2xl font-semibold tabular-nums ${tone === 'orange' ? 'text-orange-700' : ''}`}>{value}</div>
-      {hint && <div className="mt-1 text-xs text-slate-500">{hint}</div>}
+    <div
+      className={`rounded-lg bg-white dark:bg-slate-900 p-4 shadow-sm ring-1 ${tone === 'orange' ? 'ring-orange-300 dark:ring-orange-800' : 'ring-slate-200 dark:ring-slate-700'}`}
+    >
+      <div className="text-xs font-medium text-slate-500 dark:text-slate-400">{label}</div>
+      <div className={`mt-1 text-2xl font-semibold tabular-nums ${tone === 'orange' ? 'text-orange-700 dark:text-orange-300' : ''}`}>{value}</div>
+      {hint && <div className="mt-1 text-xs text-slate-500 dark:text-slate-400">{hint}</div>}
     </div>
   );
   return href ? <Link href={href}>{body}</Link> : body;
@@ -65,6 +68,7 @@ export function OverviewPage() {
     refetchInterval: Math.max(refetchInterval, 5000),
     placeholderData: keepPreviousData,
   });
+  const any = useQuery({ ...trpc.overview.hasTransactions.queryOptions(), refetchInterval });
   const choose = (key: WindowKey) => {
     const p = new URLSearchParams(params.toString());
     p.set('window', key);
@@ -80,17 +84,18 @@ export function OverviewPage() {
   });
   return (
     <div className="space-y-4">
+      {any.data === false && <FirstTransaction />}
       <PageTitle
         title="Overview"
         subtitle={`The last ${win.label}`}
         actions={
-          <div role="group" aria-label="Window" className="inline-flex overflow-hidden rounded-md ring-1 ring-slate-300">
+          <div role="group" aria-label="Window" className="inline-flex overflow-hidden rounded-md ring-1 ring-slate-300 dark:ring-slate-600">
             {WINDOWS.map((w) => (
               <button
                 key={w.key}
                 aria-pressed={w.key === win.key}
                 onClick={() => choose(w.key)}
-                className={`px-2.5 py-1 text-xs ${w.key === win.key ? 'bg-indigo-600 text-white' : 'bg-white text-slate-700 hover:bg-slate-50'}`}
+                className={`px-2.5 py-1 text-xs ${w.key === win.key ? 'bg-indigo-600 text-white' : 'bg-white dark:bg-slate-900 text-slate-700 dark:text-slate-200 hover:bg-slate-50 dark:hover:bg-slate-800'}`}
               >
                 {w.label}
               </button>
@@ -111,12 +116,18 @@ export function OverviewPage() {
         />
       </div>
       <Card title={d.step === 1 ? 'Transactions per minute' : `Transactions per ${d.step} minutes`}>
-        <div className="h-72" data-testid="chart-per-minute">
+        <div className="h-72 text-slate-500 dark:text-slate-400" data-testid="chart-per-minute">
           <ResponsiveContainer width="100%" height="100%">
             <AreaChart data={d.series} margin={{ left: 0, right: 12, top: 8 }}>
-              <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
-              <XAxis dataKey="minute" tickFormatter={win.minutes > 1440 ? dayHhmm : hhmm} fontSize={11} minTickGap={24} />
-              <YAxis allowDecimals={false} fontSize={11} width={40} />
+              <CartesianGrid strokeDasharray="3 3" stroke="currentColor" strokeOpacity={0.25} />
+              <XAxis
+                tick={{ fill: 'currentColor' }}
+                dataKey="minute"
+                tickFormatter={win.minutes > 1440 ? dayHhmm : hhmm}
+                fontSize={11}
+                minTickGap={24}
+              />
+              <YAxis tick={{ fill: 'currentColor' }} allowDecimals={false} fontSize={11} width={40} />
               <Tooltip labelFormatter={(v) => dayHhmm(Number(v))} />
               <Legend />
               <Area type="monotone" dataKey="created" stroke="#6366f1" fill="#6366f1" fillOpacity={0.08} isAnimationActive={false} />
@@ -132,11 +143,11 @@ export function OverviewPage() {
           <DataTable
             testId="endpoints-table"
             tableClassName="w-full table-fixed text-sm"
-            headClassName="bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500"
-            bodyClassName="divide-y divide-slate-100"
+            headClassName="bg-slate-50 dark:bg-slate-950 text-left text-xs font-medium uppercase tracking-wide text-slate-500 dark:text-slate-400"
+            bodyClassName="divide-y divide-slate-100 dark:divide-slate-800"
             rows={ep.data?.endpoints ?? []}
             rowKey={(e) => e.endpoint}
-            rowAttributes={(e) => ({ 'data-endpoint': e.endpoint, className: e.failed > 0 ? 'bg-rose-50/40' : '' })}
+            rowAttributes={(e) => ({ 'data-endpoint': e.endpoint, className: e.failed > 0 ? 'bg-rose-50/40 dark:bg-rose-950/30' : '' })}
             columns={[
               {
                 header: 'Endpoint',
@@ -148,7 +159,8 @@ export function OverviewPage() {
               {
                 header: 'Failed / calls',
                 headerClassName: 'w-28 px-2 py-2 text-right',
-                className: (e) => `px-2 py-2 text-right tabular-nums ${e.failed > 0 ? 'font-medium text-rose-700' : 'text-slate-500'}`,
+                className: (e) =>
+                  `px-2 py-2 text-right tabular-nums ${e.failed > 0 ? 'font-medium text-rose-700 dark:text-rose-300' : 'text-slate-500 dark:text-slate-400'}`,
                 cell: (e) => `${e.failed} / ${e.calls}`,
               },
               {
@@ -164,7 +176,7 @@ export function OverviewPage() {
                 cell: (e) =>
                   e.transactions > 0 ? (
                     <Link
-                      className="text-indigo-600 hover:underline"
+                      className="text-indigo-600 dark:text-indigo-400 hover:underline"
                       href={`/transactions?failingAt=${encodeURIComponent(e.endpoint)}`}
                       title="the transactions failing here now"
                     >
@@ -177,19 +189,19 @@ export function OverviewPage() {
               {
                 header: 'p50',
                 headerClassName: 'w-20 px-2 py-2',
-                className: 'px-2 py-2 text-xs text-slate-600',
+                className: 'px-2 py-2 text-xs text-slate-600 dark:text-slate-300',
                 cell: (e) => (e.calls ? ms(e.p50Ms) : '—'),
               },
               {
                 header: 'p99',
                 headerClassName: 'w-20 px-2 py-2',
-                className: 'px-2 py-2 text-xs text-slate-600',
+                className: 'px-2 py-2 text-xs text-slate-600 dark:text-slate-300',
                 cell: (e) => (e.calls ? ms(e.p99Ms) : '—'),
               },
               {
                 header: 'Last error',
                 headerClassName: 'px-3 py-2',
-                className: 'truncate px-3 py-2 text-xs text-rose-700',
+                className: 'truncate px-3 py-2 text-xs text-rose-700 dark:text-rose-300',
                 title: (e) => e.lastError?.text,
                 cell: (e) =>
                   e.lastError ? (
@@ -201,15 +213,21 @@ export function OverviewPage() {
                   ),
               },
             ]}
-            empty={ep.isLoading ? <Spinner /> : <div className="p-4 text-center text-sm text-slate-500">No branch calls in this window.</div>}
+            empty={
+              ep.isLoading ? (
+                <Spinner />
+              ) : (
+                <div className="p-4 text-center text-sm text-slate-500 dark:text-slate-400">No branch calls in this window.</div>
+              )
+            }
           />
         </div>
-        <p className="mt-2 text-xs text-slate-500">
+        <p className="mt-2 text-xs text-slate-500 dark:text-slate-400">
           From the attempt log: failed = answered with an error or FAILURE; p50/p99 are latency buckets (≤ 1, 2, 5, 10, 20, 50 ms, …). Also exported
           as <code>dtx_branch_calls_total{'{endpoint,outcome}'}</code> on the coordinator&apos;s /api/metrics.
         </p>
       </Card>
-      <p className="text-xs text-slate-500">
+      <p className="text-xs text-slate-500 dark:text-slate-400">
         Stuck: unfinished and its branch calls failing for more than {d.thresholds.failingSeconds} s or more than {d.thresholds.failedCalls} times in
         a row, or a branch answering &quot;ongoing&quot; for more than {fmtDuration(d.thresholds.ongoingSeconds * 1000)}, or due for more than{' '}
         {d.thresholds.overdueSeconds} s, or older than {fmtDuration(d.thresholds.ageSeconds * 1000)} (Dashboard.Stuck* settings).

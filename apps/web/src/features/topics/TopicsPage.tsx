@@ -1,11 +1,20 @@
 'use client';
 // Topics of two-phase messages: a msg step `topic://NAME` is delivered to every subscriber URL.
-// Operators subscribe and unsubscribe URLs and delete topics (each confirmed and audited).
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+// Operators subscribe and unsubscribe URLs and delete topics (each confirmed and audited). Each
+// subscriber shows the calls made to it in a chosen window: delivered, failed, the newest error.
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Banner, Button, Card, Dialog, Field, inputClass, PageTitle, Spinner } from '@/components/ui';
-import { useCan } from '@/features/auth/useMe';
+import { useCan, useMe } from '@/features/auth/useMe';
+import { fmtTime } from '@/lib/format';
 import { errorMessage, useTRPC } from '@/lib/trpc';
+
+const WINDOWS = [
+  { key: '1h', label: '1 h' },
+  { key: '24h', label: '24 h' },
+  { key: '7d', label: '7 days' },
+] as const;
+type Window = (typeof WINDOWS)[number]['key'];
 
 type Pending = { kind: 'unsubscribe'; topic: string; url: string } | { kind: 'delete'; topic: string; subscribers: number };
 
@@ -13,7 +22,15 @@ export function TopicsPage() {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const canAct = useCan('operator');
+  const me = useMe();
   const q = useQuery(trpc.topics.list.queryOptions());
+  const [span, setSpan] = useState<Window>('24h');
+  const deliveries = useQuery({
+    ...trpc.topics.deliveries.queryOptions({ window: span }),
+    refetchInterval: Math.max((me.data?.settings.refreshSeconds ?? 5) * 1000, 5000),
+    placeholderData: keepPreviousData,
+  });
+  const byUrl = new Map(deliveries.data?.urls.map((d) => [d.url, d]));
   const refresh = () => {
     void qc.invalidateQueries({ queryKey: trpc.topics.list.queryKey() });
     void qc.invalidateQueries({ queryKey: trpc.audit.pathKey() });
@@ -26,7 +43,23 @@ export function TopicsPage() {
   const error = subscribe.error ?? unsubscribe.error ?? remove.error;
   return (
     <div className="space-y-4">
-      <PageTitle title="Topics" subtitle="A msg step topic://NAME is delivered to every subscriber of NAME" />
+      <PageTitle
+        title="Topics"
+        subtitle="A msg step topic://NAME is delivered to every subscriber of NAME"
+        actions={
+          <label className="flex items-center gap-2 text-xs text-slate-600 dark:text-slate-300">
+            Deliveries in the last
+            <select className={inputClass} aria-label="Deliveries window" value={span} onChange={(e) => setSpan(e.target.value as Window)}>
+              {WINDOWS.map((w) => (
+                <option key={w.key} value={w.key}>
+                  {w.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        }
+      />
+      {deliveries.error && <Banner>{errorMessage(deliveries.error)}</Banner>}
       {q.error && <Banner>{errorMessage(q.error)}</Banner>}
       {error && <Banner>{errorMessage(error)}</Banner>}
       {canAct && (
@@ -66,7 +99,7 @@ export function TopicsPage() {
           key={t.topic}
           title={
             <span className="font-mono" data-testid={`topic-${t.topic}`}>
-              {t.topic} <span className="font-sans text-xs font-normal text-slate-500">version {t.version}</span>
+              {t.topic} <span className="font-sans text-xs font-normal text-slate-500 dark:text-slate-400">version {t.version}</span>
             </span>
           }
           actions={
@@ -78,13 +111,15 @@ export function TopicsPage() {
           }
         >
           {t.subscribers.length === 0 ? (
-            <p className="text-sm text-slate-500">No subscribers.</p>
+            <p className="text-sm text-slate-500 dark:text-slate-400">No subscribers.</p>
           ) : (
-            <ul className="divide-y divide-slate-100 text-sm">
+            <ul className="divide-y divide-slate-100 dark:divide-slate-800 text-sm">
               {t.subscribers.map((s) => (
                 <li key={s.url} className="flex items-center justify-between py-1.5">
-                  <span>
-                    <span className="font-mono text-xs">{s.url}</span> {s.remark && <span className="text-slate-500">— {s.remark}</span>}
+                  <span className="min-w-0">
+                    <span className="font-mono text-xs">{s.url}</span>{' '}
+                    {s.remark && <span className="text-slate-500 dark:text-slate-400">— {s.remark}</span>}
+                    <Deliveries d={s.url === undefined ? undefined : byUrl.get(s.url)} />
                   </span>
                   {canAct && (
                     <Button size="sm" onClick={() => setPending({ kind: 'unsubscribe', topic: t.topic, url: s.url ?? '' })}>
@@ -126,5 +161,26 @@ export function TopicsPage() {
         </Dialog>
       )}
     </div>
+  );
+}
+
+type UrlDeliveries = { succeeded: number; failed: number; ongoing: number; lastError: { at: number; answer: string; text: string } | null };
+
+/** The calls to one subscriber URL in the window (packages/db dashboard/deliveries.ts). */
+function Deliveries({ d }: { d: UrlDeliveries | undefined }) {
+  if (!d) return null;
+  return (
+    <span className="mt-0.5 block text-xs" data-testid="deliveries">
+      <span className="text-emerald-700 dark:text-emerald-300">{d.succeeded} delivered</span>
+      {' · '}
+      <span className={d.failed > 0 ? 'font-medium text-rose-700 dark:text-rose-300' : 'text-slate-500 dark:text-slate-400'}>{d.failed} failed</span>
+      {d.ongoing > 0 && <span className="text-amber-700 dark:text-amber-300"> · {d.ongoing} ongoing</span>}
+      {d.lastError && (
+        <span className="block text-slate-600 dark:text-slate-300" data-testid="last-error">
+          last error {fmtTime(d.lastError.at)}: <span className="font-medium">{d.lastError.answer}</span>{' '}
+          <span className="break-all font-mono">{d.lastError.text}</span>
+        </span>
+      )}
+    </span>
   );
 }

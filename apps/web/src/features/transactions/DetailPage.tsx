@@ -8,7 +8,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState, type ReactNode } from 'react';
 import { DataTable } from '@/components/DataTable';
-import { Banner, Button, Card, PageTitle, Spinner, StatusBadge } from '@/components/ui';
+import { Banner, Button, Card, CopyButton, PageTitle, Spinner, StatusBadge } from '@/components/ui';
 import { ActionDialog } from '@/features/actions/ActionDialog';
 import { ACTION_LABEL, type Action } from '@/features/actions/explain';
 import { useCan, useMe } from '@/features/auth/useMe';
@@ -19,8 +19,8 @@ import { SagaSteps } from './SagaSteps';
 function Item({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div>
-      <dt className="text-xs font-medium text-slate-500">{label}</dt>
-      <dd className="mt-0.5 break-all text-sm text-slate-900">{children}</dd>
+      <dt className="text-xs font-medium text-slate-500 dark:text-slate-400">{label}</dt>
+      <dd className="mt-0.5 break-all text-sm text-slate-900 dark:text-slate-100">{children}</dd>
     </div>
   );
 }
@@ -33,29 +33,6 @@ const CLIENT_CALLS: Record<string, string> = {
     'Workflow steps run in the client (the coordinator records their outcomes); the timeline shows only the calls the coordinator made, such as the resume call.',
 };
 
-function CopyButton({ text, label }: { text: string; label: string }) {
-  const [done, setDone] = useState(false);
-  return (
-    <Button
-      size="sm"
-      kind="ghost"
-      aria-label={label}
-      title={text}
-      onClick={() =>
-        void navigator.clipboard.writeText(text).then(
-          () => {
-            setDone(true);
-            setTimeout(() => setDone(false), 1500);
-          },
-          () => setDone(false),
-        )
-      }
-    >
-      {done ? 'copied' : label}
-    </Button>
-  );
-}
-
 function download(name: string, data: unknown) {
   const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' }));
   const a = document.createElement('a');
@@ -66,7 +43,11 @@ function download(name: string, data: unknown) {
 }
 
 function outcomeStyle(outcome: string): string {
-  return outcome === 'success' ? 'text-emerald-700 bg-emerald-50' : outcome === 'ongoing' ? 'text-sky-700 bg-sky-50' : 'text-rose-700 bg-rose-50';
+  return outcome === 'success'
+    ? 'text-emerald-700 dark:text-emerald-300 bg-emerald-50 dark:bg-emerald-950/40'
+    : outcome === 'ongoing'
+      ? 'text-sky-700 dark:text-sky-300 bg-sky-50 dark:bg-sky-950/40'
+      : 'text-rose-700 dark:text-rose-300 bg-rose-50 dark:bg-rose-950/40';
 }
 
 export function DetailPage({ gid }: { gid: string }) {
@@ -93,7 +74,7 @@ export function DetailPage({ gid }: { gid: string }) {
   return (
     <div className="space-y-4">
       <div className="text-sm">
-        <Link href="/transactions" className="text-indigo-600 hover:underline">
+        <Link href="/transactions" className="text-indigo-600 dark:text-indigo-400 hover:underline">
           ← Transactions
         </Link>
       </div>
@@ -102,7 +83,7 @@ export function DetailPage({ gid }: { gid: string }) {
         subtitle={
           <span className="flex items-center gap-2">
             <StatusBadge status={t.status} /> {t.transType} over {t.protocol}
-            {t.running && <span className="text-xs text-indigo-600">● a coordinator is working on it</span>}
+            {t.running && <span className="text-xs text-indigo-600 dark:text-indigo-400">● a coordinator is working on it</span>}
           </span>
         }
         actions={
@@ -193,15 +174,15 @@ export function DetailPage({ gid }: { gid: string }) {
           </dl>
         </Card>
         <Card title="Options">
-          <pre className="max-h-64 overflow-auto rounded bg-slate-50 p-2 text-xs">{t.options || '{}'}</pre>
+          <pre className="max-h-64 overflow-auto rounded bg-slate-50 dark:bg-slate-950 p-2 text-xs">{t.options || '{}'}</pre>
         </Card>
       </div>
 
       <Card title={`Branches (${branches.length})`}>
         <DataTable
           testId="branches-table"
-          headClassName="text-left text-xs uppercase tracking-wide text-slate-500"
-          bodyClassName="divide-y divide-slate-100 align-top"
+          headClassName="text-left text-xs uppercase tracking-wide text-slate-500 dark:text-slate-400"
+          bodyClassName="divide-y divide-slate-100 dark:divide-slate-800 align-top"
           rows={branches}
           rowKey={(b) => b.id}
           columns={[
@@ -221,11 +202,11 @@ export function DetailPage({ gid }: { gid: string }) {
               className: 'py-1.5',
               cell: (b) =>
                 b.payload.format === 'empty' ? (
-                  <span className="text-xs text-slate-400">none</span>
+                  <span className="text-xs text-slate-400 dark:text-slate-500">none</span>
                 ) : (
                   <details>
-                    <summary className="cursor-pointer text-xs text-indigo-600">{b.payload.format}</summary>
-                    <pre className="mt-1 max-h-64 max-w-xl overflow-auto rounded bg-slate-50 p-2 text-xs">{b.payload.text}</pre>
+                    <summary className="cursor-pointer text-xs text-indigo-600 dark:text-indigo-400">{b.payload.format}</summary>
+                    <pre className="mt-1 max-h-64 max-w-xl overflow-auto rounded bg-slate-50 dark:bg-slate-950 p-2 text-xs">{b.payload.text}</pre>
                   </details>
                 ),
             },
@@ -237,45 +218,51 @@ export function DetailPage({ gid }: { gid: string }) {
         title={`Attempt timeline (${attemptCount} call${attemptCount === 1 ? '' : 's'}${attemptCount > attempts.length ? `, latest ${attempts.length} shown` : ''})`}
       >
         {timeline.length === 0 ? (
-          <p className="text-sm text-slate-500">No branch calls recorded yet.</p>
+          <p className="text-sm text-slate-500 dark:text-slate-400">No branch calls recorded yet.</p>
         ) : (
-          <ol className="relative space-y-3 border-l border-slate-200 pl-5" data-testid="attempt-timeline">
+          <ol className="relative space-y-3 border-l border-slate-200 dark:border-slate-700 pl-5" data-testid="attempt-timeline">
             {timeline.map(({ attempt: a, audit: e }) =>
               e ? (
                 <li key={`audit-${e.id}`} className="relative" data-audit={e.action}>
-                  <span className="absolute -left-[27px] top-1 h-3 w-3 rounded-sm bg-violet-500 ring-2 ring-white" />
+                  <span className="absolute -left-[27px] top-1 h-3 w-3 rounded-sm bg-violet-500 ring-2 ring-white dark:ring-slate-900" />
                   <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
-                    <span className="font-mono text-xs text-slate-500">{fmtTime(e.at, true)}</span>
-                    <span className="rounded bg-violet-50 px-1.5 py-0.5 text-xs font-medium text-violet-700">operator</span>
+                    <span className="font-mono text-xs text-slate-500 dark:text-slate-400">{fmtTime(e.at, true)}</span>
+                    <span className="rounded bg-violet-50 dark:bg-violet-950/40 px-1.5 py-0.5 text-xs font-medium text-violet-700 dark:text-violet-300">
+                      operator
+                    </span>
                     <span className="font-medium">
                       {e.actor}: {e.action}
                     </span>
-                    {e.reason && <span className="text-xs text-slate-600">“{e.reason}”</span>}
-                    {e.details[0] && <span className="text-xs text-slate-500">{e.details[0].ok ? 'done' : `refused: ${e.details[0].message}`}</span>}
+                    {e.reason && <span className="text-xs text-slate-600 dark:text-slate-300">“{e.reason}”</span>}
+                    {e.details[0] && (
+                      <span className="text-xs text-slate-500 dark:text-slate-400">
+                        {e.details[0].ok ? 'done' : `refused: ${e.details[0].message}`}
+                      </span>
+                    )}
                   </div>
                 </li>
               ) : (
                 a && (
                   <li key={a.id} className="relative" data-branch={a.branchId} data-op={a.op} data-outcome={a.outcome}>
                     <span
-                      className={`absolute -left-[27px] top-1 h-3 w-3 rounded-full ring-2 ring-white ${a.outcome === 'success' ? 'bg-emerald-500' : a.outcome === 'ongoing' ? 'bg-sky-500' : 'bg-rose-500'}`}
+                      className={`absolute -left-[27px] top-1 h-3 w-3 rounded-full ring-2 ring-white dark:ring-slate-900 ${a.outcome === 'success' ? 'bg-emerald-500' : a.outcome === 'ongoing' ? 'bg-sky-500' : 'bg-rose-500'}`}
                     />
                     <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
-                      <span className="font-mono text-xs text-slate-500">{fmtTime(a.startedAt, true)}</span>
+                      <span className="font-mono text-xs text-slate-500 dark:text-slate-400">{fmtTime(a.startedAt, true)}</span>
                       <span className="font-medium">
                         {a.branchId} {a.op}
                       </span>
                       <span className={`rounded px-1.5 py-0.5 font-mono text-xs ${outcomeStyle(a.outcome)}`} data-testid="attempt-status">
                         {a.httpStatus !== null ? `HTTP ${a.httpStatus}` : a.grpcCode !== null ? `gRPC ${a.grpcCode}` : 'no answer'}
                       </span>
-                      <span className="text-xs text-slate-500">{a.outcome}</span>
-                      <span className="text-xs text-slate-500">{fmtDuration(a.durationMs)}</span>
-                      <span className="truncate font-mono text-xs text-slate-400" title={a.url}>
+                      <span className="text-xs text-slate-500 dark:text-slate-400">{a.outcome}</span>
+                      <span className="text-xs text-slate-500 dark:text-slate-400">{fmtDuration(a.durationMs)}</span>
+                      <span className="truncate font-mono text-xs text-slate-400 dark:text-slate-500" title={a.url}>
                         {a.url}
                       </span>
                     </div>
                     {(a.response || a.error) && (
-                      <pre className="mt-1 max-h-40 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-50 p-2 text-xs text-slate-700">
+                      <pre className="mt-1 max-h-40 overflow-auto whitespace-pre-wrap break-all rounded bg-slate-50 dark:bg-slate-950 p-2 text-xs text-slate-700 dark:text-slate-200">
                         {a.response || a.error}
                       </pre>
                     )}

@@ -33,7 +33,7 @@ export function Filters({ filter, defaults, onApply }: Props) {
   const set = (patch: Partial<Filter>) => setDraft((d) => ({ ...d, ...patch }));
   return (
     <form
-      className="space-y-3 rounded-lg bg-white p-4 shadow-sm ring-1 ring-slate-200"
+      className="space-y-3 rounded-lg bg-white dark:bg-slate-900 p-4 shadow-sm ring-1 ring-slate-200 dark:ring-slate-700"
       onSubmit={(e) => {
         e.preventDefault();
         onApply(draft);
@@ -93,7 +93,7 @@ export function Filters({ filter, defaults, onApply }: Props) {
       <div className="flex flex-wrap items-center gap-x-6 gap-y-2 text-sm">
         <fieldset className="flex flex-wrap items-center gap-2">
           <legend className="sr-only">Status</legend>
-          <span className="text-xs font-medium text-slate-600">Status</span>
+          <span className="text-xs font-medium text-slate-600 dark:text-slate-300">Status</span>
           {STATUSES.map((s) => (
             <label key={s} className="inline-flex items-center gap-1">
               <input
@@ -108,7 +108,7 @@ export function Filters({ filter, defaults, onApply }: Props) {
         </fieldset>
         <fieldset className="flex flex-wrap items-center gap-2">
           <legend className="sr-only">Type</legend>
-          <span className="text-xs font-medium text-slate-600">Type</span>
+          <span className="text-xs font-medium text-slate-600 dark:text-slate-300">Type</span>
           {TRANS_TYPES.map((t) => (
             <label key={t} className="inline-flex items-center gap-1">
               <input
@@ -131,13 +131,13 @@ export function Filters({ filter, defaults, onApply }: Props) {
           </Button>
         </div>
       </div>
-      <div className="flex flex-wrap items-center gap-3 border-t border-slate-100 pt-3 text-sm">
-        <label className="inline-flex items-center gap-1.5 font-medium text-amber-800">
+      <div className="flex flex-wrap items-center gap-3 border-t border-slate-100 dark:border-slate-800 pt-3 text-sm">
+        <label className="inline-flex items-center gap-1.5 font-medium text-amber-800 dark:text-amber-300">
           <input type="checkbox" name="stuck" checked={!!draft.stuck} onChange={(e) => set({ stuck: e.target.checked || undefined })} />
           Stuck only
         </label>
-        <span className="text-xs text-slate-500">unfinished and</span>
-        <span className="inline-flex flex-wrap items-center gap-1 text-xs text-slate-600">
+        <span className="text-xs text-slate-500 dark:text-slate-400">unfinished and</span>
+        <span className="inline-flex flex-wrap items-center gap-1 text-xs text-slate-600 dark:text-slate-300">
           {THRESHOLDS.map(([key, setting, label, width, before]) => (
             <span key={key} className="inline-flex items-center gap-1">
               {before}
@@ -147,8 +147,8 @@ export function Filters({ filter, defaults, onApply }: Props) {
           s
         </span>
       </div>
-      <details className="border-t border-slate-100 pt-3 text-sm" open={hasMore(filter)}>
-        <summary className="cursor-pointer text-xs font-medium text-slate-600">More filters</summary>
+      <details className="border-t border-slate-100 dark:border-slate-800 pt-3 text-sm" open={hasMore(filter)}>
+        <summary className="cursor-pointer text-xs font-medium text-slate-600 dark:text-slate-300">More filters</summary>
         <div className="mt-2 flex flex-wrap items-end gap-3">
           <Field label="Failing at endpoint">
             <input

@@ -40,12 +40,12 @@ export function stepsOf(d: TransactionDetail): StepView[] {
 }
 
 const STATE_STYLE: Record<StepView['state'], string> = {
-  pending: 'bg-slate-50 ring-slate-300 text-slate-600',
-  retrying: 'bg-amber-50 ring-amber-400 text-amber-900',
-  done: 'bg-emerald-50 ring-emerald-400 text-emerald-900',
-  failed: 'bg-rose-50 ring-rose-400 text-rose-900',
-  compensated: 'bg-violet-50 ring-violet-400 text-violet-900',
-  compensating: 'bg-amber-50 ring-violet-400 text-violet-900',
+  pending: 'bg-slate-50 dark:bg-slate-950 ring-slate-300 dark:ring-slate-600 text-slate-600 dark:text-slate-300',
+  retrying: 'bg-amber-50 dark:bg-amber-950/40 ring-amber-400 text-amber-900 dark:text-amber-300',
+  done: 'bg-emerald-50 dark:bg-emerald-950/40 ring-emerald-400 text-emerald-900 dark:text-emerald-300',
+  failed: 'bg-rose-50 dark:bg-rose-950/40 ring-rose-400 text-rose-900 dark:text-rose-300',
+  compensated: 'bg-violet-50 dark:bg-violet-950/40 ring-violet-400 text-violet-900 dark:text-violet-300',
+  compensating: 'bg-amber-50 dark:bg-amber-950/40 ring-violet-400 text-violet-900 dark:text-violet-300',
 };
 
 const path = (url: string) => {
@@ -58,7 +58,7 @@ const path = (url: string) => {
 
 export function SagaSteps({ detail }: { detail: TransactionDetail }) {
   const steps = stepsOf(detail);
-  if (steps.length === 0) return <p className="text-sm text-slate-500">No branches (yet).</p>;
+  if (steps.length === 0) return <p className="text-sm text-slate-500 dark:text-slate-400">No branches (yet).</p>;
   return (
     <ol className="flex flex-wrap items-stretch gap-2" aria-label="Steps">
       {steps.map((s, i) => (
@@ -84,7 +84,7 @@ export function SagaSteps({ detail }: { detail: TransactionDetail }) {
               </div>
             )}
           </div>
-          {i < steps.length - 1 && <span className="text-slate-400">→</span>}
+          {i < steps.length - 1 && <span className="text-slate-400 dark:text-slate-500">→</span>}
         </li>
       ))}
     </ol>

@@ -20,11 +20,12 @@ import { fmtAt, timeTitle, TimeModeSwitch, useTimeMode, zoneLabel } from '@/lib/
 import { errorMessage, useTRPC } from '@/lib/trpc';
 import type { ListItem } from '@dtx/api';
 import { Filters } from './Filters';
+import { EmptyTransactions } from './FirstTransaction';
 import { Views } from './Views';
 
 const PAGE = 50;
 /** The time columns, a little narrower than the others. */
-const TIME_CELL = 'truncate whitespace-nowrap px-2 py-2 text-xs text-slate-600';
+const TIME_CELL = 'truncate whitespace-nowrap px-2 py-2 text-xs text-slate-600 dark:text-slate-300';
 
 type Item = ListItem;
 
@@ -150,12 +151,12 @@ export function TransactionsPage() {
       header: (
         <button
           type="button"
-          className="group inline-flex items-center gap-0.5 uppercase hover:text-slate-800"
+          className="group inline-flex items-center gap-0.5 uppercase hover:text-slate-800 dark:hover:text-white"
           title={`sort by ${SORTS[key][0]}`}
           onClick={() => apply(next)}
         >
           {label}
-          <span aria-hidden="true" className={active ? 'text-indigo-600' : 'hidden text-slate-400 group-hover:inline'}>
+          <span aria-hidden="true" className={active ? 'text-indigo-600 dark:text-indigo-400' : 'hidden text-slate-400 dark:text-slate-500 group-hover:inline'}>
             {active === 'asc' ? '▲' : '▼'}
           </span>
         </button>
@@ -167,7 +168,7 @@ export function TransactionsPage() {
       ...sortable(
         key,
         <span title={`times: ${zone}`}>
-          {header} <span className="normal-case text-slate-400">{timeMode === 'utc' ? 'UTC' : ''}</span>
+          {header} <span className="normal-case text-slate-400 dark:text-slate-500">{timeMode === 'utc' ? 'UTC' : ''}</span>
         </span>,
       ),
       headerClassName: 'w-36 px-2 py-2',
@@ -188,11 +189,16 @@ export function TransactionsPage() {
         actions={
           <>
             <TimeModeSwitch />
-            <span className="text-xs text-slate-500">{live ? `refreshing every ${me.data?.settings.refreshSeconds ?? 5} s` : 'paused'}</span>
+            <span className="text-xs text-slate-500 dark:text-slate-400">
+              {live ? `refreshing every ${me.data?.settings.refreshSeconds ?? 5} s` : 'paused'}
+            </span>
             <Button size="sm" onClick={() => setLive((l) => !l)} aria-pressed={!live}>
               {live ? 'Pause' : 'Resume'}
             </Button>
-            <label className="inline-flex items-center gap-1 text-xs text-slate-600" title="show new transactions at the top as they come">
+            <label
+              className="inline-flex items-center gap-1 text-xs text-slate-600 dark:text-slate-300"
+              title="show new transactions at the top as they come"
+            >
               <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} />
               Live
             </label>
@@ -218,7 +224,7 @@ export function TransactionsPage() {
         <button
           data-testid="count-stuck"
           onClick={() => apply({ ...filter, stuck: filter.stuck ? undefined : true })}
-          className={`rounded-lg bg-orange-50 px-3 py-2 text-left text-orange-800 ring-1 ring-inset ring-orange-300 ${filter.stuck ? 'ring-2' : ''}`}
+          className={`rounded-lg bg-orange-50 dark:bg-orange-950/40 px-3 py-2 text-left text-orange-800 dark:text-orange-300 ring-1 ring-inset ring-orange-300 dark:ring-orange-800 ${filter.stuck ? 'ring-2' : ''}`}
         >
           <div className="text-xs">stuck</div>
           <div className="text-lg font-semibold tabular-nums">{counts.data?.stuck ?? '…'}</div>
@@ -241,14 +247,14 @@ export function TransactionsPage() {
 
       {canAct && (
         <div className="flex flex-wrap items-center gap-2 text-sm">
-          <span className="text-slate-500">{selected.size} selected</span>
+          <span className="text-slate-500 dark:text-slate-400">{selected.size} selected</span>
           <Button size="sm" disabled={!selected.size} onClick={() => setBulk({ action: 'retry', scope: 'selected' })}>
             Retry selected
           </Button>
           <Button size="sm" disabled={!selected.size} onClick={() => setBulk({ action: 'abort', scope: 'selected' })}>
             Abort selected
           </Button>
-          <span className="mx-2 h-4 w-px bg-slate-300" />
+          <span className="mx-2 h-4 w-px bg-slate-300 dark:bg-slate-600" />
           <Button size="sm" onClick={() => setBulk({ action: 'retry', scope: 'filter' })}>
             Retry all matching…
           </Button>
@@ -258,7 +264,7 @@ export function TransactionsPage() {
         </div>
       )}
 
-      <div className="flex flex-wrap items-center gap-3 text-xs text-slate-600" aria-label="Columns">
+      <div className="flex flex-wrap items-center gap-3 text-xs text-slate-600 dark:text-slate-300" aria-label="Columns">
         <span className="font-medium">Columns</span>
         {OPTIONAL.map((c) => (
           <label key={c} className="inline-flex items-center gap-1">
@@ -274,22 +280,22 @@ export function TransactionsPage() {
           <button
             data-testid="new-rows-banner"
             onClick={stable.show}
-            className="h-8 w-full rounded-md bg-indigo-50 px-3 text-sm text-indigo-700 ring-1 ring-inset ring-indigo-200 hover:bg-indigo-100"
+            className="h-8 w-full rounded-md bg-indigo-50 dark:bg-indigo-950/40 px-3 text-sm text-indigo-700 dark:text-indigo-300 ring-1 ring-inset ring-indigo-200 dark:ring-indigo-800 hover:bg-indigo-100 dark:hover:bg-indigo-900/50"
           >
             {stable.newer === PAGE ? `${PAGE}+` : stable.newer} new transaction{stable.newer === 1 ? '' : 's'}: show
           </button>
         )}
       </div>
 
-      <div className="overflow-x-auto rounded-lg bg-white shadow-sm ring-1 ring-slate-200">
+      <div className="overflow-x-auto rounded-lg bg-white dark:bg-slate-900 shadow-sm ring-1 ring-slate-200 dark:ring-slate-700">
         <DataTable
           testId="transactions-table"
           tableClassName="w-full table-fixed text-sm"
-          headClassName="whitespace-nowrap bg-slate-50 text-left text-xs font-medium uppercase tracking-wide text-slate-500"
-          bodyClassName="divide-y divide-slate-100"
+          headClassName="whitespace-nowrap bg-slate-50 dark:bg-slate-950 text-left text-xs font-medium uppercase tracking-wide text-slate-500 dark:text-slate-400"
+          bodyClassName="divide-y divide-slate-100 dark:divide-slate-800"
           rows={items}
           rowKey={(t) => t.id}
-          rowAttributes={(t) => ({ className: 'hover:bg-slate-50', 'data-gid': t.gid })}
+          rowAttributes={(t) => ({ className: 'hover:bg-slate-50 dark:hover:bg-slate-800', 'data-gid': t.gid })}
           expanded={(t) => (open.has(t.id) ? <RowDetails t={t} mode={timeMode} /> : null)}
           columns={[
             {
@@ -300,7 +306,7 @@ export function TransactionsPage() {
                 <button
                   aria-label={`${open.has(t.id) ? 'Collapse' : 'Expand'} ${t.gid}`}
                   aria-expanded={open.has(t.id)}
-                  className="text-slate-400 hover:text-slate-700"
+                  className="text-slate-400 dark:text-slate-500 hover:text-slate-700 dark:hover:text-white"
                   onClick={() =>
                     setOpen((s) => {
                       const n = new Set(s);
@@ -347,7 +353,11 @@ export function TransactionsPage() {
               className: 'truncate px-3 py-2 font-mono text-xs',
               title: (t) => t.gid,
               cell: (t) => (
-                <Link data-testid="gid-cell" className="text-indigo-600 hover:underline" href={`/transactions/${encodeURIComponent(t.gid)}`}>
+                <Link
+                  data-testid="gid-cell"
+                  className="text-indigo-600 dark:text-indigo-400 hover:underline"
+                  href={`/transactions/${encodeURIComponent(t.gid)}`}
+                >
                   {t.gid}
                 </Link>
               ),
@@ -361,7 +371,7 @@ export function TransactionsPage() {
                 <>
                   <StatusBadge status={t.status} />
                   {t.running && (
-                    <span className="ml-1 text-xs text-indigo-500" title="a coordinator is working on it now">
+                    <span className="ml-1 text-xs text-indigo-500 dark:text-indigo-400" title="a coordinator is working on it now">
                       ●
                     </span>
                   )}
@@ -381,18 +391,20 @@ export function TransactionsPage() {
             has('Retries') && {
               ...sortable('retries', 'Retries'),
               headerClassName: 'w-24 px-2 py-2 text-right',
-              className: (t) => `px-2 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700' : 'text-slate-400'}`,
+              className: (t) =>
+                `px-2 py-2 text-right tabular-nums ${t.retryCount > 0 ? 'font-medium text-amber-700 dark:text-amber-300' : 'text-slate-400 dark:text-slate-500'}`,
               cell: (t) => t.retryCount,
             },
             {
               header: filter.stuck ? 'Why stuck / last branch error' : 'Last branch error',
               headerClassName: 'px-3 py-2',
-              className: (t) => `px-3 py-2 text-xs ${t.status === 'succeed' ? 'text-slate-400' : 'text-rose-700'}`,
+              className: (t) =>
+                `px-3 py-2 text-xs ${t.status === 'succeed' ? 'text-slate-400 dark:text-slate-500' : 'text-rose-700 dark:text-rose-300'}`,
               title: (t) => [t.stuckReason, t.lastError].filter(Boolean).join('\n') || undefined,
               cell: (t) => (
                 <div data-testid="error-cell" className="truncate">
                   {t.stuckReason && (
-                    <span data-testid="stuck-reason" className="mr-2 font-medium text-orange-700">
+                    <span data-testid="stuck-reason" className="mr-2 font-medium text-orange-700 dark:text-orange-300">
                       {t.stuckReason}
                     </span>
                   )}
@@ -401,7 +413,11 @@ export function TransactionsPage() {
               ),
             },
           ]}
-          empty={list.isLoading ? null : <div className="p-6 text-center text-sm text-slate-500">No transactions match.</div>}
+          empty={
+            list.isLoading ? null : (
+              <EmptyTransactions onClear={() => apply(viewFromParams(new URLSearchParams()))} refetchInterval={refetchInterval} />
+            )
+          }
         />
         {list.isLoading && (
           <div className="p-4">
@@ -411,7 +427,7 @@ export function TransactionsPage() {
       </div>
 
       <div className="flex items-center justify-between text-sm">
-        <span className="text-slate-500">{list.isFetching ? 'updating…' : `${items.length} shown`}</span>
+        <span className="text-slate-500 dark:text-slate-400">{list.isFetching ? 'updating…' : `${items.length} shown`}</span>
         <div className="flex gap-2">
           <Button
             size="sm"
@@ -459,12 +475,12 @@ export function TransactionsPage() {
 function RowDetails({ t, mode }: { t: Item; mode: ReturnType<typeof useTimeMode> }) {
   const item = (label: string, value: string | number) => (
     <div>
-      <dt className="text-slate-500">{label}</dt>
+      <dt className="text-slate-500 dark:text-slate-400">{label}</dt>
       <dd className="break-all">{value}</dd>
     </div>
   );
   return (
-    <dl data-testid="row-details" className="grid grid-cols-2 gap-x-6 gap-y-1 bg-slate-50 px-10 py-2 text-xs lg:grid-cols-4">
+    <dl data-testid="row-details" className="grid grid-cols-2 gap-x-6 gap-y-1 bg-slate-50 dark:bg-slate-950 px-10 py-2 text-xs lg:grid-cols-4">
       {item('GID', t.gid)}
       {item('Type / protocol', `${t.transType} / ${t.protocol}`)}
       {item('Created', fmtAt(t.createTime, mode))}
@@ -475,7 +491,7 @@ function RowDetails({ t, mode }: { t: Item; mode: ReturnType<typeof useTimeMode>
       {t.failEndpoint && item('Failing at', t.failEndpoint)}
       {t.stuckReason && item('Why stuck', t.stuckReason)}
       <div className="col-span-full">
-        <dt className="text-slate-500">Last branch error</dt>
+        <dt className="text-slate-500 dark:text-slate-400">Last branch error</dt>
         <dd className="whitespace-pre-wrap break-all">{t.lastError || '—'}</dd>
       </div>
     </dl>

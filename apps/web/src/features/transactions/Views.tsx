@@ -33,7 +33,7 @@ export function Views({ query, onOpen }: Props) {
   const error = save.error ?? remove.error ?? views.error;
   return (
     <div className="flex flex-wrap items-center gap-2 text-sm" aria-label="Saved views">
-      <label className="inline-flex items-center gap-1.5 text-xs font-medium text-slate-600">
+      <label className="inline-flex items-center gap-1.5 text-xs font-medium text-slate-600 dark:text-slate-300">
         Views
         <select
           aria-label="Views"
@@ -93,7 +93,7 @@ export function Views({ query, onOpen }: Props) {
         </form>
       )}
       {error && (
-        <span role="alert" className="text-xs text-rose-700">
+        <span role="alert" className="text-xs text-rose-700 dark:text-rose-300">
           {errorMessage(error)}
         </span>
       )}

@@ -1,17 +1,33 @@
 'use client';
 // (admin) Dashboard users: create, change role, disable, reset password, see and end sessions.
 // Every change is audited; a new role, disabling and a password reset end the user's sessions.
+// Viewers and operators see only their own password form here (the server refuses them the rest).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { DataTable } from '@/components/DataTable';
-import { Banner, Button, Card, Field, inputClass, PageTitle } from '@/components/ui';
-import { useMe } from '@/features/auth/useMe';
+import { Banner, Button, Card, Field, inputClass, PageTitle, Spinner } from '@/components/ui';
+import { useCan, useMe } from '@/features/auth/useMe';
 import { fmtTime } from '@/lib/format';
 import { errorMessage, useTRPC } from '@/lib/trpc';
 
 type Role = 'viewer' | 'operator' | 'admin';
 
 export function UsersPage() {
+  const me = useMe();
+  const isAdmin = useCan('admin');
+  if (me.isLoading) return <Spinner />;
+  if (!isAdmin)
+    return (
+      <div className="space-y-4">
+        <PageTitle title="My password" />
+        <Banner kind="info">Only admins manage dashboard users (ask one to add a user or change a role).</Banner>
+        {me.data?.sso ? <Banner kind="info">You sign in with single sign-on: your password is the provider&apos;s.</Banner> : <ChangePasswordCard />}
+      </div>
+    );
+  return <AdminUsers />;
+}
+
+function AdminUsers() {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const me = useMe();
@@ -20,9 +36,7 @@ export function UsersPage() {
   const create = useMutation(trpc.users.create.mutationOptions({ onSuccess: refresh }));
   const update = useMutation(trpc.users.update.mutationOptions({ onSuccess: refresh }));
   const [form, setForm] = useState({ username: '', password: '', role: 'viewer' as Role });
-  const [pw, setPw] = useState({ current: '', next: '' });
   const [reset, setReset] = useState<{ id: string; password: string } | null>(null);
-  const change = useMutation(trpc.auth.changePassword.mutationOptions());
   const [shown, setShown] = useState<{ id: string; username: string } | null>(null);
   return (
     <div className="space-y-4">
@@ -71,8 +85,8 @@ export function UsersPage() {
       <Card title="Users">
         <DataTable
           testId="users-table"
-          headClassName="text-left text-xs uppercase tracking-wide text-slate-500"
-          bodyClassName="divide-y divide-slate-100"
+          headClassName="text-left text-xs uppercase tracking-wide text-slate-500 dark:text-slate-400"
+          bodyClassName="divide-y divide-slate-100 dark:divide-slate-800"
           rows={users.data ?? []}
           rowKey={(u) => u.id}
           columns={[
@@ -85,7 +99,7 @@ export function UsersPage() {
                   {u.username}
                   {u.sso && (
                     <span
-                      className="ml-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-600"
+                      className="ml-2 rounded bg-slate-100 dark:bg-slate-800 px-1.5 py-0.5 text-xs text-slate-600 dark:text-slate-300"
                       title="Signs in with single sign-on; the role comes from the provider at each sign-in"
                     >
                       SSO
@@ -112,7 +126,7 @@ export function UsersPage() {
                 </select>
               ),
             },
-            { header: 'Created', headerClassName: 'py-1', className: 'py-2 text-slate-600', cell: (u) => fmtTime(u.createdAt) },
+            { header: 'Created', headerClassName: 'py-1', className: 'py-2 text-slate-600 dark:text-slate-300', cell: (u) => fmtTime(u.createdAt) },
             {
               header: 'Actions',
               headerClassName: 'py-1',
@@ -165,26 +179,35 @@ export function UsersPage() {
         />
       </Card>
       {shown && <SessionsCard user={shown} />}
-      <Card title="Change my password">
-        <form
-          className="flex flex-wrap items-end gap-3"
-          onSubmit={(e) => {
-            e.preventDefault();
-            change.mutate(pw, { onSuccess: () => setPw({ current: '', next: '' }) });
-          }}
-        >
-          <Field label="Current password">
-            <input className={inputClass} type="password" value={pw.current} onChange={(e) => setPw({ ...pw, current: e.target.value })} required />
-          </Field>
-          <Field label="New password">
-            <input className={inputClass} type="password" value={pw.next} onChange={(e) => setPw({ ...pw, next: e.target.value })} required />
-          </Field>
-          <Button type="submit">Change</Button>
-        </form>
-        {change.error && <Banner>{errorMessage(change.error)}</Banner>}
-        {change.isSuccess && <Banner kind="success">Password changed.</Banner>}
-      </Card>
+      {!me.data?.sso && <ChangePasswordCard />}
     </div>
+  );
+}
+
+function ChangePasswordCard() {
+  const trpc = useTRPC();
+  const [pw, setPw] = useState({ current: '', next: '' });
+  const change = useMutation(trpc.auth.changePassword.mutationOptions());
+  return (
+    <Card title="Change my password">
+      <form
+        className="flex flex-wrap items-end gap-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          change.mutate(pw, { onSuccess: () => setPw({ current: '', next: '' }) });
+        }}
+      >
+        <Field label="Current password">
+          <input className={inputClass} type="password" value={pw.current} onChange={(e) => setPw({ ...pw, current: e.target.value })} required />
+        </Field>
+        <Field label="New password">
+          <input className={inputClass} type="password" value={pw.next} onChange={(e) => setPw({ ...pw, next: e.target.value })} required />
+        </Field>
+        <Button type="submit">Change</Button>
+      </form>
+      {change.error && <Banner>{errorMessage(change.error)}</Banner>}
+      {change.isSuccess && <Banner kind="success">Password changed.</Banner>}
+    </Card>
   );
 }
 
@@ -201,8 +224,8 @@ function SessionsCard({ user }: { user: { id: string; username: string } }) {
       {(sessions.error || end.error) && <Banner>{errorMessage(sessions.error ?? end.error)}</Banner>}
       <DataTable
         testId="sessions-table"
-        headClassName="text-left text-xs uppercase tracking-wide text-slate-500"
-        bodyClassName="divide-y divide-slate-100"
+        headClassName="text-left text-xs uppercase tracking-wide text-slate-500 dark:text-slate-400"
+        bodyClassName="divide-y divide-slate-100 dark:divide-slate-800"
         rows={sessions.data ?? []}
         rowKey={(s) => s.id}
         empty="No live sessions."
@@ -211,14 +234,19 @@ function SessionsCard({ user }: { user: { id: string; username: string } }) {
           { header: 'Last used', headerClassName: 'py-1', className: 'py-2', cell: (s) => fmtTime(s.lastSeenAt) },
           { header: 'Ends at the latest', headerClassName: 'py-1', className: 'py-2', cell: (s) => fmtTime(s.expiresAt) },
           { header: 'From', headerClassName: 'py-1', className: 'py-2 font-mono text-xs', cell: (s) => s.remoteAddr },
-          { header: 'Browser', headerClassName: 'py-1', className: 'max-w-xs truncate py-2 text-xs text-slate-600', cell: (s) => s.userAgent },
+          {
+            header: 'Browser',
+            headerClassName: 'py-1',
+            className: 'max-w-xs truncate py-2 text-xs text-slate-600 dark:text-slate-300',
+            cell: (s) => s.userAgent,
+          },
           {
             header: '',
             headerClassName: 'py-1',
             className: 'py-2',
             cell: (s) =>
               s.current ? (
-                <span className="text-xs text-slate-500">this session</span>
+                <span className="text-xs text-slate-500 dark:text-slate-400">this session</span>
               ) : (
                 <Button size="sm" kind="danger" onClick={() => end.mutate({ sessionId: s.id })}>
                   End
