@@ -14,7 +14,8 @@ const svc = new BranchServer();
 let dtm: DtmHttp;
 
 // gid -> branch path and how many calls fail before one succeeds (its final retry count)
-const prefix = `e2e-${run}-list-`;
+// not e2e-RUN-list-: dashboard.spec.ts names its transactions so
+const prefix = `e2e-${run}-sorted-`;
 const TRANS: [string, string, number][] = [
   [`${prefix}a`, '/list_pay/TransIn', 2],
   [`${prefix}b`, '/list_pay/TransIn', 1],

@@ -156,7 +156,10 @@ export function TransactionsPage() {
           onClick={() => apply(next)}
         >
           {label}
-          <span aria-hidden="true" className={active ? 'text-indigo-600 dark:text-indigo-400' : 'hidden text-slate-400 dark:text-slate-500 group-hover:inline'}>
+          <span
+            aria-hidden="true"
+            className={active ? 'text-indigo-600 dark:text-indigo-400' : 'hidden text-slate-400 dark:text-slate-500 group-hover:inline'}
+          >
             {active === 'asc' ? '▲' : '▼'}
           </span>
         </button>
