@@ -7,7 +7,7 @@ import { loadConfig, storeConfigOf } from '@dtx/config';
 import { createDashboard } from '../src/deps.ts';
 import { countNow, getTransaction, listTransactions } from '../src/routers/transactions.ts';
 import { overview, percentile } from '../src/routers/overview.ts';
-import type { Filter } from '../src/filters.ts';
+import type { Filter, Sort } from '../src/filters.ts';
 
 const RUNS = Number(process.env.RUNS ?? 40);
 const env = {
@@ -41,7 +41,7 @@ async function time(name: string, fn: () => Promise<unknown>): Promise<void> {
   console.log(`| ${name} | ${percentile(samples, 50)!.toFixed(1)} | ${percentile(samples, 99)!.toFixed(1)} |`);
 }
 
-const list = (f: Filter & { cursor?: string }) => () => listTransactions(deps, { limit: 50, ...f });
+const list = (f: Filter & Sort & { cursor?: string }) => () => listTransactions(deps, { limit: 50, ...f });
 console.log(`\n${dialect}: ${total} transactions, ${RUNS} runs each (ms)\n`);
 console.log('| query | p50 | p99 |\n|---|---:|---:|');
 await time('list, first page (50 newest)', list({}));
@@ -70,6 +70,11 @@ await time(
 await time('filter: failing at an endpoint', list({ failingAt: 'payments.internal/pay' }));
 await time('filter: error text contains', list({ errorText: 'Service Unavailable' }));
 await time('filter: status prepared + aborting', list({ status: ['prepared', 'aborting'] }));
+for (const sort of ['created', 'updated', 'nextRetry', 'retries'] as const) {
+  await time(`sorted by ${sort}, first page`, list({ sort }));
+  await time(`sorted by ${sort} ascending, first page`, list({ sort, dir: 'asc' }));
+}
+await time('sorted by retries, status failed', list({ sort: 'retries', status: ['failed'] }));
 await time('counts per status + stuck (no cache)', () => countNow(deps, {}));
 await time('counts for type saga (no cache)', () => countNow(deps, { transType: ['saga'] }));
 await time('overview (60 min)', () => overview(deps, 60));
