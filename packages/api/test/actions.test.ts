@@ -139,8 +139,12 @@ describe.each(testStores())('dashboard actions on %s', (storeName) => {
     const cookie = nth(nth(cookies, 0).split(';'), 0);
     const viewer = createCaller(await createContext(deps, { cookie, https: false }));
     expect((await viewer.auth.me()).user).toMatchObject({ username: 'vic', role: 'viewer' });
+    // where the coordinator is, and whether it wants a token: told to signed-in users only
+    expect((await viewer.auth.me()).settings.coordinator).toMatchObject({ token: false });
     // a forged cookie is nobody
-    expect((await createCaller(await createContext(deps, { cookie: `${cookie.slice(0, -3)}abc`, https: false })).auth.me()).user).toBeNull();
+    const forged = await createCaller(await createContext(deps, { cookie: `${cookie.slice(0, -3)}abc`, https: false })).auth.me();
+    expect(forged.user).toBeNull();
+    expect(forged.settings.coordinator).toBeNull();
 
     const renewed: string[] = [];
     await createCaller(await createContext(deps, { cookie, https: true, setCookie: (h) => renewed.push(h) })).auth.changePassword({

@@ -112,7 +112,8 @@ export const authRouter = router({
       refreshSeconds: ctx.deps.settings.refreshSeconds,
       stuck: ctx.deps.settings.stuck,
       store: ctx.deps.db.config.driver,
-      coordinator: ctx.deps.settings.coordinator,
+      // where services reach the coordinator, and whether it wants a token: for signed-in users only
+      coordinator: ctx.user ? ctx.deps.settings.coordinator : null,
     },
   })),
   login: publicProcedure.input(z.object({ username: storableText().max(128), password: z.string().max(200) })).mutation(async ({ ctx, input }) => {
