@@ -8,7 +8,7 @@ import { eventually } from '../../../tests/support/branches.ts';
 import { nth } from '../../../tests/support/checked.ts';
 import { json, type DtmKvPage } from '../../../tests/support/replies.ts';
 import { ROOT } from '../../../tests/support/processes.ts';
-import { branchServices, coordinator, login, run, WEB } from './support.ts';
+import { branchServices, coordinator, expectReplayRefused, login, run, WEB } from './support.ts';
 
 const SHOTS = process.env.DTX_UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
 
@@ -78,15 +78,7 @@ test('sign out ends the session on the server: the old cookie, replayed, is refu
   await page.getByRole('button', { name: 'Sign out' }).click();
   // the login page; `?next=%2F` when a refresh of the page noticed the ended session first
   await expect(page).toHaveURL(/\/login(\?next=%2F)?$/);
-  const replay = await browser.newContext();
-  try {
-    await replay.addCookies(cookies);
-    const p = await replay.newPage();
-    await p.goto(`${WEB()}/transactions`);
-    await expect(p).toHaveURL(/\/login\?next=%2Ftransactions/);
-  } finally {
-    await replay.close();
-  }
+  await expectReplayRefused(browser, cookies, WEB());
 });
 
 test("an admin sees a user's sessions on the Users page and ends one; that browser is logged out", async ({ page, browser }) => {

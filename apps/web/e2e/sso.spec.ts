@@ -2,25 +2,15 @@
 // by global-setup.ts): accounts whose `groups` claims map to admin and to viewer get those roles,
 // an account with no mapped group is refused with a reason, local login works next to SSO, and a
 // dashboard whose provider cannot be reached says so and keeps its local login.
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { SSO_ADMIN_PASSWORD } from './global-setup.ts';
+import { ssoLogin } from './support.ts';
 
 const SSO = () => process.env.DTX_E2E_SSO!;
 const DOWN = () => process.env.DTX_E2E_SSO_DOWN!;
 
-/** From the dashboard's login page through the provider's login page and back. */
-async function ssoLogin(page: Page, username: string, password: string, next = '') {
-  await page.goto(`${SSO()}/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
-  await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
-  await expect(page.getByRole('heading', { name: 'Test IdP' })).toBeVisible();
-  expect(new URL(page.url()).port).not.toBe(new URL(SSO()).port);
-  await page.getByLabel('IdP username').fill(username);
-  await page.getByLabel('IdP password').fill(password);
-  await page.getByRole('button', { name: 'Log in at the test IdP' }).click();
-}
-
 test('an account in the admin group signs in with the provider as admin, and the audit log shows it', async ({ page }) => {
-  await ssoLogin(page, 'alice', 'alice-password', '/audit');
+  await ssoLogin(page, SSO(), 'alice', 'alice-password', '/audit');
   await expect(page.getByTestId('whoami')).toContainText('alice');
   await expect(page).toHaveURL(`${SSO()}/audit`);
   await expect(page.getByTestId('audit-table').locator('tr[data-action="user-sso-login"]').first()).toContainText('alice');
@@ -30,7 +20,7 @@ test('an account in the admin group signs in with the provider as admin, and the
 });
 
 test('an account in the viewer group signs in as viewer and is offered no admin actions', async ({ page }) => {
-  await ssoLogin(page, 'bob', 'bob-password');
+  await ssoLogin(page, SSO(), 'bob', 'bob-password');
   await expect(page.getByTestId('whoami')).toContainText('bob');
   await expect(page.getByRole('heading', { name: 'Overview' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Users' })).toHaveCount(0);
@@ -44,7 +34,7 @@ test('an account in the viewer group signs in as viewer and is offered no admin 
 });
 
 test('an account whose groups map to no role is refused with a reason, and gets no session', async ({ page }) => {
-  await ssoLogin(page, 'carol', 'carol-password');
+  await ssoLogin(page, SSO(), 'carol', 'carol-password');
   await expect(page).toHaveURL(/\/login\?sso=no-role$/);
   await expect(page.getByText('Your Test IdP account has no dashboard role: its "groups" claim')).toBeVisible();
   await page.goto(`${SSO()}/transactions`);

@@ -4,21 +4,19 @@
 // has its own dashboard on a fresh database, started by global-setup.ts.
 import { expect, test, type Page } from '@playwright/test';
 import { SSO_ADMIN_PASSWORD, STORE_LOGIN_LIMITS, type StoreDashboard } from './global-setup.ts';
+import { expectReplayRefused, login, run, ssoLogin } from './support.ts';
 
 const dashboards = JSON.parse(process.env.DTX_E2E_STORES ?? '[]') as StoreDashboard[];
-const run = process.env.DTX_E2E_RUN!;
 
-async function login(page: Page, web: string, username: string, password: string) {
+/** A login attempt that may fail (support.ts's login waits for the signed-in frame). */
+async function tryLogin(page: Page, web: string, username: string, password: string) {
   await page.goto(`${web}/login`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
-async function loginAdmin(page: Page, web: string) {
-  await login(page, web, 'admin', SSO_ADMIN_PASSWORD);
-  await expect(page.getByTestId('whoami')).toContainText('admin');
-}
+const loginAdmin = (page: Page, web: string) => login(page, 'admin', SSO_ADMIN_PASSWORD, web);
 
 /** As admin: adds a local user (a viewer) on the Users page. */
 async function addUser(page: Page, web: string, name: string, password: string) {
@@ -37,22 +35,13 @@ test('the server-side stores besides SQLite each have a dashboard here', () => {
 for (const { store, url: web } of dashboards) {
   test.describe(`on ${store}`, () => {
     test('sign out ends the session in the store: the old cookie, replayed, is refused', async ({ page, browser }) => {
-      await login(page, web, 'admin', SSO_ADMIN_PASSWORD);
-      await expect(page.getByTestId('whoami')).toContainText('admin');
+      await loginAdmin(page, web);
       const cookies = await page.context().cookies();
       expect(cookies.find((c) => c.name === 'dtx_session')).toBeTruthy();
       await page.getByRole('button', { name: 'Sign out' }).click();
       // the login page; `?next=%2F` when a refresh of the page noticed the ended session first
       await expect(page).toHaveURL(/\/login(\?next=%2F)?$/);
-      const replay = await browser.newContext();
-      try {
-        await replay.addCookies(cookies);
-        const p = await replay.newPage();
-        await p.goto(`${web}/transactions`);
-        await expect(p).toHaveURL(/\/login\?next=%2Ftransactions/);
-      } finally {
-        await replay.close();
-      }
+      await expectReplayRefused(browser, cookies, web);
     });
 
     test("an admin ends a user's session on the Users page; that browser is logged out", async ({ page, browser }) => {
@@ -62,8 +51,7 @@ for (const { store, url: web } of dashboards) {
       const other = await browser.newContext();
       try {
         const theirs = await other.newPage();
-        await login(theirs, web, name, `${name}-password`);
-        await expect(theirs.getByTestId('whoami')).toContainText(name);
+        await login(theirs, name, `${name}-password`, web);
         await page.getByTestId('users-table').locator('tr', { hasText: name }).getByRole('button', { name: 'Sessions' }).click();
         const sessions = page.getByTestId('sessions-table');
         await expect(sessions.locator('tbody tr')).toHaveCount(1);
@@ -87,17 +75,16 @@ for (const { store, url: web } of dashboards) {
       try {
         const guesser = await other.newPage();
         for (let i = 0; i < STORE_LOGIN_LIMITS.userAttempts; i++) {
-          await login(guesser, web, name, `wrong-${i}`);
+          await tryLogin(guesser, web, name, `wrong-${i}`);
           await expect(guesser.getByText('wrong username or password')).toBeVisible();
         }
         // over the limit: not even the right password is checked
-        await login(guesser, web, name, `${name}-password`);
+        await tryLogin(guesser, web, name, `${name}-password`);
         await expect(guesser.getByText(/Too many login attempts; try again in \d+ s\./)).toBeVisible();
         await expect(guesser.getByTestId('whoami')).toHaveCount(0);
         // after the window the real user gets in (no lasting lock-out); the counter is in the store
         await guesser.waitForTimeout(STORE_LOGIN_LIMITS.windowSeconds * 1000 + 500);
-        await login(guesser, web, name, `${name}-password`);
-        await expect(guesser.getByTestId('whoami')).toContainText(name);
+        await login(guesser, name, `${name}-password`, web);
       } finally {
         await other.close();
       }
@@ -109,11 +96,7 @@ for (const { store, url: web } of dashboards) {
     });
 
     test('an account in the admin group signs in with the provider as admin; a viewer-group account as viewer', async ({ page, browser }) => {
-      await page.goto(`${web}/login`);
-      await page.getByRole('link', { name: 'Sign in with Test IdP' }).click();
-      await page.getByLabel('IdP username').fill('alice');
-      await page.getByLabel('IdP password').fill('alice-password');
-      await page.getByRole('button', { name: 'Log in at the test IdP' }).click();
+      await ssoLogin(page, web, 'alice', 'alice-password');
       await expect(page.getByTestId('whoami')).toContainText('alice');
       await page.goto(`${web}/users`);
       await expect(page.getByTestId('users-table').locator('tr', { hasText: 'alice' })).toContainText('admin');
@@ -123,11 +106,7 @@ for (const { store, url: web } of dashboards) {
       const other = await browser.newContext();
       try {
         const bob = await other.newPage();
-        await bob.goto(`${web}/login`);
-        await bob.getByRole('link', { name: 'Sign in with Test IdP' }).click();
-        await bob.getByLabel('IdP username').fill('bob');
-        await bob.getByLabel('IdP password').fill('bob-password');
-        await bob.getByRole('button', { name: 'Log in at the test IdP' }).click();
+        await ssoLogin(bob, web, 'bob', 'bob-password');
         await expect(bob.getByTestId('whoami')).toContainText('bob');
         expect((await bob.request.get(`${web}/api/trpc/users.list`)).status()).toBe(403);
       } finally {
