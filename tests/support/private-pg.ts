@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freezeTree, thawTree } from '../../packages/chaos/src/procs.ts';
 import { freePort } from './processes.ts';
 
 function pgBin(name: string): string {
@@ -29,6 +30,7 @@ function run(cmd: string, args: string[]): void {
 export class PrivatePostgres {
   readonly dir: string;
   port = 0;
+  private frozen: number[] = [];
 
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'dtx-pg-'));
@@ -62,23 +64,18 @@ export class PrivatePostgres {
     run(pgBin('pg_ctl'), ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', 'stop']);
   }
 
-  /** The server's processes: the postmaster (first line of postmaster.pid) and its children. */
-  private pids(): number[] {
-    const main = Number(readFileSync(join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(main)], { encoding: 'utf8' })
-      .split('\n')
-      .map((l) => Number(l.trim()))
-      .filter((n) => n > 0);
-    return [main, ...children];
+  private postmaster(): number {
+    return Number(readFileSync(join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
   }
 
   /** SIGSTOP the whole server: connections hang instead of failing (a frozen host, a partition). */
   freeze(): void {
-    for (const pid of this.pids()) process.kill(pid, 'SIGSTOP');
+    this.frozen = freezeTree(this.postmaster());
   }
 
   thaw(): void {
-    for (const pid of this.pids()) process.kill(pid, 'SIGCONT');
+    thawTree(this.frozen, this.postmaster());
+    this.frozen = [];
   }
 
   url(db = 'postgres'): string {

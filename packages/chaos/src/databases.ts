@@ -6,7 +6,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { descendants, exited, freePort, signal, sleep } from './procs.ts';
+import { exited, freePort, freezeTree, signal, sleep, thawTree } from './procs.ts';
 
 export type StoreName = 'sqlite' | 'postgres' | 'mysql';
 
@@ -78,23 +78,6 @@ class Sqlite implements DbServer {
   async destroy() {}
 }
 
-/** States of /proc/PID/stat that need no SIGSTOP: stopped, traced, zombie, dead, gone (''). */
-const STOPPED_OR_GONE = ['T', 't', 'Z', 'X', ''];
-
-/** A process's state letter from /proc/PID/stat (T: stopped); '' when it is gone. */
-function processState(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return '';
-  }
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 class Postgres implements DbServer {
   readonly name = 'postgres' as const;
   env: StoreEnv = {};
@@ -153,25 +136,11 @@ class Postgres implements DbServer {
 
   freeze() {
     const pm = this.postmaster();
-    if (!pm) return;
-    // The postmaster first: stopped, it forks no more backends. Then its descendants, listed only
-    // now (a backend forked while an earlier list was taken would go on serving), until every one
-    // is seen stopped.
-    signal([pm], 'SIGSTOP');
-    this.frozen = [pm];
-    for (let round = 0; round < 50; round++) {
-      const running = [pm, ...descendants(pm)].filter((p) => !STOPPED_OR_GONE.includes(processState(p)));
-      if (running.length === 0) return;
-      signal(running, 'SIGSTOP');
-      this.frozen.push(...running.filter((p) => !this.frozen.includes(p)));
-      sleepSync(10);
-    }
-    throw new Error('could not freeze PostgreSQL: some of its processes do not stop');
+    if (pm) this.frozen = freezeTree(pm);
   }
 
   thaw() {
-    const pm = this.postmaster();
-    signal([...this.frozen, ...(pm ? [pm, ...descendants(pm)] : [])], 'SIGCONT');
+    thawTree(this.frozen, this.postmaster());
     this.frozen = [];
   }
 

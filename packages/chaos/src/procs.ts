@@ -65,6 +65,47 @@ export function signal(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
+/** States of /proc/PID/stat that need no SIGSTOP: stopped, traced, zombie, dead, gone (''). */
+const STOPPED_OR_GONE = ['T', 't', 'Z', 'X', ''];
+
+/** A process's state letter from /proc/PID/stat (T: stopped); '' when it is gone. */
+function processState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * SIGSTOPs a server's whole process tree (a frozen host: connections hang instead of failing) and
+ * returns the PIDs it stopped. The root first: stopped, it forks no more children (PostgreSQL's
+ * postmaster, a backend per new connection). Then its descendants, listed only now (a child forked
+ * while an earlier list was taken would go on serving), until every one is seen stopped.
+ */
+export function freezeTree(root: number): number[] {
+  signal([root], 'SIGSTOP');
+  const frozen = [root];
+  for (let round = 0; round < 50; round++) {
+    const running = [root, ...descendants(root)].filter((p) => !STOPPED_OR_GONE.includes(processState(p)));
+    if (running.length === 0) return frozen;
+    signal(running, 'SIGSTOP');
+    frozen.push(...running.filter((p) => !frozen.includes(p)));
+    sleepSync(10);
+  }
+  throw new Error(`could not freeze process ${root}'s tree: some of its processes do not stop`);
+}
+
+/** SIGCONTs what freezeTree stopped, and the tree of `root` as it is now. */
+export function thawTree(frozen: number[], root: number | null): void {
+  signal([...frozen, ...(root ? [root, ...descendants(root)] : [])], 'SIGCONT');
+}
+
 /** Waits for a TCP port on 127.0.0.1 to accept connections. */
 export async function waitHttp(url: string, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
   const deadline = Date.now() + timeoutMs;
