@@ -55,8 +55,13 @@ export interface ChaosResult {
 }
 
 export interface SoakSamples {
-  /** RSS (MB) after the warm-up, at the end of the submission phase, and at most; growth from the first to the last. */
-  rssMb: { afterWarmup: number; end: number; max: number; growthPct: number };
+  /**
+   * RSS (MB) after the warm-up, at the end of the submission phase, and at most; growth from the
+   * first to the last sample, and of the mean of the second half of the samples after the warm-up
+   * over the first half's (the V8 heap saw-tooths by 50-100 MB, so two single samples can differ by
+   * 20% without any growth; the halves' means do not).
+   */
+  rssMb: { afterWarmup: number; end: number; max: number; growthPct: number; halvesGrowthPct: number };
   /** /api/ping from this process every 200 ms on a connection of its own (ms). */
   pingMs: { count: number; failures: number; p50: number; p99: number; max: number };
   /** Acknowledged sagas per second over the submission phase. */
@@ -216,8 +221,17 @@ async function startSampler(c: Coordinator, warmupS: number, active: () => boole
   const sorted = Float64Array.from(pings).sort();
   const pct = (p: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0) * 10) / 10;
   const r1 = (v: number) => Math.round(v * 10) / 10;
+  const mean = (xs: { mb: number }[]) => xs.reduce((a, r) => a + r.mb, 0) / xs.length;
+  const half = Math.floor(kept.length / 2);
+  const halves = mean(kept.slice(half)) / mean(kept.slice(0, half)) - 1;
   return {
-    rssMb: { afterWarmup: r1(first), end: r1(last), max: r1(Math.max(...kept.map((r) => r.mb))), growthPct: r1(((last - first) / first) * 100) },
+    rssMb: {
+      afterWarmup: r1(first),
+      end: r1(last),
+      max: r1(Math.max(...kept.map((r) => r.mb))),
+      growthPct: r1(((last - first) / first) * 100),
+      halvesGrowthPct: r1(halves * 100),
+    },
     pingMs: { count: sorted.length, failures, p50: pct(50), p99: pct(99), max: pct(100) },
     machine: {
       loadStart,
