@@ -90,6 +90,8 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxBodyBytes,
+    // channelz (grpc-js's introspection, which we do not serve) counts and traces every call.
+    'grpc.enable_channelz': 0,
   });
 
   const unary =

@@ -129,6 +129,8 @@ export class GrpcTransport implements BranchTransport {
         // Reconnect quickly after a branch service restarts; grpc-js's default backoff grows to 120 s.
         'grpc.initial_reconnect_backoff_ms': 200,
         'grpc.max_reconnect_backoff_ms': 2000,
+        // channelz (grpc-js's introspection, which we do not serve) counts and traces every call.
+        'grpc.enable_channelz': 0,
       });
       this.clients.set(address, c);
     }
