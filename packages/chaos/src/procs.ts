@@ -30,20 +30,27 @@ export function exited(proc: ChildProcess): Promise<void> {
   return new Promise((r) => proc.once('exit', () => r()));
 }
 
-/** PIDs of every descendant of `pid` (from /proc), for freezing a whole server process tree. */
-export function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
+/** Every process's parent and state letter (T: stopped), read once from /proc. */
+function processTable(): Map<number, { ppid: number; state: string }> {
+  const table = new Map<number, { ppid: number; state: string }>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       // /proc/PID/stat: "pid (comm) state ppid ..."; comm may contain spaces, so split after ')'.
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+      const [state = '', ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(name), { ppid: Number(ppid), state });
     } catch {
       // the process went away meanwhile
     }
   }
+  return table;
+}
+
+/** PIDs of every descendant of `pid` in a processTable(), for freezing a whole server process tree. */
+function descendants(table: Map<number, { ppid: number }>, pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [p, { ppid }] of table) children.set(ppid, [...(children.get(ppid) ?? []), p]);
   const out: number[] = [];
   const walk = (p: number) => {
     for (const c of children.get(p) ?? []) {
@@ -65,18 +72,8 @@ export function signal(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
-/** States of /proc/PID/stat that need no SIGSTOP: stopped, traced, zombie, dead, gone (''). */
+/** States of /proc/PID/stat that need no SIGSTOP: stopped, traced, zombie, dead, gone (not in the table). */
 const STOPPED_OR_GONE = ['T', 't', 'Z', 'X', ''];
-
-/** A process's state letter from /proc/PID/stat (T: stopped); '' when it is gone. */
-function processState(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return '';
-  }
-}
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -92,7 +89,8 @@ export function freezeTree(root: number): number[] {
   signal([root], 'SIGSTOP');
   const frozen = [root];
   for (let round = 0; round < 50; round++) {
-    const running = [root, ...descendants(root)].filter((p) => !STOPPED_OR_GONE.includes(processState(p)));
+    const table = processTable();
+    const running = [root, ...descendants(table, root)].filter((p) => !STOPPED_OR_GONE.includes(table.get(p)?.state ?? ''));
     if (running.length === 0) return frozen;
     signal(running, 'SIGSTOP');
     frozen.push(...running.filter((p) => !frozen.includes(p)));
@@ -103,7 +101,7 @@ export function freezeTree(root: number): number[] {
 
 /** SIGCONTs what freezeTree stopped, and the tree of `root` as it is now. */
 export function thawTree(frozen: number[], root: number | null): void {
-  signal([...frozen, ...(root ? [root, ...descendants(root)] : [])], 'SIGCONT');
+  signal([...frozen, ...(root ? [root, ...descendants(processTable(), root)] : [])], 'SIGCONT');
 }
 
 /** Waits for a TCP port on 127.0.0.1 to accept connections. */
