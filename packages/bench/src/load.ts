@@ -22,6 +22,12 @@ export interface LoadOptions {
   /** gRPC: the coordinator's gRPC address and the branch service's, host:port. */
   grpcTarget?: string;
   busiGrpc?: string;
+  /**
+   * Sagas per second in all (0: as fast as the clients go, a closed loop). A fixed rate keeps the
+   * coordinator's batching the same from run to run, so its CPU per saga compares across runs on a
+   * busy machine better than a closed loop's, whose rate follows whatever else runs.
+   */
+  rate?: number;
   /** Called at the start and the end of the measured window. */
   onWindow?: (edge: 'start' | 'end') => void | Promise<void>;
 }
@@ -137,8 +143,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const g = o.protocol === 'grpc' ? grpcSubmitter(o) : null;
   const submit = g ? g.submit : httpSubmitter(o, pool);
 
+  // --rate: submit n is due at start + n / rate; a client takes the next due time and waits for it.
+  const interval = o.rate ? 1000 / o.rate : 0;
+  const started = performance.now();
+  let slot = 0;
   const client = async () => {
     while (phase !== 'stop') {
+      if (interval > 0) {
+        const wait = started + slot++ * interval - performance.now();
+        if (wait > 1) await sleep(wait);
+        // the window may have ended while this client slept
+        if ((phase as string) === 'stop') break;
+      }
       const n = seq++;
       const gid = `${o.gidPrefix}-${n}`;
       const t0 = performance.now();

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DbStats, diff, type Counters } from './dbstats.ts';
 import { percentile, runLoad, sleep } from './load.ts';
-import { freePort, startBranchService, startServer, waitReady, type Child } from './procs.ts';
+import { bundleServer, freePort, startBranchService, startServer, waitReady, type Child } from './procs.ts';
 import { machineCpu, pidListeningOn, processCpu, processName, treeCpu, treeDelta } from './procstat.ts';
 import { printSummary, summarize, type ProfileSummary } from './profile-summary.ts';
 
@@ -26,6 +26,8 @@ const USAGE = `Usage: pnpm bench [options]
   --duration T         measured window per run (default 30s; accepts 500ms, 30s, 2m)
   --warmup T           load before the window, not measured (default 5s)
   --concurrency LIST   concurrent clients, e.g. 10,50,100 (default 20, like dtm's ab -c 20)
+  --rate R             submit R sagas per second in all (at most --concurrency at a time) instead of
+                       a closed loop: CPU per saga then compares across runs on a busy machine
   --wait-result B      submit with wait_result (default true, as dtm's bench does)
   --drain T            after the window, wait at most this long for sagas to finish (default 30s)
   --sample N           gids queried at the end to check they reached succeed (default 50)
@@ -37,6 +39,10 @@ const USAGE = `Usage: pnpm bench [options]
   --wait-idle T        before each run, wait up to T for the machine to be idle (other processes
                        under 0.2 cores for 3 s); default 0 (do not wait)
   --keep-db            keep the benchmark databases (default: dropped after each run)
+  --source S           how our coordinator runs: bundle (default: one esbuild bundle, as the release
+                       runs it) or tsx (the TypeScript sources through tsx)
+  --checkout DIR       with --source bundle: bundle the coordinator of this checkout (another git
+                       worktree, e.g. main before a change) instead of this one
   --branch-host H      address the branch service listens on and that sagas call (127.0.0.1)
   --branch-port P      its port (default: any free port)
   -h, --help`;
@@ -61,11 +67,14 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '5s' },
     concurrency: { type: 'string', default: '20' },
     'wait-result': { type: 'string', default: 'true' },
+    rate: { type: 'string', default: '0' },
     drain: { type: 'string', default: '30s' },
     sample: { type: 'string', default: '50' },
     json: { type: 'string' },
     profile: { type: 'string' },
     'keep-db': { type: 'boolean', default: false },
+    source: { type: 'string', default: 'bundle' },
+    checkout: { type: 'string' },
     repeat: { type: 'string', default: '1' },
     'wait-idle': { type: 'string', default: '0' },
     workers: { type: 'string', default: '1' },
@@ -107,10 +116,12 @@ const durationMs = duration(a.duration, '--duration');
 const warmupMs = duration(a.warmup, '--warmup');
 const drainMs = duration(a.drain, '--drain');
 const waitResult = a['wait-result'] !== 'false';
+if (!(Number(a.rate) >= 0)) throw new Error(`--rate: '${a.rate}' is not a number of sagas per second`);
 const sampleN = Number(a.sample);
 const repeat = Math.max(1, Number(a.repeat) || 1);
 const waitIdleMs = duration(a['wait-idle'], '--wait-idle');
 const label = a.label ?? (target ? 'target' : 'dtx');
+if (a.source !== 'bundle' && a.source !== 'tsx') throw new Error(`--source: '${a.source}' is not bundle or tsx`);
 
 const PG_URL = process.env.DTX_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
 const MYSQL_URL = process.env.DTX_TEST_MYSQL_URL ?? 'mysql://root:dtxroot@127.0.0.1:53306/mysql';
@@ -220,7 +231,7 @@ async function runOne(
       mkdirSync(profDir, { recursive: true });
     }
     origin = `http://127.0.0.1:${port}`;
-    server = startServer({ env, logFile: join(runDir, `server-${name}-c${concurrency}-${rep}.log`), cpuProfDir: profDir });
+    server = startServer({ env, logFile: join(runDir, `server-${name}-c${concurrency}-${rep}.log`), cpuProfDir: profDir, bundle: serverBundle });
   }
   const base = origin as string;
   await waitReady(base, server);
@@ -268,6 +279,7 @@ async function runOne(
     warmupMs,
     durationMs,
     waitResult,
+    rate: Number(a.rate) || 0,
     gidPrefix: `bench-${stamp}-${name}-${protocol}-c${concurrency}-${rep}`,
     onWindow: async (edge) => {
       if (edge === 'start') {
@@ -509,6 +521,9 @@ function printTable(results: RunResult[]): void {
   }
 }
 
+/** The bundled coordinator (--source bundle). */
+let serverBundle: string | undefined;
+
 async function main(): Promise<void> {
   const machine = {
     cpus: cpus().length,
@@ -517,6 +532,10 @@ async function main(): Promise<void> {
     node: process.version,
   };
   console.error(`run directory ${runDir}; machine ${machine.cpus} cores (${machine.cpuModel}), ${machine.memGiB} GiB`);
+  if (!target && a.source === 'bundle') {
+    serverBundle = await bundleServer(join(runDir, 'server'), a.checkout);
+    console.error(`coordinator bundled into ${serverBundle}`);
+  }
   const branch = await startBranchService(a['branch-host'], Number(a['branch-port']));
   const busiOrigin = `http://${a['branch-host']}:${branch.port}`;
   console.error(`branch service ${busiOrigin} (pid ${branch.pid})`);

@@ -1,6 +1,7 @@
 // Child processes of the harness: the branch service and our coordinator.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -69,13 +70,58 @@ export interface ServerOptions {
   logFile: string;
   /** Directory for `node --cpu-prof` output, or undefined. */
   cpuProfDir?: string;
+  /** The bundled server (bundleServer), else the TypeScript sources through tsx. */
+  bundle?: string;
 }
 
-/** Starts our coordinator (`node --import tsx apps/server/src/main.ts`) from the repository root. */
+/**
+ * Bundles the coordinator as the release does (packages/release/build.mjs: our workspace code in
+ * one esbuild bundle, third-party packages imported from node_modules, the SQL migrations and the
+ * proto beside it) from the checkout `root` into `dir`, and returns the entry point: what the benchmark should measure is
+ * what users run, not the sources transpiled on the fly by tsx (whose helpers wrap every closure).
+ */
+export async function bundleServer(dir: string, root = repoRoot): Promise<string> {
+  const esbuild = await import('esbuild');
+  const dist = join(dir, 'dist');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dist, { recursive: true });
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: { server: 'apps/server/src/main.ts' },
+    outdir: dist,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    plugins: [
+      {
+        // Workspace packages are bundled (they are TypeScript); every other package stays an
+        // import, of its absolute path in this checkout (the bundle lives outside the workspace).
+        name: 'externals',
+        setup(build) {
+          build.onResolve({ filter: /^[^./]/ }, async (r) => {
+            if (r.path.startsWith('@dtx/') || r.pluginData === 'resolving') return undefined;
+            if (r.path.startsWith('node:') || builtinModules.includes(r.path)) return { path: r.path, external: true };
+            const found = await build.resolve(r.path, { kind: r.kind, resolveDir: r.resolveDir, importer: r.importer, pluginData: 'resolving' });
+            if (found.errors.length) return { errors: found.errors };
+            return { path: found.path, external: true };
+          });
+        },
+      },
+    ],
+    logLevel: 'warning',
+  });
+  cpSync(join(root, 'prisma', 'migrations'), join(dist, 'migrations'), { recursive: true });
+  cpSync(join(root, 'packages', 'coordinator', 'proto'), join(dist, 'proto'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'dtx-bench-server', version: '0.0.0-bench', type: 'module' }));
+  return join(dist, 'server.js');
+}
+
+/** Starts our coordinator from the repository root: the bundle, or `node --import tsx apps/server/src/main.ts`. */
 export function startServer(o: ServerOptions): Child {
-  const args = ['--import', 'tsx'];
+  const args = o.bundle ? [] : ['--import', 'tsx'];
   if (o.cpuProfDir) args.push('--cpu-prof', '--cpu-prof-dir', o.cpuProfDir);
-  args.push('apps/server/src/main.ts');
+  args.push(o.bundle ?? 'apps/server/src/main.ts');
   const log = createWriteStream(o.logFile);
   const proc = spawn(process.execPath, args, {
     cwd: repoRoot,
