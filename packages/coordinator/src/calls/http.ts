@@ -1,11 +1,11 @@
 // HTTP and JSON-RPC branch calls (docs/protocol/branch-calls.md §3–§5) over a pooled undici agent.
 // The egress policy (docs/security.md, "Egress policy") is applied twice: per request, to the URL
-// of every redirect hop (an interceptor inside the redirect one), and per connection, to the
-// address actually connected (the connector's DNS lookup and literal IPs): no DNS lookup is added.
+// of every redirect hop, and per connection, to the address actually connected (the connector's
+// DNS lookup and literal IPs): no DNS lookup is added.
 import { randomBytes } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { Agent, buildConnector, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { EgressRefusedError, type EgressPolicy } from '@dtx/config';
 import { classifyHttp } from './classify.ts';
 import type { BranchCall, BranchTransport, CallResult } from '@dtx/engine';
@@ -38,12 +38,17 @@ export function goQueryEscape(s: string): string {
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** The branch URL with gid, trans_type, branch_id and op appended, keys sorted as Go sorts them. */
-export function branchUrl(call: BranchCall): string {
-  const qs =
+/** The query dtm appends to a branch URL: gid, trans_type, branch_id and op, keys sorted as Go sorts them. */
+function branchQuery(call: Pick<BranchCall, 'gid' | 'transType' | 'branchId' | 'op'>): string {
+  return (
     `branch_id=${goQueryEscape(call.branchId)}&gid=${goQueryEscape(call.gid)}` +
-    `&op=${goQueryEscape(call.op)}&trans_type=${goQueryEscape(call.transType)}`;
-  return call.url + (call.url.includes('?') ? '&' : '?') + qs;
+    `&op=${goQueryEscape(call.op)}&trans_type=${goQueryEscape(call.transType)}`
+  );
+}
+
+/** The branch URL with gid, trans_type, branch_id and op appended. */
+export function branchUrl(call: BranchCall): string {
+  return call.url + (call.url.includes('?') ? '&' : '?') + branchQuery(call);
 }
 
 export function dockerRewrite(url: string): string {
@@ -54,29 +59,52 @@ function newId(): string {
   return randomBytes(12).toString('base64url');
 }
 
+/** An HTTP answer as the transport reads it: status, the body's first bytes as text, a redirect target. */
+interface Answer {
+  status: number;
+  body: string;
+  /** The Location header of a redirect (3xx), else undefined. */
+  location: string | undefined;
+}
+
+/** Statuses followed as redirects (Go's client follows these). */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/** A branch URL split for undici's dispatch: origin and path with its query, as first parsed. */
+interface Target {
+  origin: string;
+  path: string;
+}
+
+/** Parsed branch URLs: a coordinator calls a small set of them over and over. */
+const TARGET_CACHE_LIMIT = 10_000;
+
 export class HttpTransport implements BranchTransport {
-  private readonly dispatcher: Dispatcher;
+  private readonly agent: Agent;
+  private readonly policy: EgressPolicy | undefined;
+  private readonly maxRedirects: number;
+  private readonly targets = new Map<string, Target>();
+  private readonly baseHeaders: Record<string, string>;
 
   constructor(private readonly opts: HttpTransportOptions = {}) {
-    const policy = opts.policy && !opts.policy.open ? opts.policy : undefined;
-    this.dispatcher = new Agent({
+    this.policy = opts.policy && !opts.policy.open ? opts.policy : undefined;
+    this.maxRedirects = opts.maxRedirects ?? 3;
+    this.agent = new Agent({
       connections: opts.connections ?? 256,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
-      connect: policy ? policyConnector(policy) : undefined,
-    }).compose([...(policy ? [policyInterceptor(policy)] : []), interceptors.redirect({ maxRedirections: opts.maxRedirects ?? 3 })]);
+      connect: this.policy ? policyConnector(this.policy) : undefined,
+    });
+    this.baseHeaders = { 'content-type': 'application/json', accept: 'application/json', 'user-agent': opts.userAgent ?? 'dtx' };
   }
 
   /** POSTs JSON (the alert webhook) through the same policy-checked client; the answer is ignored. */
   async post(url: string, json: string, timeoutMs: number): Promise<void> {
-    const res = await request(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': this.opts.userAgent ?? 'dtx' },
-      body: json,
-      dispatcher: this.dispatcher,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await res.body.dump();
+    await this.send(url, 'POST', { ...this.baseHeaders, accept: '*/*' }, Buffer.from(json), timeoutMs);
   }
 
   async call(call: BranchCall): Promise<CallResult> {
@@ -85,41 +113,40 @@ export class HttpTransport implements BranchTransport {
   }
 
   private headers(call: BranchCall): Record<string, string> {
-    const h: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      'user-agent': this.opts.userAgent ?? 'dtx',
-    };
-    for (const [k, v] of Object.entries(call.headers)) h[k.toLowerCase()] = v;
+    let h = this.baseHeaders;
+    for (const k in call.headers) {
+      if (h === this.baseHeaders) h = { ...h };
+      h[k.toLowerCase()] = call.headers[k] as string;
+    }
     return h;
   }
 
-  private target(url: string): string {
-    return this.opts.dockerHostRewrite ? dockerRewrite(url) : url;
+  /** The branch URL's origin and path (parsed once per URL), after the Docker rewrite. */
+  private target(url: string): Target {
+    let t = this.targets.get(url);
+    if (t === undefined) {
+      const u = new URL(this.opts.dockerHostRewrite ? dockerRewrite(url) : url);
+      t = { origin: u.origin, path: u.pathname + u.search };
+      if (this.targets.size >= TARGET_CACHE_LIMIT) this.targets.clear();
+      this.targets.set(url, t);
+    }
+    return t;
   }
 
   private async callHttp(call: BranchCall): Promise<CallResult> {
     const startedAt = new Date();
     const post = call.post;
     try {
-      const res = await request(this.target(branchUrl(call)), {
-        method: post ? 'POST' : 'GET',
-        headers: this.headers(call),
-        body: post ? call.payload : undefined,
-        dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(call.timeoutMs),
-        headersTimeout: call.timeoutMs,
-        bodyTimeout: call.timeoutMs,
-      });
-      const body = await readBody(res.body);
-      const c = classifyHttp(res.statusCode, body);
+      const t = this.target(call.url);
+      const a = await this.send(t, post ? 'POST' : 'GET', this.headers(call), post ? call.payload : null, call.timeoutMs, branchQuery(call));
+      const c = classifyHttp(a.status, a.body);
       return {
         ...c,
         transport: 'http',
-        httpStatus: res.statusCode,
+        httpStatus: a.status,
         startedAt,
         durationMs: Date.now() - startedAt.getTime(),
-        response: body.trim().slice(0, ATTEMPT_RESPONSE_CHARS),
+        response: a.body.trim().slice(0, ATTEMPT_RESPONSE_CHARS),
       };
     } catch (err) {
       return transportError(err, 'http', startedAt, call.timeoutMs);
@@ -151,52 +178,136 @@ export class HttpTransport implements BranchTransport {
       // an unparsable URL fails below, at the request
     }
     try {
-      const res = await request(this.target(call.url), {
-        method: 'POST',
-        headers: this.headers(call),
-        body: JSON.stringify({ params, jsonrpc: '2.0', method, id: newId() }),
-        dispatcher: this.dispatcher,
-        signal: AbortSignal.timeout(call.timeoutMs),
-      });
-      const body = await readBody(res.body);
-      let c = classifyHttp(res.statusCode, body);
+      const body = Buffer.from(JSON.stringify({ params, jsonrpc: '2.0', method, id: newId() }));
+      const a = await this.send(this.target(call.url), 'POST', this.headers(call), body, call.timeoutMs);
+      let c = classifyHttp(a.status, a.body);
       if (c.outcome === 'success') {
         // dtm means -32901/-32902 to be FAILURE/ONGOING but never matches them: any error member
         // is a plain error (docs/protocol/branch-calls.md §5).
         try {
-          const parsed = JSON.parse(body) as { error?: unknown };
-          if (parsed.error !== null && parsed.error !== undefined) c = { outcome: 'error', message: body.trim() };
+          const parsed = JSON.parse(a.body) as { error?: unknown };
+          if (parsed.error !== null && parsed.error !== undefined) c = { outcome: 'error', message: a.body.trim() };
         } catch {
-          c = { outcome: 'error', message: `json-rpc reply is not JSON: ${body.trim().slice(0, 200)}` };
+          c = { outcome: 'error', message: `json-rpc reply is not JSON: ${a.body.trim().slice(0, 200)}` };
         }
       }
       return {
         ...c,
         transport: 'json-rpc',
-        httpStatus: res.statusCode,
+        httpStatus: a.status,
         startedAt,
         durationMs: Date.now() - startedAt.getTime(),
-        response: body.trim().slice(0, ATTEMPT_RESPONSE_CHARS),
+        response: a.body.trim().slice(0, ATTEMPT_RESPONSE_CHARS),
       };
     } catch (err) {
       return transportError(err, 'json-rpc', startedAt, call.timeoutMs);
     }
   }
 
-  async close(): Promise<void> {
-    await this.dispatcher.close();
+  /**
+   * One request and the redirects it leads to (BranchCallPolicy.MaxRedirects; each hop checked by
+   * the policy; 303, and 301/302 of a POST, go on as a GET without body, as Go's client does).
+   * After the last allowed hop the redirect itself is the answer. `timeoutMs` bounds the whole.
+   */
+  private async send(
+    first: Target | string,
+    method: 'GET' | 'POST',
+    headers: Record<string, string>,
+    body: Buffer | null,
+    timeoutMs: number,
+    query = '',
+  ): Promise<Answer> {
+    const deadline = Date.now() + timeoutMs;
+    let t = typeof first === 'string' ? this.target(first) : first;
+    let path = query ? t.path + (t.path.includes('?') ? '&' : '?') + query : t.path;
+    for (let hop = 0; ; hop++) {
+      const why = this.policy?.refuseRequest(t.origin, path);
+      if (why) throw new EgressRefusedError(t.origin + path, why);
+      const a = await this.exchange(t.origin, path, method, headers, body, Math.max(1, deadline - Date.now()), timeoutMs);
+      if (a.location === undefined || hop >= this.maxRedirects) return a;
+      const next = new URL(a.location, t.origin + path);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') return a;
+      if (a.status === 303 || ((a.status === 301 || a.status === 302) && method === 'POST')) {
+        method = 'GET';
+        body = null;
+      }
+      t = { origin: next.origin, path: next.pathname + next.search };
+      path = t.path;
+    }
   }
-}
 
-/** Refuses each request (first call and every redirect hop) whose URL the policy refuses. */
-function policyInterceptor(policy: EgressPolicy): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => {
-    const origin = typeof opts.origin === 'string' ? opts.origin : (opts.origin?.origin ?? '');
-    const why = policy.refuseRequest(origin, opts.path);
-    if (!why) return dispatch(opts, handler);
-    handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, new EgressRefusedError(origin + opts.path, why));
-    return true;
-  };
+  /**
+   * One HTTP exchange through undici's dispatcher with a handler that keeps only what a branch
+   * answer needs: no body stream, no AbortSignal (a timer aborts the request), about a third of the
+   * CPU of undici's request() per call (docs/benchmarks.md).
+   */
+  private exchange(
+    origin: string,
+    path: string,
+    method: 'GET' | 'POST',
+    headers: Record<string, string>,
+    body: Buffer | null,
+    remainingMs: number,
+    timeoutMs: number,
+  ): Promise<Answer> {
+    return new Promise<Answer>((resolve, reject) => {
+      let controller: Dispatcher.DispatchController | null = null;
+      let settled = false;
+      let status = 0;
+      let location: string | undefined;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      };
+      // The caller learns of the timeout when it happens, whether or not the request has a
+      // connection yet; a request still queued is aborted as soon as it gets one.
+      const timer = setTimeout(() => {
+        const err = new TimeoutError(`request timeout after ${timeoutMs}ms`);
+        fail(err);
+        controller?.abort(err);
+      }, remainingMs);
+      this.agent.dispatch(
+        { origin, path, method, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (settled) c.abort(new TimeoutError(`request timeout after ${timeoutMs}ms`));
+          },
+          onResponseStart(_c, statusCode, h) {
+            status = statusCode;
+            if (REDIRECTS.has(statusCode)) {
+              const l = h.location;
+              location = Array.isArray(l) ? l[0] : l;
+            }
+          },
+          onResponseData(_c, chunk) {
+            if (size < MAX_RESPONSE_BYTES) {
+              chunks.push(chunk);
+              size += chunk.length;
+            }
+          },
+          onResponseEnd() {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+            resolve({ status, body: all.subarray(0, MAX_RESPONSE_BYTES).toString('utf8'), location });
+          },
+          onResponseError(_c, err) {
+            fail(err);
+          },
+        },
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
 }
 
 /**
@@ -228,18 +339,6 @@ function policyConnector(policy: EgressPolicy): buildConnector.connector {
     }
     connect(opts, callback);
   };
-}
-
-async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < MAX_RESPONSE_BYTES) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8');
 }
 
 function transportError(err: unknown, transport: 'http' | 'json-rpc', startedAt: Date, timeoutMs: number): CallResult {
