@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import * as mariadb from 'mariadb';
+import { GroupCommit, type GroupStats } from './group-commit.ts';
 import { acquireBy, guarded, Liveness, type GuardOptions } from './store-wait.ts';
 import type { Dialect, StoreWait } from './types.ts';
 
@@ -40,6 +41,8 @@ export interface SqlDriver extends SqlConn {
    * statement (docs/benchmarks.md, "MariaDB").
    */
   batch(stmts: Stmt[], wait?: StoreWait): Promise<number[]>;
+  /** Group commit so far (group-commit.ts), where the driver does it: batches, members, fallbacks. */
+  groupStats?(): GroupStats | undefined;
   close(): Promise<void>;
 }
 
@@ -86,6 +89,10 @@ export class WaitingDriver implements SqlDriver {
 
   batch(stmts: Stmt[]): Promise<number[]> {
     return this.base.batch(stmts, this.wait);
+  }
+
+  groupStats(): GroupStats | undefined {
+    return this.base.groupStats?.();
   }
 
   close(): Promise<void> {
@@ -499,8 +506,27 @@ class MysqlDriver implements SqlDriver {
     return guarded(this.writeOpts, wait, async (d) => mysqlAffected(await this.once(d, sql, params)));
   }
 
+  // Group commit (group-commit.ts): batches sent while others are in flight go out together, as
+  // one multi-statement transaction, each member's change counts split back out of it.
+  private readonly group = new GroupCommit<Stmt[], number[]>({
+    lanes: 4,
+    max: 64,
+    together: async (lists, wait) => {
+      const counts = await guarded(this.writeOpts, wait, (d) => this.batchOnce(d, lists.flat()));
+      let at = 0;
+      return lists.map((l) => counts.slice(at, (at += l.length)));
+    },
+    alone: (stmts, wait) => guarded(this.writeOpts, wait, (d) => this.batchOnce(d, stmts)),
+    key: () => String(++this.batches),
+  });
+  private batches = 0;
+
   batch(stmts: Stmt[], wait?: StoreWait): Promise<number[]> {
-    return guarded(this.writeOpts, wait, (d) => this.batchOnce(d, stmts));
+    return this.group.add(stmts, wait);
+  }
+
+  groupStats(): GroupStats {
+    return { ...this.group.stats };
   }
 
   // One multi-statement (multipleStatements is on): the server stops at the first statement that

@@ -3,6 +3,9 @@
 // query builder. Every state change is conditional on the state it expects.
 import { isStorable } from '@dtx/engine';
 import { WaitingDriver, type Row, type SqlConn, type SqlDriver, type Stmt } from './drivers.ts';
+import { GroupCommit, type GroupStats } from './group-commit.ts';
+import { batchableChange, changeStatusMany, insertMany, type InsertMember, type StatusMember } from './pg-batch.ts';
+import { BRANCH_INSERT_COLUMNS, branchRowValues, GLOBAL_INSERT_COLUMNS, globalValues } from './values.ts';
 import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
 import {
   DuplicateBranchError,
@@ -39,35 +42,6 @@ const BRANCH_COLUMNS = 'id, gid, url, bin_data, branch_id, op, status, finish_ti
 const KV_COLUMNS = 'id, cat, k, v, version, create_time, update_time';
 const ATTEMPT_COLUMNS = 'id, gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, outcome, response, error, owner';
 
-const GLOBAL_INSERT_COLUMNS =
-  'gid, trans_type, status, query_prepared, protocol, create_time, update_time, options, custom_data, ' +
-  'next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, retry_count, last_error';
-
-const BRANCH_INSERT_COLUMNS = 'gid, url, bin_data, branch_id, op, status, create_time, update_time';
-
-function globalValues(g: NewGlobal, now: Date): unknown[] {
-  return [
-    g.gid,
-    g.transType,
-    g.status,
-    g.queryPrepared,
-    g.protocol,
-    now,
-    now,
-    g.options,
-    g.customData,
-    g.nextCronInterval,
-    g.nextCronTime,
-    g.owner,
-    g.extData,
-    '',
-    g.rollbackReason,
-    g.owner ? g.leaseMs : 0,
-    0,
-    '',
-  ];
-}
-
 // Lease times are the database's (see the port): lease_expire is set and compared with the
 // database's clock, in the form each dialect stores it (SQLite: epoch milliseconds).
 const DB_NOW: Record<Dialect, string> = {
@@ -88,9 +62,7 @@ function placeholders(n: number): string {
 }
 
 function branchValues(branches: NewBranch[], now: Date): unknown[] {
-  const out: unknown[] = [];
-  for (const b of branches) out.push(b.gid, b.url, b.binData, b.branchId, b.op, b.status, now, now);
-  return out;
+  return branches.flatMap((b) => branchRowValues(b, now));
 }
 
 /** The server does not know the syntax (e.g. SKIP LOCKED before MariaDB 10.6 / MySQL 8). */
@@ -244,25 +216,79 @@ function toAttempt(r: Row): AttemptRow {
   };
 }
 
+/** Group commit (group-commit.ts): batches in flight per kind of write, and members per batch. */
+const GROUP_LANES = 4;
+const GROUP_MAX = 64;
+
+/** What a store and its request views (waiting()) share. */
+interface Shared {
+  /** What was learnt about the server (SKIP LOCKED support). */
+  skipLocked?: boolean;
+  /** PostgreSQL group commit of inserts and of the passes' status changes. */
+  inserts?: GroupCommit<InsertMember, boolean>;
+  statuses?: GroupCommit<StatusMember, boolean>;
+}
+
 export class SqlStore implements Store {
   readonly dialect: Dialect;
-  /** What was learnt about the server, shared with the request views (waiting()). */
-  private readonly learnt: { skipLocked?: boolean };
+  private readonly shared: Shared;
 
   constructor(
     readonly driver: SqlDriver,
-    learnt: { skipLocked?: boolean } = {},
+    shared?: Shared,
   ) {
     this.dialect = driver.dialect;
-    this.learnt = learnt;
+    this.shared = shared ?? this.share();
+  }
+
+  private share(): Shared {
+    if (this.dialect !== 'postgres') return {};
+    const base = this.driver;
+    const view = (wait: StoreWait | undefined) => (wait ? this.waiting(wait) : this);
+    return {
+      inserts: new GroupCommit<InsertMember, boolean>({
+        lanes: GROUP_LANES,
+        max: GROUP_MAX,
+        together: (items, wait) => insertMany(base, items, wait),
+        alone: (m, wait) => view(wait).insertOne(m.g, m.branches, m.now),
+        key: (m) => m.g.gid,
+      }),
+      statuses: new GroupCommit<StatusMember, boolean>({
+        lanes: GROUP_LANES,
+        max: GROUP_MAX,
+        together: (items, wait) => changeStatusMany(base, items, wait),
+        alone: (m, wait) => view(wait).changeOne(m.gid, m.from, m.to, m.now, m.change),
+        key: (m) => m.gid,
+      }),
+    };
   }
 
   /** This store for one request: its statements wait for an unreachable database as `wait` says. */
   waiting(wait: StoreWait): SqlStore {
-    return new SqlStore(new WaitingDriver(this.driver, wait), this.learnt);
+    return new SqlStore(new WaitingDriver(this.driver, wait), this.shared);
   }
 
-  async insertTrans(g: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean> {
+  /** The request's wait of a view (waiting()), undefined for the store itself. */
+  private get wait(): StoreWait | undefined {
+    return this.driver instanceof WaitingDriver ? this.driver.wait : undefined;
+  }
+
+  /** What the group commit carried so far, per kind of write (benchmarks, tests). */
+  groupStats(): Record<string, GroupStats> {
+    const out: Record<string, GroupStats> = {};
+    if (this.shared.inserts) out.inserts = { ...this.shared.inserts.stats };
+    if (this.shared.statuses) out.statuses = { ...this.shared.statuses.stats };
+    const batch = this.driver.groupStats?.();
+    if (batch) out.batch = batch;
+    return out;
+  }
+
+  insertTrans(g: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean> {
+    if (this.shared.inserts) return this.shared.inserts.add({ g, branches, now }, this.wait);
+    return this.insertOne(g, branches, now);
+  }
+
+  private async insertOne(g: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean> {
     const values = `(${[...Array<string>(15).fill('?'), LEASE_UNTIL[this.dialect], '?', '?'].join(', ')})`;
     const insertGlobal = `INSERT INTO trans_global (${GLOBAL_INSERT_COLUMNS}) VALUES ${values}`;
     if (this.dialect === 'postgres') {
@@ -316,7 +342,12 @@ export class SqlStore implements Store {
     return (await this.driver.query(`SELECT ${BRANCH_COLUMNS} FROM trans_branch_op WHERE gid = ? ORDER BY id`, [gid])).map(toBranch);
   }
 
-  async changeStatus(gid: string, from: string, to: string, now: Date, change: StatusChange = {}): Promise<boolean> {
+  changeStatus(gid: string, from: GlobalStatus, to: GlobalStatus, now: Date, change: StatusChange = {}): Promise<boolean> {
+    if (this.shared.statuses && batchableChange(change)) return this.shared.statuses.add({ gid, from, to, now, change }, this.wait);
+    return this.changeOne(gid, from, to, now, change);
+  }
+
+  private async changeOne(gid: string, from: string, to: string, now: Date, change: StatusChange): Promise<boolean> {
     const sets = ['status = ?', 'update_time = ?'];
     const params: unknown[] = [to, now];
     if (to === 'succeed') {
@@ -510,7 +541,7 @@ export class SqlStore implements Store {
    */
   private async claimDueMysql(set: string, due: string, setParams: unknown[], now: Date, limit: number): Promise<GlobalRow[]> {
     const token = setParams[0];
-    if (this.learnt.skipLocked !== false) {
+    if (this.shared.skipLocked !== false) {
       try {
         const rows = await this.driver.tx(
           async (c) => {
@@ -526,11 +557,11 @@ export class SqlStore implements Store {
           },
           { isolation: 'read committed' },
         );
-        this.learnt.skipLocked = true;
+        this.shared.skipLocked = true;
         return rows.map(toGlobal);
       } catch (err) {
-        if (this.learnt.skipLocked === true || !isSyntaxError(err)) throw err;
-        this.learnt.skipLocked = false;
+        if (this.shared.skipLocked === true || !isSyntaxError(err)) throw err;
+        this.shared.skipLocked = false;
       }
     }
     const n = await this.driver.run(`UPDATE trans_global ${set} WHERE ${due} ORDER BY next_cron_time LIMIT ?`, [...setParams, now, limit]);

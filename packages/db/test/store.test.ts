@@ -175,6 +175,80 @@ describe.each(testStores())('store on %s', (storeName) => {
     expect(await db.store.findGlobal(g3)).not.toBeNull();
   });
 
+  it('concurrent inserts and status changes are each answered as if alone, whether or not they shared a commit', async () => {
+    const before = db.store instanceof SqlStore ? db.store.groupStats() : {};
+    const gids = Array.from({ length: 20 }, () => gid());
+    const branches = (g: string) => [
+      { gid: g, url: 'http://x/a', binData: Buffer.from(`{"g":"${g}"}`), branchId: '01', op: 'compensate', status: 'prepared' as const },
+      { gid: g, url: 'http://x/a', binData: null, branchId: '01', op: 'action', status: 'prepared' as const },
+    ];
+    const tooLong = 'x'.repeat(200); // over trans_global.gid's 128 characters on the server stores
+    const inserts = await Promise.allSettled([
+      ...gids.map((g) => db.store.insertTrans(global(g, { owner: `o-${g}`, leaseMs: 10_000 }), branches(g), new Date())),
+      db.store.insertTrans(global(gids[3] as string, { owner: 'late' }), [], new Date()),
+      db.store.insertTrans(global(tooLong), [], new Date()),
+    ]);
+    expect(inserts.slice(0, 20).map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)))).toEqual(gids.map(() => true));
+    expect(inserts[20]).toMatchObject({ status: 'fulfilled', value: false });
+    if (storeName !== 'sqlite') expect(inserts[21]?.status).toBe('rejected');
+    for (const g of gids) {
+      const bs = await db.store.findBranches(g);
+      expect(bs.map((b) => `${b.branchId}/${b.op}/${b.binData?.toString() ?? ''}`)).toEqual([`01/compensate/{"g":"${g}"}`, '01/action/']);
+    }
+    expect((await db.store.findGlobal(gids[3] as string))?.owner).toBe(`o-${gids[3]}`);
+
+    const at = new Date();
+    const changes = await Promise.all(
+      gids.map((g, i) =>
+        db.store.changeStatus(g, 'submitted', i % 2 ? 'succeed' : 'failed', at, {
+          owner: i === 5 ? 'not-the-owner' : `o-${g}`,
+          release: true,
+          errors: i,
+          lastError: i ? `e${i}` : '',
+          rollbackReason: i % 2 ? undefined : `r${i}`,
+          branches: [{ branchId: '01', op: 'action', status: 'succeed' }],
+          streak: { failSince: null, failStreak: 0, ongoingSince: null, failEndpoint: '', failDetail: '' },
+        }),
+      ),
+    );
+    expect(changes).toEqual(gids.map((_, i) => i !== 5));
+    for (const [i, g] of gids.entries()) {
+      const row = await db.store.findGlobal(g);
+      if (i === 5) {
+        expect(row).toMatchObject({ status: 'submitted', owner: `o-${g}`, retryCount: 0 });
+      } else {
+        expect(row).toMatchObject({
+          status: i % 2 ? 'succeed' : 'failed',
+          owner: '',
+          leaseExpire: null,
+          retryCount: i,
+          lastError: i ? `e${i}` : '',
+          rollbackReason: i % 2 ? '' : `r${i}`,
+        });
+        expect(i % 2 ? row?.finishTime : row?.rollbackTime).toBeInstanceOf(Date);
+        expect(i % 2 ? row?.rollbackTime : row?.finishTime).toBeNull();
+      }
+      // branch results are facts: written whatever the compare-and-set did
+      expect((await db.store.findBranches(g)).map((b) => `${b.op}:${b.status}`)).toEqual(['compensate:prepared', 'action:succeed']);
+    }
+    const after = db.store instanceof SqlStore ? db.store.groupStats() : {};
+    const d = (k: string, f: 'batches' | 'members' | 'fallbacks') => (after[k]?.[f] ?? 0) - (before[k]?.[f] ?? 0);
+    if (storeName === 'postgres') {
+      // PostgreSQL carried them in batches (group-commit.ts); the too-long gid's batch fell back
+      expect(d('inserts', 'members')).toBe(22);
+      expect(d('inserts', 'batches')).toBeLessThan(22);
+      expect(d('inserts', 'fallbacks')).toBeGreaterThanOrEqual(1);
+      expect(d('statuses', 'members')).toBe(20);
+      expect(d('statuses', 'batches')).toBeLessThan(20);
+    }
+    if (storeName === 'mysql') {
+      // MySQL: every insert and status change is a driver batch, and batches went together
+      expect(d('batch', 'members')).toBe(42);
+      expect(d('batch', 'batches')).toBeLessThan(42);
+      expect(d('batch', 'fallbacks')).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it('changeStatus is a compare-and-set on the status and, when given, the lease owner', async () => {
     const g = gid();
     await db.store.insertTrans(global(g, { owner: 'me:1', leaseMs: 10_000 }), [], new Date());

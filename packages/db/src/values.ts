@@ -1,0 +1,45 @@
+// The values of a new global and of its branches in the column order of their INSERTs, shared by
+// the plain statements (sql-store.ts) and the batched ones (pg-batch.ts).
+import type { NewBranch, NewGlobal } from './types.ts';
+
+export const GLOBAL_INSERT_COLUMNS =
+  'gid, trans_type, status, query_prepared, protocol, create_time, update_time, options, custom_data, ' +
+  'next_cron_interval, next_cron_time, owner, ext_data, result, rollback_reason, lease_expire, retry_count, last_error';
+
+export const BRANCH_INSERT_COLUMNS = 'gid, url, bin_data, branch_id, op, status, create_time, update_time';
+
+/** A new global's values for GLOBAL_INSERT_COLUMNS; lease_expire is the lease in ms (0: none), from now by the database's clock. */
+export function globalValues(g: NewGlobal, now: Date): unknown[] {
+  return [
+    g.gid,
+    g.transType,
+    g.status,
+    g.queryPrepared,
+    g.protocol,
+    now,
+    now,
+    g.options,
+    g.customData,
+    g.nextCronInterval,
+    g.nextCronTime,
+    g.owner,
+    g.extData,
+    '',
+    g.rollbackReason,
+    g.owner ? g.leaseMs : 0,
+    0,
+    '',
+  ];
+}
+
+/** One branch's values for BRANCH_INSERT_COLUMNS. */
+export function branchRowValues(b: NewBranch, now: Date): unknown[] {
+  return [b.gid, b.url, b.binData, b.branchId, b.op, b.status, now, now];
+}
+
+/** Rows as one array per column (for `unnest`): `rows` of `width` values each. */
+export function columns(rows: unknown[][], width: number): unknown[][] {
+  const out: unknown[][] = Array.from({ length: width }, () => []);
+  for (const row of rows) for (let i = 0; i < width; i++) (out[i] as unknown[]).push(row[i]);
+  return out;
+}
