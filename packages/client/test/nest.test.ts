@@ -4,13 +4,13 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Controller, Get, Module, Post, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, Param, Post, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, mysql2Db, pgDb, type BranchRequest } from '../src/index.ts';
+import { Accounts, Busi, isStep, type Transfer } from './busi.ts';
 import { DtmBranch, DtmRoute } from '../src/branch/nest.ts';
 import {
-  Accounts,
   businessDatabases,
   coordinatorTargets,
   eventually,
@@ -22,54 +22,18 @@ import {
   type StartedCoordinator,
 } from './support.ts';
 
-interface Transfer {
-  user: number;
-  amount: number;
-  fail?: boolean;
-}
-
-/** The branch service: one controller, its databases closed over (no constructor injection needed). */
-function busiModule(out: PgBusiness, inn: MysqlBusiness, calls: string[]) {
-  const outDb = pgDb(out.pool);
-  const inDb = mysql2Db(inn.pool, { table: inn.table });
-  const log = (b: BranchRequest<unknown>, path: string) => calls.push(`${b.gid} ${path} ${b.branchId} ${b.op}`);
-
+/**
+ * The branch service: one controller whose `:step` route runs busi.ts's step of that name (its
+ * business closed over, no constructor injection needed).
+ */
+function busiModule(busi: Busi) {
   @Controller('api/busi')
   @DtmRoute()
   class BusiController {
-    @Post('TransOut')
-    async transOut(@DtmBranch() b: BranchRequest<unknown>) {
-      log(b, 'TransOut');
-      const t = b.body as Transfer;
-      await b.barrier().call(outDb, async (c) => {
-        const r = await c.query('update user_account set balance = balance - $1 where user_id = $2 and balance >= $1', [t.amount, t.user]);
-        if (r.rowCount === 0) throw new Failure(`user ${t.user}: insufficient balance`);
-      });
-    }
-
-    @Post('TransOutRevert')
-    async transOutRevert(@DtmBranch() b: BranchRequest<unknown>) {
-      log(b, 'TransOutRevert');
-      const t = b.body as Transfer;
-      await b.barrier().call(outDb, (c) => c.query('update user_account set balance = balance + $1 where user_id = $2', [t.amount, t.user]));
-    }
-
-    @Post('TransIn')
-    async transIn(@DtmBranch() b: BranchRequest<unknown>) {
-      log(b, 'TransIn');
-      const t = b.body as Transfer;
-      await b.barrier().call(inDb, async (c) => {
-        await c.query('update user_account set balance = balance + ? where user_id = ?', [t.amount, t.user]);
-        // After the write, so the test proves the barrier's rollback undid it.
-        if (t.fail) throw new Failure(`TransIn refused for user ${t.user}`);
-      });
-    }
-
-    @Post('TransInRevert')
-    async transInRevert(@DtmBranch() b: BranchRequest<unknown>) {
-      log(b, 'TransInRevert');
-      const t = b.body as Transfer;
-      await b.barrier().call(inDb, (c) => c.query('update user_account set balance = balance - ? where user_id = ?', [t.amount, t.user]));
+    @Post(':step')
+    step(@Param('step') step: string, @DtmBranch() b: BranchRequest<unknown>) {
+      if (!isStep(step)) throw new TypeError(`no step ${step}`);
+      return busi.serve(step, b, b.body as Transfer);
     }
 
     /** Returns an object: sent as the 200 body. */
@@ -91,13 +55,12 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
   let inn: MysqlBusiness;
   let app: INestApplication;
   let base = '';
-  const calls: string[] = [];
+  let busi: Busi;
   let accounts: Accounts;
 
   const account = () => accounts.open();
-  /** [TransOut balance, TransIn balance]. */
-  const balances = async (u: number) => (await accounts.balances(u)).slice(0, 2);
-  const callsOf = (gid: string) => calls.filter((c) => c.startsWith(`${gid} `)).map((c) => c.slice(gid.length + 1));
+  const balances = (u: number) => accounts.balances(u);
+  const callsOf = (gid: string) => busi.calls(gid);
 
   beforeAll(async () => {
     coordinator = await startTarget(target);
@@ -106,7 +69,8 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
     inn = await mysqlBusiness('nest');
     accounts = new Accounts(out, inn);
     await accounts.create();
-    app = await NestFactory.create(busiModule(out, inn, calls), { logger: false });
+    busi = new Busi(pgDb(out.pool), mysql2Db(inn.pool, { table: inn.table }));
+    app = await NestFactory.create(busiModule(busi), { logger: false });
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}/api/busi`;
   });
@@ -127,7 +91,7 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
       .add(`${base}/TransIn`, `${base}/TransInRevert`, t)
       .submit();
     expect((await dtm.query(gid)).transaction?.status).toBe('succeed');
-    expect(await balances(u)).toEqual([70, 30]);
+    expect(await balances(u)).toEqual([70, 30, 0, 0]);
     expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action']);
   });
 
@@ -141,7 +105,7 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
       .add(`${base}/TransIn`, `${base}/TransInRevert`, { ...t, fail: true });
     await expect(saga.submit()).rejects.toBeInstanceOf(Failure);
     await eventually(async () => (await dtm.query(gid)).transaction?.status === 'failed');
-    expect(await balances(u)).toEqual([100, 0]);
+    expect(await balances(u)).toEqual([100, 0, 0, 0]);
     expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action', 'TransInRevert 02 compensate', 'TransOutRevert 01 compensate']);
     expect((await dtm.query(gid)).transaction?.rollback_reason).toContain('TransIn refused');
     const [rows] = await inn.pool.query(`select op, reason from ${inn.table} where gid = ? order by id`, [gid]);
@@ -164,6 +128,6 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
     expect([echo.status, await echo.json()]).toEqual([200, { gid: `g-nest-${u}`, op: 'action' }]);
     const bad = await post('TransOut?gid=x', { user: u, amount: 1 });
     expect([bad.status, await bad.json()]).toEqual([400, { message: 'invalid trans info: missing trans_type, branch_id, op in the query' }]);
-    expect(await balances(u)).toEqual([99, 0]);
+    expect(await balances(u)).toEqual([99, 0, 0, 0]);
   });
 });

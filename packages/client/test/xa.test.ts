@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, barrierDdl, dtmExpress, dtmFastify, mysql2Xa, pgXa } from '../src/index.ts';
 import { PrivatePostgres } from '../../../tests/support/private-pg.ts';
+import { Accounts, inSteps, outSteps, type Transfer } from './busi.ts';
 import {
   businessDatabases,
   protocolTargets,
@@ -31,7 +32,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
   let inApp: FastifyInstance;
   let outUrl = '';
   let inUrl = '';
-  let user = 0;
+  let accounts: Accounts;
 
   beforeAll(async () => {
     coordinator = await startTarget(target);
@@ -47,18 +48,16 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
     privatePg.start();
     pool = new pg.Pool({ connectionString: privatePg.url(), max: 6 });
     for (const s of barrierDdl('postgres')) await pool.query(s);
-    await pool.query('create table user_account (user_id int primary key, balance int not null)');
-
     inn = await mysqlBusiness('xa');
-    await inn.pool.query('create table user_account (user_id int primary key, balance int not null)');
+    accounts = new Accounts({ pool }, inn);
+    await accounts.create();
 
     const outXa = pgXa(pool);
     const app = express().use(express.json());
-    const outHandler = dtmExpress(async (b) => {
-      const t = (b.body ?? {}) as { user: number; amount: number };
-      await dtm.xaLocalTransaction(b, outXa, (c) => c.query('update user_account set balance = balance - $1 where user_id = $2', [t.amount, t.user]));
-    });
-    app.post('/api/busi/TransOutXa', outHandler);
+    app.post(
+      '/api/busi/TransOutXa',
+      dtmExpress((b) => dtm.xaLocalTransaction(b, outXa, (c) => outSteps.TransOut(c, b.body as Transfer))),
+    );
     await new Promise<void>((resolve) => {
       outServer = app.listen(0, '127.0.0.1', () => resolve());
     });
@@ -76,13 +75,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
     });
     inApp.post(
       '/api/busi/TransInXa',
-      dtmFastify(async (b) => {
-        const t = (b.body ?? {}) as { user: number; amount: number; fail?: boolean };
-        await dtm.xaLocalTransaction(b, inXa, async (c) => {
-          await c.query('update user_account set balance = balance + ? where user_id = ?', [t.amount, t.user]);
-          if (t.fail) throw new Failure('TransIn refused');
-        });
-      }),
+      dtmFastify((b) => dtm.xaLocalTransaction(b, inXa, (c) => inSteps.TransIn(c, b.body as Transfer))),
     );
     await inApp.listen({ port: 0, host: '127.0.0.1' });
     inUrl = `http://127.0.0.1:${(inApp.server.address() as AddressInfo).port}/api/busi/TransInXa`;
@@ -97,17 +90,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
     await coordinator?.close();
   });
 
-  const account = async () => {
-    user += 1;
-    await pool.query('insert into user_account values ($1, 100)', [user]);
-    await inn.pool.query('insert into user_account values (?, 0)', [user]);
-    return user;
-  };
-  const balances = async (u: number) => {
-    const o = await pool.query<{ balance: number }>('select balance from user_account where user_id = $1', [u]);
-    const [rows] = await inn.pool.query('select balance from user_account where user_id = ?', [u]);
-    return [o.rows[0]?.balance, (rows as { balance: number }[])[0]?.balance];
-  };
+  const account = () => accounts.open();
+  const balances = (u: number) => accounts.balances(u);
   /** XA transactions still prepared in either database. */
   const prepared = async () => {
     const [x] = await inn.pool.query('XA RECOVER');
@@ -123,12 +107,12 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
         await xa.callBranch({ user: u, amount: 30 }, outUrl);
         await xa.callBranch({ user: u, amount: 30 }, inUrl);
         // Prepared, not yet visible.
-        expect(await balances(u)).toEqual([100, 0]);
+        expect(await balances(u)).toEqual([100, 0, 0, 0]);
       },
       { waitResult: true },
     );
     expect((await http.query(gid)).transaction?.status).toBe('succeed');
-    expect(await balances(u)).toEqual([70, 30]);
+    expect(await balances(u)).toEqual([70, 30, 0, 0]);
     expect(await prepared()).toBe(0);
     const [rows] = await inn.pool.query(`select trans_type, op, reason from ${inn.table} where gid = ?`, [gid]);
     expect(rows).toEqual([{ trans_type: 'xa', op: 'action', reason: 'action' }]);
@@ -143,7 +127,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
     });
     await expect(run).rejects.toBeInstanceOf(Failure);
     await eventually(async () => (await http.query(gid)).transaction?.status === 'failed');
-    expect(await balances(u)).toEqual([100, 0]);
+    expect(await balances(u)).toEqual([100, 0, 0, 0]);
     expect(await prepared()).toBe(0);
     const q = await http.query(gid);
     expect(q.branches.map((b) => `${b.branch_id} ${b.op} ${b.status}`)).toEqual(['01 rollback succeed', '01 commit prepared']);
