@@ -63,8 +63,12 @@ export class DtmClient {
     return xaGlobalTransaction(this.transport, gid, fn, options);
   }
 
-  /** The branch side of XA for one request (phase 1 or phase 2, by `ctx.op`); registers with this client's coordinator. */
-  xaLocalTransaction<Tx>(ctx: BranchContext, db: XaDb<Tx>, busi: (tx: Tx) => Promise<unknown>): Promise<void> {
+  /**
+   * The branch side of XA for one request, over HTTP or gRPC (phase 1 or phase 2, by `ctx.op`);
+   * registers the branch with this client's coordinator, over this client's protocol. Resolves to
+   * `busi`'s value in phase 1, undefined in phase 2.
+   */
+  xaLocalTransaction<Tx, T>(ctx: BranchContext, db: XaDb<Tx>, busi: (tx: Tx) => Promise<T>): Promise<T | undefined> {
     return xaLocalTransaction(this.transport, ctx, db, busi);
   }
 

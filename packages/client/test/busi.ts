@@ -33,14 +33,14 @@ function update(
 
 /** The TransOut side's steps, on a pg connection. */
 export const outSteps = {
-  async TransOut(c, t) {
+  TransOut: async (c, t) => {
     const r = await c.query('update user_account set balance = balance - $1 where user_id = $2 and balance >= $1', [t.amount, t.user]);
     if (r.rowCount === 0) throw new Failure(`user ${t.user}: insufficient balance`);
     return undefined;
   },
   TransOutRevert: update('update user_account set balance = balance + $1 where user_id = $2'),
   /** Reserves the amount (neither spendable nor moved yet); answers what it reserved. */
-  async TransOutTry(c, t) {
+  TransOutTry: async (c, t) => {
     const sql = 'update user_account set trading_balance = trading_balance - $1 where user_id = $2 and balance + trading_balance >= $1';
     const r = await c.query(sql, [t.amount, t.user]);
     if (r.rowCount === 0) throw new Failure(`user ${t.user}: insufficient balance`);

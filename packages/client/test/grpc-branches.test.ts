@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, mysql2Db, pgDb } from '../src/index.ts';
 import { Accounts, Busi } from './busi.ts';
-import { BusiService, busiHandlers, encodeReq, type ReqGrpc } from './grpc-busi.ts';
+import { BusiService, busiHandlers, decodeReply, encodeReq, type ReqGrpc } from './grpc-busi.ts';
 import {
   grpcServer,
   businessDatabases,
@@ -97,21 +97,49 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch servic
     ]);
   });
 
-  it('TCC over gRPC: the client calls the try over gRPC, the coordinator confirms', async () => {
+  it('TCC over gRPC: the client calls the tries over gRPC and gets their reply messages; the coordinator confirms', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     const r: ReqGrpc = { User: u, Amount: 40 };
     await dtm.tccGlobalTransaction(
       gid,
       async (tcc) => {
-        await tcc.callBranch(r, `${busiUrl}/TransOutTry`, `${busiUrl}/TransOutConfirm`, `${busiUrl}/TransOutCancel`, encodeReq);
+        const reply = await tcc.callBranch(
+          r,
+          `${busiUrl}/TransOutTry`,
+          `${busiUrl}/TransOutConfirm`,
+          `${busiUrl}/TransOutCancel`,
+          encodeReq,
+          decodeReply,
+        );
+        expect(reply).toEqual({ Message: `reserved 40 for user ${u}` });
         expect(await balances(u)).toEqual([1000, 0, -40, 0]);
+        // Without a decoder: the serialized BusiReply (TransInTry answers an empty Message: no bytes).
+        const raw = await tcc.callBranch(r, `${busiUrl}/TransInTry`, `${busiUrl}/TransInConfirm`, `${busiUrl}/TransInCancel`, encodeReq);
+        expect(Buffer.isBuffer(raw) && raw.length).toBe(0);
+        expect(await balances(u)).toEqual([1000, 0, -40, 40]);
       },
       { waitResult: true },
     );
     expect(await status(gid)).toBe('succeed');
-    expect(await balances(u)).toEqual([960, 0, 0, 0]);
-    expect(callsOf(gid)).toEqual(['TransOutTry 01 try', 'TransOutConfirm 01 confirm']);
+    expect(await balances(u)).toEqual([960, 40, 0, 0]);
+    expect(callsOf(gid)).toEqual(['TransOutTry 01 try', 'TransInTry 02 try', 'TransInConfirm 02 confirm', 'TransOutConfirm 01 confirm']);
+  });
+
+  it('TCC over gRPC: a reply the decoder refuses rejects naming the branch; the transaction is cancelled', async () => {
+    const u = await account();
+    const gid = await dtm.newGid();
+    const url = `${busiUrl}/TransOutTry`;
+    const run = dtm.tccGlobalTransaction(gid, (tcc) =>
+      tcc.callBranch({ User: u, Amount: 40 }, url, `${busiUrl}/TransOutConfirm`, `${busiUrl}/TransOutCancel`, encodeReq, () => {
+        throw new Error('not a BusiReply');
+      }),
+    );
+    await expect(run).rejects.toThrow(`the reply of ${url} could not be decoded: not a BusiReply`);
+    await eventually(async () => (await status(gid)) === 'failed');
+    expect((await http.query(gid)).transaction?.rollback_reason).toContain('could not be decoded');
+    expect(await balances(u)).toEqual([1000, 0, 0, 0]);
+    expect(callsOf(gid)).toEqual(['TransOutTry 01 try', 'TransOutCancel 01 cancel']);
   });
 
   it('TCC over gRPC: a try answering Aborted rejects with Failure; the coordinator cancels', async () => {

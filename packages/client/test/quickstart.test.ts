@@ -118,16 +118,25 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
     expect(await svc.accounts.balances(u)).toEqual([100, 0, 0, 0]);
   });
 
-  it('TCC: tries reserve, the coordinator confirms', async () => {
+  it('TCC: tries reserve (their replies returned, raw or decoded), the coordinator confirms', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     const t: Transfer = { user: u, amount: 30 };
     await dtm.tccGlobalTransaction(
       gid,
       async (tcc) => {
-        await tcc.callBranch(t, `${svc.outBase}/TransOutTry`, `${svc.outBase}/TransOutConfirm`, `${svc.outBase}/TransOutCancel`);
+        const reserved = await tcc.callBranch(
+          t,
+          `${svc.outBase}/TransOutTry`,
+          `${svc.outBase}/TransOutConfirm`,
+          `${svc.outBase}/TransOutCancel`,
+          undefined,
+          (b) => JSON.parse(b.toString('utf8')) as unknown,
+        );
+        expect(reserved).toEqual({ dtm_result: 'SUCCESS', result: `reserved 30 for user ${u}` });
         expect(await svc.accounts.balances(u)).toEqual([100, 0, -30, 0]);
-        await tcc.callBranch(t, `${svc.inBase}/TransInTry`, `${svc.inBase}/TransInConfirm`, `${svc.inBase}/TransInCancel`);
+        const raw = await tcc.callBranch(t, `${svc.inBase}/TransInTry`, `${svc.inBase}/TransInConfirm`, `${svc.inBase}/TransInCancel`);
+        expect(Buffer.isBuffer(raw) && raw.toString('utf8')).toBe('{"dtm_result":"SUCCESS"}');
       },
       { waitResult: true },
     );

@@ -7,7 +7,7 @@ import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DtmClient, Failure, barrierDdl, dtmExpress, dtmFastify, mysql2Xa, pgXa } from '../src/index.ts';
+import { DtmClient, Failure, barrierDdl, dtmExpress, dtmFastify, mysql2Xa, pgXa, type BranchRequest, type XaDb } from '../src/index.ts';
 import { PrivatePostgres } from '../../../tests/support/private-pg.ts';
 import { Accounts, inSteps, outSteps, type Transfer } from './busi.ts';
 import {
@@ -52,18 +52,27 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
     accounts = new Accounts({ pool }, inn);
     await accounts.create();
 
-    const outXa = pgXa(pool);
+    /** TransOut in a PostgreSQL XA branch, TransIn in a MariaDB one; phase 1 answers what it prepared. */
+    const xaBranch =
+      <Tx>(db: XaDb<Tx>, step: (c: Tx, t: Transfer) => Promise<unknown>, name: string) =>
+      (b: BranchRequest<unknown>, t: Transfer) =>
+        dtm.xaLocalTransaction(b, db, async (c) => {
+          await step(c, t);
+          return `${name} prepared as ${b.branchId}`;
+        });
+    const transOutXa = xaBranch(pgXa(pool), outSteps.TransOut, 'TransOut');
+    const transInXa = xaBranch(mysql2Xa(inn.pool, { table: inn.table }), inSteps.TransIn, 'TransIn');
+
     const app = express().use(express.json());
     app.post(
       '/api/busi/TransOutXa',
-      dtmExpress((b) => dtm.xaLocalTransaction(b, outXa, (c) => outSteps.TransOut(c, b.body as Transfer))),
+      dtmExpress((b) => transOutXa(b, b.body as Transfer)),
     );
     await new Promise<void>((resolve) => {
       outServer = app.listen(0, '127.0.0.1', () => resolve());
     });
     outUrl = `http://127.0.0.1:${(outServer.address() as AddressInfo).port}/api/busi/TransOutXa`;
 
-    const inXa = mysql2Xa(inn.pool, { table: inn.table });
     inApp = Fastify();
     // Phase 2 is always a POST with an empty body: accept it.
     inApp.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
@@ -75,7 +84,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
     });
     inApp.post(
       '/api/busi/TransInXa',
-      dtmFastify((b) => dtm.xaLocalTransaction(b, inXa, (c) => inSteps.TransIn(c, b.body as Transfer))),
+      dtmFastify((b) => transInXa(b, b.body as Transfer)),
     );
     await inApp.listen({ port: 0, host: '127.0.0.1' });
     inUrl = `http://127.0.0.1:${(inApp.server.address() as AddressInfo).port}/api/busi/TransInXa`;
@@ -98,14 +107,16 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
     return (await pool.query('select gid from pg_prepared_xacts')).rows.length + (x as unknown[]).length;
   };
 
-  it('commits both XA branches', async () => {
+  it('commits both XA branches; phase 1 replies come back raw or decoded', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     await dtm.xaGlobalTransaction(
       gid,
       async (xa) => {
-        await xa.callBranch({ user: u, amount: 30 }, outUrl);
-        await xa.callBranch({ user: u, amount: 30 }, inUrl);
+        const outReply = await xa.callBranch({ user: u, amount: 30 }, outUrl, undefined, (b) => JSON.parse(b.toString('utf8')) as unknown);
+        expect(outReply).toEqual({ dtm_result: 'SUCCESS', result: 'TransOut prepared as 01' });
+        const inReply = await xa.callBranch({ user: u, amount: 30 }, inUrl);
+        expect(Buffer.isBuffer(inReply) && inReply.toString('utf8')).toBe('{"dtm_result":"SUCCESS","result":"TransIn prepared as 02"}');
         // Prepared, not yet visible.
         expect(await balances(u)).toEqual([100, 0, 0, 0]);
       },
