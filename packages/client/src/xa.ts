@@ -2,7 +2,7 @@
 // and calls each branch itself; the branch runs its SQL in a local XA transaction (XID
 // `<gid>-<branch_id>`), registers itself with the coordinator and prepares; the coordinator then
 // calls the same URL with op `commit` or `rollback`.
-import type { BranchContext } from './branch/context.js';
+import { InvalidBranchRequest, type BranchContext } from './branch/context.js';
 import { barrierTableName, checkedTable, insertBarrier, type BarrierDialect, type SqlRunner } from './barrier/core.js';
 import { mysql2Db, mysql2Runner, pgDb, pgRunner, type Mysql2Connection, type PgQueryable } from './barrier/adapters.js';
 import type { HttpTransport } from './http.js';
@@ -165,7 +165,8 @@ export function pgXa(
  * helper read): phase 1 (`op=action`) runs `busi` in a local XA transaction, writes the barrier
  * row, registers the branch (its phase-2 URL) with the coordinator and prepares, and resolves to
  * `busi`'s value (the handler may answer it); phase 2 (`op=commit` / `rollback`) commits or rolls
- * the XA transaction back and resolves to undefined. Any other op throws.
+ * the XA transaction back and resolves to undefined. Another op, or a phase 1 without its
+ * phase-2 URL, throws InvalidBranchRequest (HTTP 400, gRPC InvalidArgument) before any SQL.
  */
 export async function xaLocalTransaction<Tx, T>(
   transport: HttpTransport,
@@ -183,8 +184,11 @@ export async function xaLocalTransaction<Tx, T>(
     }
     return undefined;
   }
-  if (ctx.op !== 'action') throw new TypeError(`xa: unexpected op ${ctx.op}`);
-  if (!ctx.phase2Url) throw new TypeError('xa: phase 1 request without phase2_url');
+  const what = `xa ${ctx.gid} branch ${ctx.branchId}`;
+  if (ctx.op !== 'action') throw new InvalidBranchRequest(`${what}: unexpected op ${ctx.op} (action, commit or rollback)`);
+  if (!ctx.phase2Url) {
+    throw new InvalidBranchRequest(`${what}: phase 1 without its phase-2 URL (phase2_url in the query, dtm-phase2_url in gRPC metadata)`);
+  }
   return db.phase1(xid, async (r, tx) => {
     await insertBarrier(db, r, table, { ...row, reason: 'action' });
     const value = await busi(tx);

@@ -30,10 +30,12 @@ export const BusiService = (grpc.loadPackageDefinition(def) as unknown as { busi
 export const encodeReq = (m: ReqGrpc): Uint8Array => methods.TransOut!.requestSerialize(m);
 /** The reply's decoder: the response deserializer of busi.Busi's methods (all answer BusiReply). */
 export const decodeReply = (b: Buffer): BusiReply => methods.TransOut!.responseDeserialize(b);
+export const encodeReply = (m: BusiReply): Buffer => methods.TransOut!.responseSerialize(m);
 
 export type BusiCall = GrpcUnaryCallLike<ReqGrpc> & grpc.ServerUnaryCall<ReqGrpc, unknown>;
 
 export const transferOf = (r: ReqGrpc): Transfer => ({ user: r.User, amount: r.Amount, fail: r.Fail });
+export const reqOf = (t: Transfer): ReqGrpc => ({ User: t.user, Amount: t.amount, Fail: t.fail });
 
 /** The x-trace-id branch header, which the coordinator passes as metadata. */
 export const traceOf = (call: BusiCall): string => call.metadata.get('x-trace-id')[0]?.toString() ?? '';
