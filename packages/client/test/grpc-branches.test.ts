@@ -4,7 +4,7 @@
 // PostgreSQL, TransIn's in MariaDB, balances read back.
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DtmClient, Failure, mysql2Db, pgDb } from '../src/index.ts';
+import { BranchBarrier, DtmClient, Duplicated, Failure, mysql2Db, pgDb, type MsgOptions } from '../src/index.ts';
 import { Accounts, Busi } from './busi.ts';
 import { BusiService, busiHandlers, decodeReply, encodeReq, type ReqGrpc } from './grpc-busi.ts';
 import {
@@ -158,6 +158,78 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch servic
     await eventually(async () => (await status(gid)) === 'failed');
     expect(await balances(u)).toEqual([1000, 0, 0, 0]);
     expect(callsOf(gid)).toEqual(['TransOutTry 01 try', 'TransOutCancel 01 cancel']);
+  });
+
+  describe('msg over gRPC, its QueryPrepared a gRPC method answered from the barrier', () => {
+    /** The msg's local transaction: TransOut under the msg's barrier (gid, branch 00, op msg). */
+    const transOut = (u: number, amount: number) => (bb: BranchBarrier) => busi.run('TransOut', bb, { user: u, amount });
+    const msgOf = (gid: string, r: ReqGrpc, options: MsgOptions = {}) => dtm.msg(gid, options).add(`${busiUrl}/TransIn`, r, encodeReq);
+    /** What a user can see of a msg: its status, the balances, the branch calls and the msg's barrier row. */
+    const outcome = async (gid: string, u: number) => ({
+      status: await status(gid),
+      balances: await balances(u),
+      calls: callsOf(gid),
+      barrier: (await out.pool.query('select branch_id, op, reason from dtm_barrier.barrier where gid = $1', [gid])).rows as unknown[],
+    });
+    /** The msg succeeded: `amount` moved, TransIn called (after a QueryPrepared check if `checked`), the barrier row the local transaction's. */
+    const delivered = (amount: number, checked: boolean) => ({
+      status: 'succeed',
+      balances: [1000 - amount, amount, 0, 0],
+      calls: [...(checked ? ['QueryPrepared 00 msg'] : []), 'TransIn 01 action'],
+      barrier: [{ branch_id: '00', op: 'msg', reason: 'msg' }],
+    });
+    /** The msg failed on its QueryPrepared check: nothing moved, the barrier row sealed by the check. */
+    const refused = {
+      status: 'failed',
+      balances: [1000, 0, 0, 0],
+      calls: ['QueryPrepared 00 msg'],
+      barrier: [{ branch_id: '00', op: 'msg', reason: 'rollback' }],
+    };
+
+    it('doAndSubmit: the local transaction commits, the coordinator calls TransIn', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      await msgOf(gid, { User: u, Amount: 25 }, { waitResult: true }).doAndSubmit(`${busiUrl}/QueryPrepared`, transOut(u, 25));
+      expect(await outcome(gid, u)).toEqual(delivered(25, false));
+    });
+
+    it('a client that died after its local commit: the coordinator asks QueryPrepared over gRPC (OK) and calls TransIn', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      await msgOf(gid, { User: u, Amount: 40 }, { timeoutToFail: 1 }).prepare(`${busiUrl}/QueryPrepared`);
+      await transOut(u, 40)(new BranchBarrier('msg', gid, '00', 'msg')); // then no submit
+      expect(await status(gid)).toBe('prepared');
+      await eventually(async () => (await status(gid)) === 'succeed', 40_000);
+      expect(await outcome(gid, u)).toEqual(delivered(40, true));
+    });
+
+    it('a client that died before its local transaction: QueryPrepared answers Aborted, the msg fails, the late transaction is refused', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      await msgOf(gid, { User: u, Amount: 40 }, { timeoutToFail: 1 }).prepare(`${busiUrl}/QueryPrepared`);
+      await eventually(async () => (await status(gid)) === 'failed', 40_000);
+      await expect(transOut(u, 40)(new BranchBarrier('msg', gid, '00', 'msg'))).rejects.toBeInstanceOf(Duplicated);
+      expect(await outcome(gid, u)).toEqual(refused);
+    });
+
+    it('doAndSubmit whose local transaction committed but then threw: the client asks QueryPrepared over gRPC itself and submits', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      const run = msgOf(gid, { User: u, Amount: 15 }, { waitResult: true }).doAndSubmit(`${busiUrl}/QueryPrepared`, async (bb) => {
+        await transOut(u, 15)(bb);
+        throw new Error('the answer of the commit was lost');
+      });
+      await expect(run).rejects.toThrow('the answer of the commit was lost');
+      expect(await outcome(gid, u)).toEqual(delivered(15, true));
+    });
+
+    it('doAndSubmit whose local transaction never ran: the client asks QueryPrepared over gRPC, gets Aborted and aborts', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      const run = msgOf(gid, { User: u, Amount: 15 }).doAndSubmit(`${busiUrl}/QueryPrepared`, () => Promise.reject(new Error('database down')));
+      await expect(run).rejects.toThrow('database down');
+      expect(await outcome(gid, u)).toEqual(refused);
+    });
   });
 
   it('a call without the dtm-* metadata is refused with InvalidArgument naming what is missing, nothing written', async () => {

@@ -51,9 +51,12 @@ export function busiMethod(fn: BranchHandler<BusiCall>): (call: BusiCall, callba
   });
 }
 
-/** busi.ts's steps as the methods of busi.Busi. */
+/** busi.ts's steps and its msg check (QueryPrepared, answered from the barrier) as the methods of busi.Busi. */
 export function busiHandlers(busi: Busi): Record<string, (call: BusiCall, callback: GrpcUnaryCallback) => void> {
-  return Object.fromEntries(
-    [...OUT_STEPS, ...IN_STEPS].map((step) => [step, busiMethod((b) => busi.serve(step, b, transferOf(b.body as ReqGrpc), traceOf(b.req)))]),
-  );
+  return {
+    ...Object.fromEntries(
+      [...OUT_STEPS, ...IN_STEPS].map((step) => [step, busiMethod((b) => busi.serve(step, b, transferOf(b.body as ReqGrpc), traceOf(b.req)))]),
+    ),
+    QueryPrepared: busiMethod((b) => busi.queryPrepared(b, traceOf(b.req))),
+  };
 }
