@@ -99,6 +99,8 @@ export interface Served {
 /** The business of one test: its two databases and the log of the branch calls it served. */
 export class Busi {
   readonly served: Served[] = [];
+  /** gids whose next TransIn request answers ONGOING, once (a branch not ready yet, asked again later). */
+  readonly notReadyOnce = new Set<string>();
 
   constructor(
     readonly outDb: BarrierDb<PgQueryable>,
@@ -115,7 +117,10 @@ export class Busi {
 
   /** One branch request: logged (start and end), then `step` under the request's barrier. */
   serve(step: StepName, b: BranchRequest<unknown>, t: Transfer, trace = ''): Promise<string | undefined> {
-    return this.traced(step, b, trace, () => this.run(step, b.barrier(), t));
+    return this.traced(step, b, trace, () => {
+      if (step === 'TransIn' && this.notReadyOnce.delete(b.gid)) throw new Ongoing(`TransIn of ${b.gid} is not ready yet`);
+      return this.run(step, b.barrier(), t);
+    });
   }
 
   /** Runs `fn` for a request logged as `name` (for routes that are more than one step). */

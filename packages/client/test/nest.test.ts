@@ -1,11 +1,13 @@
-// dtm's quick-start saga whose branch service is a NestJS app (on @nestjs/platform-express)
-// written with @dtx/client/nest: TransOut with its accounts in PostgreSQL, TransIn in MariaDB,
-// each protected by the barrier; against a real coordinator, balances read back.
+// dtm's quick-start saga whose branch service is a NestJS app written with @dtx/client/nest, on
+// Nest's Express platform and on its Fastify platform: TransOut with its accounts in PostgreSQL,
+// TransIn in MariaDB (test/busi.ts), each protected by the barrier; against a real coordinator,
+// balances, branch calls and dtm's answers (200 / 409 / 425 / 400) checked.
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Controller, Get, Module, Param, Post, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, mysql2Db, pgDb, type BranchRequest } from '../src/index.ts';
 import { Accounts, Busi, isStep, type Transfer } from './busi.ts';
@@ -48,7 +50,10 @@ function busiModule(busi: Busi) {
   return BusiModule;
 }
 
-describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch service against %s', (target) => {
+/** Each coordinator the suite runs against, with the service on each of Nest's HTTP platforms. */
+const cases = coordinatorTargets().flatMap((t) => (['express', 'fastify'] as const).map((p) => [t, p] as const));
+
+describe.runIf(businessDatabases).each(cases)('NestJS branch service against %s on platform-%s', (target, platform) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
   let out: PgBusiness;
@@ -70,8 +75,12 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
     accounts = new Accounts(out, inn);
     await accounts.create();
     busi = new Busi(pgDb(out.pool), mysql2Db(inn.pool, { table: inn.table }));
-    app = await NestFactory.create(busiModule(busi), { logger: false });
+    app =
+      platform === 'express'
+        ? await NestFactory.create(busiModule(busi), { logger: false })
+        : await NestFactory.create(busiModule(busi), new FastifyAdapter(), { logger: false });
     await app.listen(0, '127.0.0.1');
+    expect(app.getHttpAdapter().getType()).toBe(platform);
     base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}/api/busi`;
   });
   afterAll(async () => {
@@ -129,5 +138,33 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
     const bad = await post('TransOut?gid=x', { user: u, amount: 1 });
     expect([bad.status, await bad.json()]).toEqual([400, { message: 'invalid trans info: missing trans_type, branch_id, op in the query' }]);
     expect(await balances(u)).toEqual([99, 0, 0, 0]);
+  });
+
+  it("Ongoing thrown from a handler answers 425 with dtm's ONGOING body; the coordinator asks again later", async () => {
+    const u = await account();
+    const q = `gid=g-nest-ongoing-${u}&trans_type=saga&branch_id=02&op=action`;
+    const r = await fetch(`${base}/TransIn?${q}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: u, amount: 5, ongoing: true }),
+    });
+    expect([r.status, await r.json()]).toEqual([425, { dtm_result: 'ONGOING', message: 'not yet' }]);
+    expect(await balances(u)).toEqual([100, 0, 0, 0]);
+
+    // In a saga: TransIn is not ready at first (425), and is called again after the retry interval.
+    const gid = await dtm.newGid();
+    busi.notReadyOnce.add(gid);
+    const t: Transfer = { user: u, amount: 30 };
+    await dtm
+      .saga(gid, { retryInterval: 1 })
+      .add(`${base}/TransOut`, `${base}/TransOutRevert`, t)
+      .add(`${base}/TransIn`, `${base}/TransInRevert`, t)
+      .submit();
+    await eventually(async () => (await dtm.query(gid)).transaction?.status === 'succeed', 30_000);
+    expect(busi.notReadyOnce.has(gid)).toBe(false);
+    expect(await balances(u)).toEqual([70, 30, 0, 0]);
+    expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action', 'TransIn 02 action']);
+    const branches = (await dtm.query(gid)).branches.map((b) => `${b.branch_id} ${b.op} ${b.status}`);
+    expect(branches).toEqual(['01 compensate prepared', '01 action succeed', '02 compensate prepared', '02 action succeed']);
   });
 });
