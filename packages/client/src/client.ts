@@ -65,10 +65,9 @@ export class DtmClient {
 
   /**
    * The branch side of XA for one request, over HTTP or gRPC (phase 1 or phase 2, by `ctx.op`);
-   * registers the branch with this client's coordinator, over this client's protocol. Resolves to
-   * `busi`'s value in phase 1, undefined in phase 2.
+   * registers the branch with this client's coordinator, over this client's protocol.
    */
-  xaLocalTransaction<Tx, T>(ctx: BranchContext, db: XaDb<Tx>, busi: (tx: Tx) => Promise<T>): Promise<T | undefined> {
+  xaLocalTransaction<Tx>(ctx: BranchContext, db: XaDb<Tx>, busi: (tx: Tx) => Promise<unknown>): Promise<void> {
     return xaLocalTransaction(this.transport, ctx, db, busi);
   }
 

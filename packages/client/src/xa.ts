@@ -163,17 +163,18 @@ export function pgXa(
 /**
  * The branch side of XA, for one request (over HTTP or gRPC: `ctx` is the branch identity either
  * helper read): phase 1 (`op=action`) runs `busi` in a local XA transaction, writes the barrier
- * row, registers the branch (its phase-2 URL) with the coordinator and prepares, and resolves to
- * `busi`'s value (the handler may answer it); phase 2 (`op=commit` / `rollback`) commits or rolls
- * the XA transaction back and resolves to undefined. Another op, or a phase 1 without its
- * phase-2 URL, throws InvalidBranchRequest (HTTP 400, gRPC InvalidArgument) before any SQL.
+ * row, registers the branch (its phase-2 URL) with the coordinator and prepares; phase 2
+ * (`op=commit` / `rollback`) commits or rolls the XA transaction back. Resolves to nothing: what
+ * `busi` resolves to (often a driver's query result) is not the branch's answer; a handler that
+ * wants to reply with something returns it after awaiting this. Another op, or a phase 1 without
+ * its phase-2 URL, throws InvalidBranchRequest (HTTP 400, gRPC InvalidArgument) before any SQL.
  */
-export async function xaLocalTransaction<Tx, T>(
+export async function xaLocalTransaction<Tx>(
   transport: HttpTransport,
   ctx: BranchContext,
   db: XaDb<Tx>,
-  busi: (tx: Tx) => Promise<T>,
-): Promise<T | undefined> {
+  busi: (tx: Tx) => Promise<unknown>,
+): Promise<void> {
   const xid = `${ctx.gid}-${ctx.branchId}`;
   const table = checkedTable(db.table ?? barrierTableName());
   const row = { transType: ctx.transType, gid: ctx.gid, branchId: ctx.branchId, op: 'action', barrierId: '01' };
@@ -182,18 +183,17 @@ export async function xaLocalTransaction<Tx, T>(
     if (ctx.op === 'rollback') {
       await db.autocommit((r) => insertBarrier(db, r, table, { ...row, transType: 'xa', reason: 'rollback' }));
     }
-    return undefined;
+    return;
   }
   const what = `xa ${ctx.gid} branch ${ctx.branchId}`;
   if (ctx.op !== 'action') throw new InvalidBranchRequest(`${what}: unexpected op ${ctx.op} (action, commit or rollback)`);
   if (!ctx.phase2Url) {
     throw new InvalidBranchRequest(`${what}: phase 1 without its phase-2 URL (phase2_url in the query, dtm-phase2_url in gRPC metadata)`);
   }
-  return db.phase1(xid, async (r, tx) => {
+  await db.phase1(xid, async (r, tx) => {
     await insertBarrier(db, r, table, { ...row, reason: 'action' });
-    const value = await busi(tx);
+    await busi(tx);
     // A global that left `prepared` refuses the registration (409 / Aborted → Failure): the XA transaction rolls back.
     await transport.api('POST', 'registerBranch', { gid: ctx.gid, trans_type: 'xa', branch_id: ctx.branchId, url: ctx.phase2Url });
-    return value;
   });
 }

@@ -95,12 +95,10 @@ describe.runIf(businessDatabases).each(protocolTargets())('XA against %s over %s
     const xaBranch =
       <Tx>(db: XaDb<Tx>, step: (c: Tx, t: Transfer) => Promise<unknown>, name: string) =>
       (b: BranchRequest<unknown>, t: Transfer) =>
-        busi.traced(`${name}Xa`, b, '', () => {
+        busi.traced(`${name}Xa`, b, '', async () => {
           if (b.op === 'action') phase1.push(`${b.gid} ${b.branchId} ${b.phase2Url} ${b.dtm}`);
-          return dtm.xaLocalTransaction(b, db, async (c) => {
-            await step(c, t);
-            return `${name} prepared as ${b.branchId}`;
-          });
+          await dtm.xaLocalTransaction(b, db, (c) => step(c, t));
+          return b.op === 'action' ? `${name} prepared as ${b.branchId}` : undefined;
         });
     const transOutXa = xaBranch(pgXa(pool), outSteps.TransOut, 'TransOut');
     const transInXa = xaBranch(mysql2Xa(inn.pool, { table: inn.table }), inSteps.TransIn, 'TransIn');
