@@ -63,7 +63,10 @@ export class DtmClient {
     return xaGlobalTransaction(this.transport, gid, fn, options);
   }
 
-  /** The branch side of XA for one request (phase 1 or phase 2, by `ctx.op`); registers with this client's coordinator. */
+  /**
+   * The branch side of XA for one request, over HTTP or gRPC (phase 1 or phase 2, by `ctx.op`);
+   * registers the branch with this client's coordinator, over this client's protocol.
+   */
   xaLocalTransaction<Tx>(ctx: BranchContext, db: XaDb<Tx>, busi: (tx: Tx) => Promise<unknown>): Promise<void> {
     return xaLocalTransaction(this.transport, ctx, db, busi);
   }

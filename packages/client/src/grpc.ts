@@ -1,12 +1,12 @@
 // The coordinator over gRPC (dtm's dtmgimp.Dtm service, proto/dtmgimp.proto; docs/protocol/grpc-api.md
 // §4): the same operations as over HTTP, the JSON bodies mapped onto DtmRequest /
 // DtmBranchRequest, payloads as bytes (BinPayloads, BusiPayload). A branch the SDK calls itself
-// (TCC try) is called over gRPC when its URL is `host:port/pkg.Service/Method` (§6), over HTTP
-// when it is http(s)://. @grpc/grpc-js and @grpc/proto-loader are optional peer dependencies,
-// loaded on first use.
+// (TCC try, XA phase 1, the msg check) is called over gRPC when its URL is
+// `host:port/pkg.Service/Method` (§6), over HTTP when it is http(s)://. @grpc/grpc-js and
+// @grpc/proto-loader are optional peer dependencies, loaded on first use.
 import { fileURLToPath } from 'node:url';
 import { DtmError, Failure, Ongoing } from './errors.js';
-import { HttpTransport, type ClientOptions } from './http.js';
+import { HttpTransport, isHttpUrl, type ClientOptions } from './http.js';
 import { payloadBytes, type EncodedPayload } from './payload.js';
 
 type Json = Record<string, unknown>;
@@ -135,8 +135,9 @@ export class GrpcTransport extends HttpTransport {
 
   /**
    * A branch the SDK calls itself: over HTTP for an http(s):// URL; otherwise over gRPC, the
-   * payload as the request message, the branch identity as dtm-* metadata (grpc-api.md §6.3), the
-   * status read as dtm reads it (§6.4). Resolves to '' on OK (the reply message is not decoded).
+   * payload as the request message, the branch identity as dtm-* metadata (grpc-api.md §6.3;
+   * `phase2_url` for XA becomes `dtm-phase2_url`, as dtmgrpc sends it), the status read as dtm
+   * reads it (§6.4). Resolves to the serialized reply message on OK.
    */
   override async callBranch(
     method: 'GET' | 'POST',
@@ -144,8 +145,8 @@ export class GrpcTransport extends HttpTransport {
     query: Record<string, string>,
     payload: EncodedPayload | undefined,
     headers: Record<string, string> = {},
-  ): Promise<string> {
-    if (/^https?:\/\//.test(url)) return super.callBranch(method, url, query, payload, headers);
+  ): Promise<Buffer> {
+    if (isHttpUrl(url)) return super.callBranch(method, url, query, payload, headers);
     const { target, method: path } = splitGrpcBranchUrl(url);
     const grpc = await import('@grpc/grpc-js');
     let client = this.branchClients.get(target);
@@ -159,14 +160,22 @@ export class GrpcTransport extends HttpTransport {
     for (const [k, v] of Object.entries(headers)) md.set(k.toLowerCase(), v);
     const identity = (b: Buffer) => b;
     return new Promise((resolve, reject) => {
-      c.makeUnaryRequest(path, identity, identity, payloadBytes(payload ?? ''), md, { deadline: Date.now() + this.deadlineMs }, (err) => {
-        if (!err) return resolve('');
-        const text = err.details || err.message;
-        const code: number = err.code;
-        if (code === FAILED_PRECONDITION || (code === ABORTED && text === 'ONGOING')) reject(new Ongoing(text));
-        else if (code === ABORTED) reject(new Failure(text));
-        else reject(new DtmError(`${url}: gRPC ${code} ${text}`, 0, text, { cause: err }));
-      });
+      c.makeUnaryRequest<Buffer, Buffer>(
+        path,
+        identity,
+        identity,
+        payloadBytes(payload ?? ''),
+        md,
+        { deadline: Date.now() + this.deadlineMs },
+        (err, reply) => {
+          if (!err) return resolve(reply ?? Buffer.alloc(0));
+          const text = err.details || err.message;
+          const code: number = err.code;
+          if (code === FAILED_PRECONDITION || (code === ABORTED && text === 'ONGOING')) reject(new Ongoing(text));
+          else if (code === ABORTED) reject(new Failure(text));
+          else reject(new DtmError(`${url}: gRPC ${code} ${text}`, 0, text, { cause: err }));
+        },
+      );
     });
   }
 

@@ -27,6 +27,11 @@ export interface Answer {
   text: string;
 }
 
+/** `http://` or `https://`: a branch URL called over HTTP. */
+export function isHttpUrl(url: string): boolean {
+  return /^https?:\/\//i.test(url);
+}
+
 /** `http://host:36789` or `http://host:36789/api/dtmsvr` (the Go SDK's form) → the latter. */
 export function apiBase(url: string): string {
   const u = new URL(url);
@@ -64,6 +69,17 @@ export class HttpTransport {
 
   /** Sends a request and reads the whole answer; a network error or timeout becomes a DtmError with status 0. */
   async send(method: 'GET' | 'POST', url: string, body: string | undefined, headers: Record<string, string>): Promise<Answer> {
+    const a = await this.exchange(method, url, body, headers);
+    return { status: a.status, text: a.body.toString('utf8') };
+  }
+
+  /** send, with the answer's body as bytes. */
+  private async exchange(
+    method: 'GET' | 'POST',
+    url: string,
+    body: string | undefined,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: Buffer }> {
     try {
       if (this.fetchFn) {
         const r = await this.fetchFn(url, {
@@ -72,10 +88,10 @@ export class HttpTransport {
           body,
           signal: AbortSignal.timeout(this.timeoutMs),
         });
-        return { status: r.status, text: await r.text() };
+        return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };
       }
       const r = await request(url, { method, headers: { 'content-type': 'application/json', ...headers }, body, dispatcher: this.dispatcher });
-      return { status: r.statusCode, text: await r.body.text() };
+      return { status: r.statusCode, body: Buffer.from(await r.body.arrayBuffer()) };
     } catch (e) {
       throw new DtmError(`${method} ${url}: ${(e as Error).message}`, 0, '', { cause: e });
     }
@@ -107,34 +123,25 @@ export class HttpTransport {
   }
 
   /**
-   * A call the SDK makes to a branch itself with a builder's payload: over HTTP here (GrpcTransport
-   * calls a `host:port/pkg.Service/Method` branch over gRPC).
+   * A call the SDK makes to a branch itself (TCC try, XA phase 1, the msg check) with a builder's
+   * payload, over HTTP (GrpcTransport calls a `host:port/pkg.Service/Method` branch over gRPC).
+   * The answer is classified as dtm classifies branch answers (docs/protocol/branch-calls.md §4):
+   * resolves to the body's bytes on SUCCESS, throws Failure / Ongoing / DtmError otherwise.
    */
-  callBranch(
+  async callBranch(
     method: 'GET' | 'POST',
     url: string,
     query: Record<string, string>,
     payload: EncodedPayload | undefined,
     headers: Record<string, string> = {},
-  ): Promise<string> {
-    return this.branch(method, url, query, payload === undefined ? undefined : payloadText(payload), headers);
-  }
-
-  /**
-   * A call the SDK makes to a branch itself (TCC try, msg query-prepared), classified as dtm
-   * classifies branch answers: returns the body text on SUCCESS, throws Failure / Ongoing / DtmError.
-   */
-  async branch(
-    method: 'GET' | 'POST',
-    url: string,
-    query: Record<string, string>,
-    body: string | undefined,
-    headers: Record<string, string> = {},
-  ): Promise<string> {
-    const a = await this.send(method, withQuery(url, query), body, headers);
-    const err = errorOfAnswer(a.status, a.text, `${method} ${url}`);
+  ): Promise<Buffer> {
+    if (!isHttpUrl(url)) {
+      throw new TypeError(`branch URL '${url}' is not http(s)://: a gRPC branch (host:port/package.Service/Method) needs a grpc:// client`);
+    }
+    const a = await this.exchange(method, withQuery(url, query), payload === undefined ? undefined : payloadText(payload), headers);
+    const err = errorOfAnswer(a.status, a.body.toString('utf8'), `${method} ${url}`);
     if (err) throw err;
-    return a.text;
+    return a.body;
   }
 }
 

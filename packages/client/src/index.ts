@@ -1,7 +1,7 @@
 // @dtx/client: a TypeScript client for dtm-compatible coordinators (docs/client/README.md).
 export { DtmClient } from './client.js';
 export { GrpcTransport, grpcTarget, splitGrpcBranchUrl } from './grpc.js';
-export { HttpTransport, apiBase, withQuery, type ClientOptions, type Answer } from './http.js';
+export { HttpTransport, apiBase, isHttpUrl, withQuery, type ClientOptions, type Answer } from './http.js';
 export { Failure, Ongoing, Duplicated, DtmError, errorOfAnswer } from './errors.js';
 export { Saga, type SagaOptions } from './saga.js';
 export { Msg, type MsgOptions } from './msg.js';
@@ -9,7 +9,7 @@ export { Tcc, tccGlobalTransaction, type TccOptions } from './tcc.js';
 export { Workflow, Workflows, type WorkflowFunction, type WorkflowOptions, type PhaseTwo } from './workflow.js';
 export { Xa, xaGlobalTransaction, xaLocalTransaction, mysql2Xa, pgXa, type XaDb, type XaOptions } from './xa.js';
 export type { TransOptions, TransType, TransRecord, BranchRecord, QueryResult } from './trans.js';
-export type { Payload, Encoder, EncodedPayload } from './payload.js';
+export type { Payload, Encoder, Decoder, EncodedPayload } from './payload.js';
 export {
   BranchBarrier,
   setBarrierTableName,

@@ -91,7 +91,8 @@ export class Msg {
     }
     if (busiFailed && !(busiError instanceof Failure)) {
       try {
-        await this.transport.branch(
+        // GET without a body over HTTP; an empty message for a gRPC check (a grpc:// client).
+        await this.transport.callBranch(
           'GET',
           queryPrepared,
           { branch_id: '00', dtm: this.transport.base, gid: this.gid, op: 'msg', trans_type: 'msg' },

@@ -11,6 +11,23 @@ export type Payload = unknown;
 /** A typed message's encoder, e.g. protobufjs `(m) => Req.encode(m).finish()`, or a proto-loader method's `requestSerialize`. */
 export type Encoder<T> = (message: T) => Uint8Array;
 
+/**
+ * A branch reply's decoder, given the reply's bytes: over gRPC the serialized reply message
+ * (protobufjs `(b) => Reply.decode(b)`, a proto-loader method's `responseDeserialize`), over HTTP
+ * the response body (`(b) => JSON.parse(b.toString())`).
+ */
+export type Decoder<R> = (reply: Buffer) => R;
+
+/** Runs a reply through its decoder (none: the bytes); a decoder that throws names the branch. */
+export function decodeReply<R>(reply: Buffer, url: string, decode?: Decoder<R>): R | Buffer {
+  if (!decode) return reply;
+  try {
+    return decode(reply);
+  } catch (e) {
+    throw new TypeError(`the reply of ${url} could not be decoded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
 /** A payload as a builder keeps it: JSON text, or bytes. The transport decides how it travels. */
 export type EncodedPayload = string | Uint8Array;
 

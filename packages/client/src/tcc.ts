@@ -2,7 +2,7 @@
 // branch's confirm/cancel with the coordinator and calls its try itself; submit when every try
 // succeeded, abort otherwise. The coordinator then calls the confirms or the cancels.
 import type { HttpTransport } from './http.js';
-import { checkedGid, encodePayload, preparedGlobal, transBody, type Encoder, type TransOptions } from './trans.js';
+import { checkedGid, decodeReply, encodePayload, preparedGlobal, transBody, type Decoder, type Encoder, type TransOptions } from './trans.js';
 
 export type TccOptions = TransOptions;
 
@@ -29,13 +29,23 @@ export class Tcc {
 
   /**
    * Registers a branch (confirm/cancel URLs, the payload they will get) and calls its try with
-   * the payload. Resolves to the try's answer text; a try answering 409 / FAILURE throws
-   * Failure, 425 / ONGOING throws Ongoing, anything else not 200 throws DtmError.
-   * '' for confirm or cancel means nothing to do. The payload is JSON, or bytes (a Uint8Array, or
-   * `payload` run through `encode`): for gRPC branches (`host:port/pkg.Service/Method`, through a
-   * grpc:// client) the protobuf request, and the try is then called over gRPC (resolving to '').
+   * the payload. Resolves to the try's reply: its bytes (the HTTP body, or the serialized gRPC
+   * reply message), or what `decode` makes of them. A try answering 409 / FAILURE (gRPC Aborted)
+   * throws Failure, 425 / ONGOING (FailedPrecondition) throws Ongoing, anything else throws
+   * DtmError. '' for confirm or cancel means nothing to do. The payload is JSON, or bytes (a
+   * Uint8Array, or `payload` run through `encode`): for gRPC branches (`host:port/pkg.Service/Method`,
+   * through a grpc:// client) the protobuf request, and the try is then called over gRPC.
    */
-  async callBranch<T>(payload: T, tryUrl: string, confirmUrl: string, cancelUrl: string, encode?: Encoder<T>): Promise<string> {
+  callBranch<T>(payload: T, tryUrl: string, confirmUrl: string, cancelUrl: string, encode?: Encoder<T>): Promise<Buffer>;
+  callBranch<T, R>(payload: T, tryUrl: string, confirmUrl: string, cancelUrl: string, encode: Encoder<T> | undefined, decode: Decoder<R>): Promise<R>;
+  async callBranch<T, R>(
+    payload: T,
+    tryUrl: string,
+    confirmUrl: string,
+    cancelUrl: string,
+    encode?: Encoder<T>,
+    decode?: Decoder<R>,
+  ): Promise<R | Buffer> {
     const branchId = this.newSubBranchId();
     const data = encodePayload(payload, encode);
     await this.transport.api('POST', 'registerBranch', {
@@ -46,13 +56,14 @@ export class Tcc {
       confirm: confirmUrl,
       cancel: cancelUrl,
     });
-    return this.transport.callBranch(
+    const reply = await this.transport.callBranch(
       'POST',
       tryUrl,
       { branch_id: branchId, dtm: this.transport.base, gid: this.gid, op: 'try', trans_type: 'tcc' },
       data,
       this.options.branchHeaders,
     );
+    return decodeReply(reply, tryUrl, decode);
   }
 
   body(extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -21,7 +21,7 @@ export interface TransOptions {
   customData?: string;
 }
 
-export { encodePayload, payloadText, payloadBytes, type Payload, type Encoder, type EncodedPayload } from './payload.js';
+export { encodePayload, decodeReply, payloadText, payloadBytes, type Payload, type Encoder, type Decoder, type EncodedPayload } from './payload.js';
 
 export type TransType = 'saga' | 'msg' | 'tcc' | 'xa' | 'workflow';
 

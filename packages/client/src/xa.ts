@@ -2,11 +2,11 @@
 // and calls each branch itself; the branch runs its SQL in a local XA transaction (XID
 // `<gid>-<branch_id>`), registers itself with the coordinator and prepares; the coordinator then
 // calls the same URL with op `commit` or `rollback`.
-import type { BranchContext } from './branch/context.js';
+import { InvalidBranchRequest, type BranchContext } from './branch/context.js';
 import { barrierTableName, checkedTable, insertBarrier, type BarrierDialect, type SqlRunner } from './barrier/core.js';
 import { mysql2Db, mysql2Runner, pgDb, pgRunner, type Mysql2Connection, type PgQueryable } from './barrier/adapters.js';
 import type { HttpTransport } from './http.js';
-import { checkedGid, encodePayload, payloadText, preparedGlobal, transBody, type Payload, type TransOptions } from './trans.js';
+import { checkedGid, decodeReply, encodePayload, preparedGlobal, transBody, type Decoder, type Encoder, type TransOptions } from './trans.js';
 
 export type XaOptions = TransOptions;
 
@@ -23,18 +23,28 @@ export class Xa {
     this.gid = checkedGid(gid);
   }
 
-  /** Calls a branch's phase 1 (POST `url?op=action&phase2_url=url...`); resolves to its answer text. */
-  callBranch(payload: Payload, url: string): Promise<string> {
+  /**
+   * Calls a branch's phase 1 with the payload: over HTTP a POST to
+   * `url?branch_id&dtm&gid&op=action&phase2_url=url&trans_type=xa`; for a gRPC branch
+   * (`host:port/pkg.Service/Method`, through a grpc:// client) a call with the same identity as
+   * dtm-* metadata and the payload as the request message (JSON, or bytes: a Uint8Array, or
+   * `payload` run through `encode`). The branch's URL is also its phase-2 URL. Resolves to the
+   * reply's bytes, or what `decode` makes of them; a FAILURE answer throws Failure.
+   */
+  callBranch<T>(payload: T, url: string, encode?: Encoder<T>): Promise<Buffer>;
+  callBranch<T, R>(payload: T, url: string, encode: Encoder<T> | undefined, decode: Decoder<R>): Promise<R>;
+  async callBranch<T, R>(payload: T, url: string, encode?: Encoder<T>, decode?: Decoder<R>): Promise<R | Buffer> {
     if (this.subBranch >= 99) throw new RangeError('an XA transaction may have at most 99 branches');
     this.subBranch += 1;
     const branchId = String(this.subBranch).padStart(2, '0');
-    return this.transport.branch(
+    const reply = await this.transport.callBranch(
       'POST',
       url,
       { branch_id: branchId, dtm: this.transport.base, gid: this.gid, op: 'action', phase2_url: url, trans_type: 'xa' },
-      payloadText(encodePayload(payload)),
+      encodePayload(payload, encode),
       this.options.branchHeaders,
     );
+    return decodeReply(reply, url, decode);
   }
 
   body(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -151,10 +161,13 @@ export function pgXa(
 }
 
 /**
- * The branch side of XA, for one request: phase 1 (`op=action`) runs `busi` in a local XA
- * transaction, writes the barrier row, registers the branch (its phase-2 URL) and prepares;
- * phase 2 (`op=commit` / `rollback`) commits or rolls the XA transaction back. Answers nothing
- * for any other op (throws).
+ * The branch side of XA, for one request (over HTTP or gRPC: `ctx` is the branch identity either
+ * helper read): phase 1 (`op=action`) runs `busi` in a local XA transaction, writes the barrier
+ * row, registers the branch (its phase-2 URL) with the coordinator and prepares; phase 2
+ * (`op=commit` / `rollback`) commits or rolls the XA transaction back. Resolves to nothing: what
+ * `busi` resolves to (often a driver's query result) is not the branch's answer; a handler that
+ * wants to reply with something returns it after awaiting this. Another op, or a phase 1 without
+ * its phase-2 URL, throws InvalidBranchRequest (HTTP 400, gRPC InvalidArgument) before any SQL.
  */
 export async function xaLocalTransaction<Tx>(
   transport: HttpTransport,
@@ -172,12 +185,15 @@ export async function xaLocalTransaction<Tx>(
     }
     return;
   }
-  if (ctx.op !== 'action') throw new TypeError(`xa: unexpected op ${ctx.op}`);
-  if (!ctx.phase2Url) throw new TypeError('xa: phase 1 request without phase2_url');
+  const what = `xa ${ctx.gid} branch ${ctx.branchId}`;
+  if (ctx.op !== 'action') throw new InvalidBranchRequest(`${what}: unexpected op ${ctx.op} (action, commit or rollback)`);
+  if (!ctx.phase2Url) {
+    throw new InvalidBranchRequest(`${what}: phase 1 without its phase-2 URL (phase2_url in the query, dtm-phase2_url in gRPC metadata)`);
+  }
   await db.phase1(xid, async (r, tx) => {
     await insertBarrier(db, r, table, { ...row, reason: 'action' });
     await busi(tx);
-    // A global that left `prepared` refuses the registration (409 → Failure): the XA transaction rolls back.
+    // A global that left `prepared` refuses the registration (409 / Aborted → Failure): the XA transaction rolls back.
     await transport.api('POST', 'registerBranch', { gid: ctx.gid, trans_type: 'xa', branch_id: ctx.branchId, url: ctx.phase2Url });
   });
 }

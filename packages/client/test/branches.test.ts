@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DtmClient, Failure, Ongoing, apiBase, decodeWorkflowData, dtmExpress, dtmFastify, type BranchHandler } from '../src/index.ts';
+import { DtmClient, Failure, HttpTransport, Ongoing, apiBase, decodeWorkflowData, dtmExpress, dtmFastify, type BranchHandler } from '../src/index.ts';
 import { dtmRequest } from '../src/grpc.ts';
 
 /** One handler per path, shared by both frameworks; `ctx` records what the handler saw. */
@@ -103,6 +103,12 @@ describe.each(['express', 'fastify'])('branch helper on %s', (framework) => {
 
 describe('request bodies', () => {
   const dtm = new DtmClient('http://127.0.0.1:1');
+
+  it('an HTTP client refuses a gRPC branch URL, naming the fix', async () => {
+    await expect(new HttpTransport('http://127.0.0.1:1').callBranch('POST', '127.0.0.1:1/busi.Busi/TransIn', {}, '')).rejects.toThrow(
+      "branch URL '127.0.0.1:1/busi.Busi/TransIn' is not http(s)://: a gRPC branch (host:port/package.Service/Method) needs a grpc:// client",
+    );
+  });
 
   it('accepts the coordinator with or without /api/dtmsvr', () => {
     expect(apiBase('http://127.0.0.1:36789')).toBe('http://127.0.0.1:36789/api/dtmsvr');

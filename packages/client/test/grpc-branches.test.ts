@@ -2,13 +2,12 @@
 // real coordinator over its gRPC API: a saga and a TCC whose branches are a grpc-js server
 // (busi.Busi, test/proto/busi.proto), payloads as protobuf bytes; TransOut's accounts in
 // PostgreSQL, TransIn's in MariaDB, balances read back.
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as loader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DtmClient, Failure, dtmGrpc, mysql2Db, pgDb, type BranchRequest, type GrpcUnaryCallLike } from '../src/index.ts';
+import { BranchBarrier, DtmClient, Duplicated, Failure, mysql2Db, pgDb, type MsgOptions } from '../src/index.ts';
+import { Accounts, Busi } from './busi.ts';
+import { BusiService, busiHandlers, decodeReply, encodeReq, type ReqGrpc } from './grpc-busi.ts';
 import {
-  Accounts,
   grpcServer,
   businessDatabases,
   coordinatorTargets,
@@ -21,23 +20,6 @@ import {
   type StartedCoordinator,
 } from './support.ts';
 
-interface ReqGrpc {
-  User: number;
-  Amount: number;
-  Fail?: boolean;
-}
-
-const def = loader.loadSync('busi.proto', {
-  includeDirs: [fileURLToPath(new URL('proto', import.meta.url))],
-  keepCase: true,
-  longs: Number,
-  defaults: true,
-});
-const Busi = (grpc.loadPackageDefinition(def) as unknown as { busi: { Busi: grpc.ServiceClientConstructor } }).busi.Busi;
-/** The typed message's encoder: the request serializer of busi.Busi's methods (all take ReqGrpc). */
-const encodeReq = (m: ReqGrpc): Uint8Array =>
-  (def['busi.Busi'] as unknown as Record<string, grpc.MethodDefinition<ReqGrpc, unknown>>).TransOut!.requestSerialize(m);
-
 describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch services against %s', (target) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
@@ -45,13 +27,14 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch servic
   let out: PgBusiness;
   let inn: MysqlBusiness;
   let server: grpc.Server;
-  let busi = '';
-  const calls: { gid: string; call: string; trace: string }[] = [];
+  /** host:port/busi.Busi, the prefix of the branch URLs. */
+  let busiUrl = '';
+  let busi: Busi;
   let accounts: Accounts;
 
   const account = () => accounts.open();
   const balances = (u: number) => accounts.balances(u);
-  const callsOf = (gid: string) => calls.filter((c) => c.gid === gid).map((c) => c.call);
+  const callsOf = (gid: string) => busi.calls(gid);
   const status = async (gid: string) => (await http.query(gid)).transaction?.status;
 
   beforeAll(async () => {
@@ -62,57 +45,10 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch servic
     inn = await mysqlBusiness('grpcb');
     accounts = new Accounts(out, inn, 1000);
     await accounts.create();
-    const outDb = pgDb(out.pool);
-    const inDb = mysql2Db(inn.pool, { table: inn.table });
-
-    type Call = GrpcUnaryCallLike<ReqGrpc> & grpc.ServerUnaryCall<ReqGrpc, unknown>;
-    const route = (name: string, fn: (b: BranchRequest<Call>, r: ReqGrpc) => Promise<unknown>) =>
-      dtmGrpc<ReqGrpc, Call>(async (b) => {
-        const trace = b.req.metadata.get('x-trace-id')[0]?.toString() ?? '';
-        calls.push({ gid: b.gid, call: `${name} ${b.branchId} ${b.op}`, trace });
-        return fn(b, b.body as ReqGrpc);
-      });
-    const adjustOut = (b: BranchRequest<Call>, sql: string, r: ReqGrpc, check = false) =>
-      b.barrier().call(outDb, async (c) => {
-        const res = await c.query(sql, [r.Amount, r.User]);
-        if (check && res.rowCount === 0) throw new Failure(`user ${r.User}: insufficient balance`);
-      });
-    const started = await grpcServer((g) =>
-      g.addService(Busi.service, {
-        TransOut: route('TransOut', (b, r) =>
-          adjustOut(b, 'update user_account set balance = balance - $1 where user_id = $2 and balance >= $1', r, true),
-        ),
-        TransOutRevert: route('TransOutRevert', (b, r) => adjustOut(b, 'update user_account set balance = balance + $1 where user_id = $2', r)),
-        TransIn: route('TransIn', (b, r) =>
-          b.barrier().call(inDb, async (c) => {
-            await c.query('update user_account set balance = balance + ? where user_id = ?', [r.Amount, r.User]);
-            // After the write, so the test proves the barrier's rollback undid it.
-            if (r.Fail) throw new Failure(`TransIn refused for user ${r.User}`);
-          }),
-        ),
-        TransInRevert: route('TransInRevert', (b, r) =>
-          b.barrier().call(inDb, (c) => c.query('update user_account set balance = balance - ? where user_id = ?', [r.Amount, r.User])),
-        ),
-        TransOutTry: route('TransOutTry', async (b, r) => {
-          if (r.Fail) throw new Failure(`TransOutTry refused for user ${r.User}`);
-          await adjustOut(
-            b,
-            'update user_account set trading_balance = trading_balance - $1 where user_id = $2 and balance + trading_balance >= $1',
-            r,
-            true,
-          );
-          return { Message: 'reserved' };
-        }),
-        TransOutConfirm: route('TransOutConfirm', (b, r) =>
-          adjustOut(b, 'update user_account set balance = balance - $1, trading_balance = trading_balance + $1 where user_id = $2', r),
-        ),
-        TransOutCancel: route('TransOutCancel', (b, r) =>
-          adjustOut(b, 'update user_account set trading_balance = trading_balance + $1 where user_id = $2', r),
-        ),
-      }),
-    );
+    busi = new Busi(pgDb(out.pool), mysql2Db(inn.pool, { table: inn.table }));
+    const started = await grpcServer((g) => g.addService(BusiService.service, busiHandlers(busi)));
     server = started.server;
-    busi = `${started.address}/busi.Busi`;
+    busiUrl = `${started.address}/busi.Busi`;
   });
   afterAll(async () => {
     await dtm?.close();
@@ -129,13 +65,13 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch servic
     const r: ReqGrpc = { User: u, Amount: 300 };
     await dtm
       .saga(gid, { waitResult: true, branchHeaders: { 'x-trace-id': `trace-${gid}` } })
-      .add(`${busi}/TransOut`, `${busi}/TransOutRevert`, r, encodeReq)
-      .add(`${busi}/TransIn`, `${busi}/TransInRevert`, encodeReq(r))
+      .add(`${busiUrl}/TransOut`, `${busiUrl}/TransOutRevert`, r, encodeReq)
+      .add(`${busiUrl}/TransIn`, `${busiUrl}/TransInRevert`, encodeReq(r))
       .submit();
     expect(await status(gid)).toBe('succeed');
-    expect(await balances(u)).toEqual([700, 300, 0]);
+    expect(await balances(u)).toEqual([700, 300, 0, 0]);
     expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action']);
-    expect(new Set(calls.filter((c) => c.gid === gid).map((c) => c.trace))).toEqual(new Set([`trace-${gid}`]));
+    expect(busi.traces(gid)).toEqual(new Set([`trace-${gid}`]));
     // What the coordinator stored is the protobuf bytes, verbatim.
     const stored = (await http.query(gid)).branches.find((b) => b.op === 'action' && b.branch_id === '01');
     expect(Buffer.from(typeof stored?.bin_data === 'string' ? stored.bin_data : '', 'base64').equals(Buffer.from(encodeReq(r)))).toBe(true);
@@ -147,11 +83,11 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch servic
     const r: ReqGrpc = { User: u, Amount: 30 };
     const saga = dtm
       .saga(gid, { waitResult: true })
-      .add(`${busi}/TransOut`, `${busi}/TransOutRevert`, r, encodeReq)
-      .add(`${busi}/TransIn`, `${busi}/TransInRevert`, { ...r, Fail: true }, encodeReq);
+      .add(`${busiUrl}/TransOut`, `${busiUrl}/TransOutRevert`, r, encodeReq)
+      .add(`${busiUrl}/TransIn`, `${busiUrl}/TransInRevert`, { ...r, Fail: true }, encodeReq);
     await expect(saga.submit()).rejects.toBeInstanceOf(Failure);
     await eventually(async () => (await status(gid)) === 'failed');
-    expect(await balances(u)).toEqual([1000, 0, 0]);
+    expect(await balances(u)).toEqual([1000, 0, 0, 0]);
     expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action', 'TransInRevert 02 compensate', 'TransOutRevert 01 compensate']);
     expect((await http.query(gid)).transaction?.rollback_reason).toContain('TransIn refused');
     const [rows] = await inn.pool.query(`select op, reason from ${inn.table} where gid = ? order by id`, [gid]);
@@ -161,38 +97,144 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch servic
     ]);
   });
 
-  it('TCC over gRPC: the client calls the try over gRPC, the coordinator confirms', async () => {
+  it('TCC over gRPC: the client calls the tries over gRPC and gets their reply messages; the coordinator confirms', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     const r: ReqGrpc = { User: u, Amount: 40 };
     await dtm.tccGlobalTransaction(
       gid,
       async (tcc) => {
-        await tcc.callBranch(r, `${busi}/TransOutTry`, `${busi}/TransOutConfirm`, `${busi}/TransOutCancel`, encodeReq);
-        expect(await balances(u)).toEqual([1000, 0, -40]);
+        const reply = await tcc.callBranch(
+          r,
+          `${busiUrl}/TransOutTry`,
+          `${busiUrl}/TransOutConfirm`,
+          `${busiUrl}/TransOutCancel`,
+          encodeReq,
+          decodeReply,
+        );
+        expect(reply).toEqual({ Message: `reserved 40 for user ${u}` });
+        expect(await balances(u)).toEqual([1000, 0, -40, 0]);
+        // Without a decoder: the serialized BusiReply (TransInTry answers an empty Message: no bytes).
+        const raw = await tcc.callBranch(r, `${busiUrl}/TransInTry`, `${busiUrl}/TransInConfirm`, `${busiUrl}/TransInCancel`, encodeReq);
+        expect(Buffer.isBuffer(raw) && raw.length).toBe(0);
+        expect(await balances(u)).toEqual([1000, 0, -40, 40]);
       },
       { waitResult: true },
     );
     expect(await status(gid)).toBe('succeed');
-    expect(await balances(u)).toEqual([960, 0, 0]);
-    expect(callsOf(gid)).toEqual(['TransOutTry 01 try', 'TransOutConfirm 01 confirm']);
+    expect(await balances(u)).toEqual([960, 40, 0, 0]);
+    expect(callsOf(gid)).toEqual(['TransOutTry 01 try', 'TransInTry 02 try', 'TransInConfirm 02 confirm', 'TransOutConfirm 01 confirm']);
+  });
+
+  it('TCC over gRPC: a reply the decoder refuses rejects naming the branch; the transaction is cancelled', async () => {
+    const u = await account();
+    const gid = await dtm.newGid();
+    const url = `${busiUrl}/TransOutTry`;
+    const run = dtm.tccGlobalTransaction(gid, (tcc) =>
+      tcc.callBranch({ User: u, Amount: 40 }, url, `${busiUrl}/TransOutConfirm`, `${busiUrl}/TransOutCancel`, encodeReq, () => {
+        throw new Error('not a BusiReply');
+      }),
+    );
+    await expect(run).rejects.toThrow(`the reply of ${url} could not be decoded: not a BusiReply`);
+    await eventually(async () => (await status(gid)) === 'failed');
+    expect((await http.query(gid)).transaction?.rollback_reason).toContain('could not be decoded');
+    expect(await balances(u)).toEqual([1000, 0, 0, 0]);
+    expect(callsOf(gid)).toEqual(['TransOutTry 01 try', 'TransOutCancel 01 cancel']);
   });
 
   it('TCC over gRPC: a try answering Aborted rejects with Failure; the coordinator cancels', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     const run = dtm.tccGlobalTransaction(gid, (tcc) =>
-      tcc.callBranch({ User: u, Amount: 40, Fail: true }, `${busi}/TransOutTry`, `${busi}/TransOutConfirm`, `${busi}/TransOutCancel`, encodeReq),
+      tcc.callBranch(
+        { User: u, Amount: 40, Fail: true },
+        `${busiUrl}/TransOutTry`,
+        `${busiUrl}/TransOutConfirm`,
+        `${busiUrl}/TransOutCancel`,
+        encodeReq,
+      ),
     );
     await expect(run).rejects.toThrow(Failure);
     await eventually(async () => (await status(gid)) === 'failed');
-    expect(await balances(u)).toEqual([1000, 0, 0]);
+    expect(await balances(u)).toEqual([1000, 0, 0, 0]);
     expect(callsOf(gid)).toEqual(['TransOutTry 01 try', 'TransOutCancel 01 cancel']);
+  });
+
+  describe('msg over gRPC, its QueryPrepared a gRPC method answered from the barrier', () => {
+    /** The msg's local transaction: TransOut under the msg's barrier (gid, branch 00, op msg). */
+    const transOut = (u: number, amount: number) => (bb: BranchBarrier) => busi.run('TransOut', bb, { user: u, amount });
+    const msgOf = (gid: string, r: ReqGrpc, options: MsgOptions = {}) => dtm.msg(gid, options).add(`${busiUrl}/TransIn`, r, encodeReq);
+    /** What a user can see of a msg: its status, the balances, the branch calls and the msg's barrier row. */
+    const outcome = async (gid: string, u: number) => ({
+      status: await status(gid),
+      balances: await balances(u),
+      calls: callsOf(gid),
+      barrier: (await out.pool.query('select branch_id, op, reason from dtm_barrier.barrier where gid = $1', [gid])).rows as unknown[],
+    });
+    /** The msg succeeded: `amount` moved, TransIn called (after a QueryPrepared check if `checked`), the barrier row the local transaction's. */
+    const delivered = (amount: number, checked: boolean) => ({
+      status: 'succeed',
+      balances: [1000 - amount, amount, 0, 0],
+      calls: [...(checked ? ['QueryPrepared 00 msg'] : []), 'TransIn 01 action'],
+      barrier: [{ branch_id: '00', op: 'msg', reason: 'msg' }],
+    });
+    /** The msg failed on its QueryPrepared check: nothing moved, the barrier row sealed by the check. */
+    const refused = {
+      status: 'failed',
+      balances: [1000, 0, 0, 0],
+      calls: ['QueryPrepared 00 msg'],
+      barrier: [{ branch_id: '00', op: 'msg', reason: 'rollback' }],
+    };
+
+    it('doAndSubmit: the local transaction commits, the coordinator calls TransIn', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      await msgOf(gid, { User: u, Amount: 25 }, { waitResult: true }).doAndSubmit(`${busiUrl}/QueryPrepared`, transOut(u, 25));
+      expect(await outcome(gid, u)).toEqual(delivered(25, false));
+    });
+
+    it('a client that died after its local commit: the coordinator asks QueryPrepared over gRPC (OK) and calls TransIn', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      await msgOf(gid, { User: u, Amount: 40 }, { timeoutToFail: 1 }).prepare(`${busiUrl}/QueryPrepared`);
+      await transOut(u, 40)(new BranchBarrier('msg', gid, '00', 'msg')); // then no submit
+      expect(await status(gid)).toBe('prepared');
+      await eventually(async () => (await status(gid)) === 'succeed', 40_000);
+      expect(await outcome(gid, u)).toEqual(delivered(40, true));
+    });
+
+    it('a client that died before its local transaction: QueryPrepared answers Aborted, the msg fails, the late transaction is refused', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      await msgOf(gid, { User: u, Amount: 40 }, { timeoutToFail: 1 }).prepare(`${busiUrl}/QueryPrepared`);
+      await eventually(async () => (await status(gid)) === 'failed', 40_000);
+      await expect(transOut(u, 40)(new BranchBarrier('msg', gid, '00', 'msg'))).rejects.toBeInstanceOf(Duplicated);
+      expect(await outcome(gid, u)).toEqual(refused);
+    });
+
+    it('doAndSubmit whose local transaction committed but then threw: the client asks QueryPrepared over gRPC itself and submits', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      const run = msgOf(gid, { User: u, Amount: 15 }, { waitResult: true }).doAndSubmit(`${busiUrl}/QueryPrepared`, async (bb) => {
+        await transOut(u, 15)(bb);
+        throw new Error('the answer of the commit was lost');
+      });
+      await expect(run).rejects.toThrow('the answer of the commit was lost');
+      expect(await outcome(gid, u)).toEqual(delivered(15, true));
+    });
+
+    it('doAndSubmit whose local transaction never ran: the client asks QueryPrepared over gRPC, gets Aborted and aborts', async () => {
+      const u = await account();
+      const gid = await dtm.newGid();
+      const run = msgOf(gid, { User: u, Amount: 15 }).doAndSubmit(`${busiUrl}/QueryPrepared`, () => Promise.reject(new Error('database down')));
+      await expect(run).rejects.toThrow('database down');
+      expect(await outcome(gid, u)).toEqual(refused);
+    });
   });
 
   it('a call without the dtm-* metadata is refused with InvalidArgument naming what is missing, nothing written', async () => {
     const u = await account();
-    const client = new Busi(busi.split('/')[0]!, grpc.credentials.createInsecure());
+    const client = new BusiService(busiUrl.split('/')[0]!, grpc.credentials.createInsecure());
     try {
       const md = new grpc.Metadata();
       md.set('dtm-gid', 'g-bad');
@@ -206,6 +248,6 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('gRPC branch servic
     } finally {
       client.close();
     }
-    expect(await balances(u)).toEqual([1000, 0, 0]);
+    expect(await balances(u)).toEqual([1000, 0, 0, 0]);
   });
 });

@@ -1,16 +1,18 @@
-// dtm's quick-start saga whose branch service is a NestJS app (on @nestjs/platform-express)
-// written with @dtx/client/nest: TransOut with its accounts in PostgreSQL, TransIn in MariaDB,
-// each protected by the barrier; against a real coordinator, balances read back.
+// dtm's quick-start saga whose branch service is a NestJS app written with @dtx/client/nest, on
+// Nest's Express platform and on its Fastify platform: TransOut with its accounts in PostgreSQL,
+// TransIn in MariaDB (test/busi.ts), each protected by the barrier; against a real coordinator,
+// balances, branch calls and dtm's answers (200 / 409 / 425 / 400) checked.
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Controller, Get, Module, Post, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, Param, Post, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DtmClient, Failure, mysql2Db, pgDb, type BranchRequest } from '../src/index.ts';
+import { Accounts, Busi, isStep, type Transfer } from './busi.ts';
 import { DtmBranch, DtmRoute } from '../src/branch/nest.ts';
 import {
-  Accounts,
   businessDatabases,
   coordinatorTargets,
   eventually,
@@ -22,54 +24,18 @@ import {
   type StartedCoordinator,
 } from './support.ts';
 
-interface Transfer {
-  user: number;
-  amount: number;
-  fail?: boolean;
-}
-
-/** The branch service: one controller, its databases closed over (no constructor injection needed). */
-function busiModule(out: PgBusiness, inn: MysqlBusiness, calls: string[]) {
-  const outDb = pgDb(out.pool);
-  const inDb = mysql2Db(inn.pool, { table: inn.table });
-  const log = (b: BranchRequest<unknown>, path: string) => calls.push(`${b.gid} ${path} ${b.branchId} ${b.op}`);
-
+/**
+ * The branch service: one controller whose `:step` route runs busi.ts's step of that name (its
+ * business closed over, no constructor injection needed).
+ */
+function busiModule(busi: Busi) {
   @Controller('api/busi')
   @DtmRoute()
   class BusiController {
-    @Post('TransOut')
-    async transOut(@DtmBranch() b: BranchRequest<unknown>) {
-      log(b, 'TransOut');
-      const t = b.body as Transfer;
-      await b.barrier().call(outDb, async (c) => {
-        const r = await c.query('update user_account set balance = balance - $1 where user_id = $2 and balance >= $1', [t.amount, t.user]);
-        if (r.rowCount === 0) throw new Failure(`user ${t.user}: insufficient balance`);
-      });
-    }
-
-    @Post('TransOutRevert')
-    async transOutRevert(@DtmBranch() b: BranchRequest<unknown>) {
-      log(b, 'TransOutRevert');
-      const t = b.body as Transfer;
-      await b.barrier().call(outDb, (c) => c.query('update user_account set balance = balance + $1 where user_id = $2', [t.amount, t.user]));
-    }
-
-    @Post('TransIn')
-    async transIn(@DtmBranch() b: BranchRequest<unknown>) {
-      log(b, 'TransIn');
-      const t = b.body as Transfer;
-      await b.barrier().call(inDb, async (c) => {
-        await c.query('update user_account set balance = balance + ? where user_id = ?', [t.amount, t.user]);
-        // After the write, so the test proves the barrier's rollback undid it.
-        if (t.fail) throw new Failure(`TransIn refused for user ${t.user}`);
-      });
-    }
-
-    @Post('TransInRevert')
-    async transInRevert(@DtmBranch() b: BranchRequest<unknown>) {
-      log(b, 'TransInRevert');
-      const t = b.body as Transfer;
-      await b.barrier().call(inDb, (c) => c.query('update user_account set balance = balance - ? where user_id = ?', [t.amount, t.user]));
+    @Post(':step')
+    step(@Param('step') step: string, @DtmBranch() b: BranchRequest<unknown>) {
+      if (!isStep(step)) throw new TypeError(`no step ${step}`);
+      return busi.serve(step, b, b.body as Transfer);
     }
 
     /** Returns an object: sent as the 200 body. */
@@ -84,20 +50,22 @@ function busiModule(out: PgBusiness, inn: MysqlBusiness, calls: string[]) {
   return BusiModule;
 }
 
-describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch service against %s', (target) => {
+/** Each coordinator the suite runs against, with the service on each of Nest's HTTP platforms. */
+const cases = coordinatorTargets().flatMap((t) => (['express', 'fastify'] as const).map((p) => [t, p] as const));
+
+describe.runIf(businessDatabases).each(cases)('NestJS branch service against %s on platform-%s', (target, platform) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
   let out: PgBusiness;
   let inn: MysqlBusiness;
   let app: INestApplication;
   let base = '';
-  const calls: string[] = [];
+  let busi: Busi;
   let accounts: Accounts;
 
   const account = () => accounts.open();
-  /** [TransOut balance, TransIn balance]. */
-  const balances = async (u: number) => (await accounts.balances(u)).slice(0, 2);
-  const callsOf = (gid: string) => calls.filter((c) => c.startsWith(`${gid} `)).map((c) => c.slice(gid.length + 1));
+  const balances = (u: number) => accounts.balances(u);
+  const callsOf = (gid: string) => busi.calls(gid);
 
   beforeAll(async () => {
     coordinator = await startTarget(target);
@@ -106,8 +74,13 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
     inn = await mysqlBusiness('nest');
     accounts = new Accounts(out, inn);
     await accounts.create();
-    app = await NestFactory.create(busiModule(out, inn, calls), { logger: false });
+    busi = new Busi(pgDb(out.pool), mysql2Db(inn.pool, { table: inn.table }));
+    app =
+      platform === 'express'
+        ? await NestFactory.create(busiModule(busi), { logger: false })
+        : await NestFactory.create(busiModule(busi), new FastifyAdapter(), { logger: false });
     await app.listen(0, '127.0.0.1');
+    expect(app.getHttpAdapter().getType()).toBe(platform);
     base = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}/api/busi`;
   });
   afterAll(async () => {
@@ -127,7 +100,7 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
       .add(`${base}/TransIn`, `${base}/TransInRevert`, t)
       .submit();
     expect((await dtm.query(gid)).transaction?.status).toBe('succeed');
-    expect(await balances(u)).toEqual([70, 30]);
+    expect(await balances(u)).toEqual([70, 30, 0, 0]);
     expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action']);
   });
 
@@ -141,7 +114,7 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
       .add(`${base}/TransIn`, `${base}/TransInRevert`, { ...t, fail: true });
     await expect(saga.submit()).rejects.toBeInstanceOf(Failure);
     await eventually(async () => (await dtm.query(gid)).transaction?.status === 'failed');
-    expect(await balances(u)).toEqual([100, 0]);
+    expect(await balances(u)).toEqual([100, 0, 0, 0]);
     expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action', 'TransInRevert 02 compensate', 'TransOutRevert 01 compensate']);
     expect((await dtm.query(gid)).transaction?.rollback_reason).toContain('TransIn refused');
     const [rows] = await inn.pool.query(`select op, reason from ${inn.table} where gid = ? order by id`, [gid]);
@@ -164,6 +137,34 @@ describe.runIf(businessDatabases).each(coordinatorTargets())('NestJS branch serv
     expect([echo.status, await echo.json()]).toEqual([200, { gid: `g-nest-${u}`, op: 'action' }]);
     const bad = await post('TransOut?gid=x', { user: u, amount: 1 });
     expect([bad.status, await bad.json()]).toEqual([400, { message: 'invalid trans info: missing trans_type, branch_id, op in the query' }]);
-    expect(await balances(u)).toEqual([99, 0]);
+    expect(await balances(u)).toEqual([99, 0, 0, 0]);
+  });
+
+  it("Ongoing thrown from a handler answers 425 with dtm's ONGOING body; the coordinator asks again later", async () => {
+    const u = await account();
+    const q = `gid=g-nest-ongoing-${u}&trans_type=saga&branch_id=02&op=action`;
+    const r = await fetch(`${base}/TransIn?${q}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: u, amount: 5, ongoing: true }),
+    });
+    expect([r.status, await r.json()]).toEqual([425, { dtm_result: 'ONGOING', message: 'not yet' }]);
+    expect(await balances(u)).toEqual([100, 0, 0, 0]);
+
+    // In a saga: TransIn is not ready at first (425), and is called again after the retry interval.
+    const gid = await dtm.newGid();
+    busi.notReadyOnce.add(gid);
+    const t: Transfer = { user: u, amount: 30 };
+    await dtm
+      .saga(gid, { retryInterval: 1 })
+      .add(`${base}/TransOut`, `${base}/TransOutRevert`, t)
+      .add(`${base}/TransIn`, `${base}/TransInRevert`, t)
+      .submit();
+    await eventually(async () => (await dtm.query(gid)).transaction?.status === 'succeed', 30_000);
+    expect(busi.notReadyOnce.has(gid)).toBe(false);
+    expect(await balances(u)).toEqual([70, 30, 0, 0]);
+    expect(callsOf(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action', 'TransIn 02 action']);
+    const branches = (await dtm.query(gid)).branches.map((b) => `${b.branch_id} ${b.op} ${b.status}`);
+    expect(branches).toEqual(['01 compensate prepared', '01 action succeed', '02 compensate prepared', '02 action succeed']);
   });
 });

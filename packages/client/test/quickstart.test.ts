@@ -3,7 +3,8 @@
 // Express (accounts in PostgreSQL) and Fastify (accounts in MariaDB), balances read back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchBarrier, DtmClient, Duplicated, Failure, pgDb } from '../src/index.ts';
-import { Services, type Transfer } from './services.ts';
+import type { Transfer } from './busi.ts';
+import { Services } from './services.ts';
 import { businessDatabases, eventually, mysqlBusiness, pgBusiness, protocolTargets, startTarget, type StartedCoordinator } from './support.ts';
 
 describe.runIf(businessDatabases).each(protocolTargets())('quick start against %s over %s', (target, protocol) => {
@@ -12,13 +13,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
   /** Queries go over HTTP: dtm's gRPC API has no query. */
   let http: DtmClient;
   let svc: Services;
-  let user = 0;
   /** A fresh pair of accounts: 100 on the TransOut side, 0 on the TransIn side. */
-  const account = async () => {
-    user += 1;
-    await svc.open(user, 100, 0);
-    return user;
-  };
+  const account = () => svc.accounts.open();
   const status = async (gid: string) => (await http.query(gid)).transaction?.status;
 
   beforeAll(async () => {
@@ -50,10 +46,9 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
       .add(`${svc.inBase}/TransIn`, `${svc.inBase}/TransInRevert`, t)
       .submit();
     expect(await status(gid)).toBe('succeed');
-    expect(await svc.balances(u)).toEqual([70, 30, 0, 0]);
-    expect(svc.calls(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action']);
-    const headers = svc.events.filter((e) => e.gid === gid).map((e) => e.headers['x-trace-id']);
-    expect(new Set(headers)).toEqual(new Set([`trace-${gid}`]));
+    expect(await svc.accounts.balances(u)).toEqual([70, 30, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action']);
+    expect(svc.busi.traces(gid)).toEqual(new Set([`trace-${gid}`]));
   });
 
   it('saga: TransIn answers 409, TransOut is compensated, TransIn only null-compensated', async () => {
@@ -66,8 +61,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
       .add(`${svc.inBase}/TransIn`, `${svc.inBase}/TransInRevert`, { ...t, fail: true });
     await expect(saga.submit()).rejects.toBeInstanceOf(Failure);
     await eventually(async () => (await status(gid)) === 'failed');
-    expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
-    expect(svc.calls(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action', 'TransInRevert 02 compensate', 'TransOutRevert 01 compensate']);
+    expect(await svc.accounts.balances(u)).toEqual([100, 0, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual(['TransOut 01 action', 'TransIn 02 action', 'TransInRevert 02 compensate', 'TransOutRevert 01 compensate']);
     const [rows] = await svc.inn.pool.query(`select op, reason from ${svc.inn.table} where gid = ? order by id`, [gid]);
     expect(rows).toEqual([
       { op: 'action', reason: 'compensate' },
@@ -88,8 +83,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
       .addBranchOrder(2, [0, 1])
       .submit();
     expect(await status(gid)).toBe('succeed');
-    expect(await svc.balances(u)).toEqual([40, 60, 0, 0]);
-    const ev = svc.events.filter((e) => e.gid === gid).map((e) => `${e.branchId} ${e.phase}`);
+    expect(await svc.accounts.balances(u)).toEqual([40, 60, 0, 0]);
+    const ev = svc.busi.served.filter((e) => e.gid === gid).map((e) => `${e.branchId} ${e.phase}`);
     const at = (x: string) => ev.indexOf(x);
     expect(at('03 start')).toBeGreaterThan(at('01 end'));
     expect(at('03 start')).toBeGreaterThan(at('02 end'));
@@ -106,7 +101,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
       .submit();
     await eventually(async () => (await status(gid)) === 'failed', 30_000);
     expect((await http.query(gid)).transaction?.rollback_reason).toBe('Timeout after 2 seconds');
-    expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
+    expect(await svc.accounts.balances(u)).toEqual([100, 0, 0, 0]);
   });
 
   it('saga: retryLimit ends a saga whose TransIn keeps answering ONGOING', async () => {
@@ -120,25 +115,34 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
       .submit();
     await eventually(async () => (await status(gid)) === 'failed', 30_000);
     expect((await http.query(gid)).transaction?.rollback_reason).toBe('RetryCount is greater than RetryLimit, RetryLimit: 1');
-    expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
+    expect(await svc.accounts.balances(u)).toEqual([100, 0, 0, 0]);
   });
 
-  it('TCC: tries reserve, the coordinator confirms', async () => {
+  it('TCC: tries reserve (their replies returned, raw or decoded), the coordinator confirms', async () => {
     const u = await account();
     const gid = await dtm.newGid();
     const t: Transfer = { user: u, amount: 30 };
     await dtm.tccGlobalTransaction(
       gid,
       async (tcc) => {
-        await tcc.callBranch(t, `${svc.outBase}/TransOutTry`, `${svc.outBase}/TransOutConfirm`, `${svc.outBase}/TransOutCancel`);
-        expect(await svc.balances(u)).toEqual([100, 0, -30, 0]);
-        await tcc.callBranch(t, `${svc.inBase}/TransInTry`, `${svc.inBase}/TransInConfirm`, `${svc.inBase}/TransInCancel`);
+        const reserved = await tcc.callBranch(
+          t,
+          `${svc.outBase}/TransOutTry`,
+          `${svc.outBase}/TransOutConfirm`,
+          `${svc.outBase}/TransOutCancel`,
+          undefined,
+          (b) => JSON.parse(b.toString('utf8')) as unknown,
+        );
+        expect(reserved).toEqual({ dtm_result: 'SUCCESS', result: `reserved 30 for user ${u}` });
+        expect(await svc.accounts.balances(u)).toEqual([100, 0, -30, 0]);
+        const raw = await tcc.callBranch(t, `${svc.inBase}/TransInTry`, `${svc.inBase}/TransInConfirm`, `${svc.inBase}/TransInCancel`);
+        expect(Buffer.isBuffer(raw) && raw.toString('utf8')).toBe('{"dtm_result":"SUCCESS"}');
       },
       { waitResult: true },
     );
     expect(await status(gid)).toBe('succeed');
-    expect(await svc.balances(u)).toEqual([70, 30, 0, 0]);
-    expect(svc.calls(gid)).toEqual(['TransOutTry 01 try', 'TransInTry 02 try', 'TransInConfirm 02 confirm', 'TransOutConfirm 01 confirm']);
+    expect(await svc.accounts.balances(u)).toEqual([70, 30, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual(['TransOutTry 01 try', 'TransInTry 02 try', 'TransInConfirm 02 confirm', 'TransOutConfirm 01 confirm']);
   });
 
   it('TCC: a try answering 409 aborts; the coordinator cancels both (the failed one as a null compensation)', async () => {
@@ -152,8 +156,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
     await expect(run).rejects.toBeInstanceOf(Failure);
     await eventually(async () => (await status(gid)) === 'failed');
     expect((await http.query(gid)).transaction?.rollback_reason).toContain('TransIn refused');
-    expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
-    expect(svc.calls(gid)).toEqual(['TransOutTry 01 try', 'TransInTry 02 try', 'TransInCancel 02 cancel', 'TransOutCancel 01 cancel']);
+    expect(await svc.accounts.balances(u)).toEqual([100, 0, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual(['TransOutTry 01 try', 'TransInTry 02 try', 'TransInCancel 02 cancel', 'TransOutCancel 01 cancel']);
   });
 
   it('TCC: a try opens a nested branch under its own id; the coordinator confirms both', async () => {
@@ -166,8 +170,13 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
       { waitResult: true },
     );
     expect(await status(gid)).toBe('succeed');
-    expect(await svc.balances(u)).toEqual([85, 15, 0, 0]);
-    expect(svc.calls(gid)).toEqual(['TransOutTryNested 01 try', 'TransInTry 0101 try', 'TransInConfirm 0101 confirm', 'TransOutConfirm 01 confirm']);
+    expect(await svc.accounts.balances(u)).toEqual([85, 15, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual([
+      'TransOutTryNested 01 try',
+      'TransInTry 0101 try',
+      'TransInConfirm 0101 confirm',
+      'TransOutConfirm 01 confirm',
+    ]);
   });
 
   it('msg: doAndSubmit runs TransOut in a local pg transaction, the coordinator calls TransIn', async () => {
@@ -182,8 +191,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
         bb.call(outDb, (c) => c.query('update user_account set balance = balance - $1 where user_id = $2', [t.amount, u])),
       );
     expect(await status(gid)).toBe('succeed');
-    expect(await svc.balances(u)).toEqual([75, 25, 0, 0]);
-    expect(svc.calls(gid)).toEqual(['TransIn 01 action']);
+    expect(await svc.accounts.balances(u)).toEqual([75, 25, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual(['TransIn 01 action']);
   });
 
   it('msg: doAndSubmit aborts when the local transaction throws Failure (nothing moved)', async () => {
@@ -202,8 +211,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
       );
     await expect(run).rejects.toThrow('refused after the write');
     expect(await status(gid)).toBe('failed');
-    expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
-    expect(svc.calls(gid)).toEqual([]);
+    expect(await svc.accounts.balances(u)).toEqual([100, 0, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual([]);
   });
 
   it('msg: a client that crashed after its local commit is resolved by QueryPrepared (SUCCESS)', async () => {
@@ -218,8 +227,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
     );
     expect(await status(gid)).toBe('prepared');
     await eventually(async () => (await status(gid)) === 'succeed', 40_000);
-    expect(await svc.balances(u)).toEqual([60, 40, 0, 0]);
-    expect(svc.calls(gid)).toEqual(['QueryPrepared 00 msg', 'TransIn 01 action']);
+    expect(await svc.accounts.balances(u)).toEqual([60, 40, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual(['QueryPrepared 00 msg', 'TransIn 01 action']);
   });
 
   it('msg: a client that crashed before its local transaction: QueryPrepared FAILURE, the late transaction is refused', async () => {
@@ -233,7 +242,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('quick start against %
       c.query('update user_account set balance = balance - $1 where user_id = $2', [t.amount, u]),
     );
     await expect(late).rejects.toBeInstanceOf(Duplicated);
-    expect(await svc.balances(u)).toEqual([100, 0, 0, 0]);
-    expect(svc.calls(gid)).toEqual(['QueryPrepared 00 msg']);
+    expect(await svc.accounts.balances(u)).toEqual([100, 0, 0, 0]);
+    expect(svc.busi.calls(gid)).toEqual(['QueryPrepared 00 msg']);
   });
 });

@@ -124,41 +124,6 @@ export function prismaOn(dialect: 'postgres' | 'mysql', url: string): Promise<Pr
   return createPrisma({ dialect, url, poolSize: 4 });
 }
 
-/** The quick start's accounts: `user_account` on the TransOut side (PostgreSQL) and the TransIn side (MariaDB). */
-export class Accounts {
-  private last = 0;
-
-  constructor(
-    readonly out: PgBusiness,
-    readonly inn: MysqlBusiness,
-    /** The opening balance on the TransOut side (TransIn's is 0). */
-    readonly opening = 100,
-  ) {}
-
-  async create(): Promise<void> {
-    await this.out.pool.query('create table user_account (user_id int primary key, balance int not null, trading_balance int not null default 0)');
-    await this.inn.pool.query('create table user_account (user_id int primary key, balance int not null)');
-  }
-
-  /** A fresh user with accounts on both sides. */
-  async open(): Promise<number> {
-    const u = ++this.last;
-    await this.out.pool.query('insert into user_account (user_id, balance) values ($1, $2)', [u, this.opening]);
-    await this.inn.pool.query('insert into user_account (user_id, balance) values (?, 0)', [u]);
-    return u;
-  }
-
-  /** [TransOut balance, TransIn balance, TransOut trading balance], read from the databases. */
-  async balances(u: number): Promise<[number | undefined, number | undefined, number | undefined]> {
-    const o = await this.out.pool.query<{ balance: number; trading_balance: number }>(
-      'select balance, trading_balance from user_account where user_id = $1',
-      [u],
-    );
-    const [rows] = await this.inn.pool.query('select balance from user_account where user_id = ?', [u]);
-    return [o.rows[0]?.balance, (rows as { balance: number }[])[0]?.balance, o.rows[0]?.trading_balance];
-  }
-}
-
 /** A grpc-js server with its services added by `setup`, listening on a free loopback port. */
 export async function grpcServer(setup: (server: grpc.Server) => void): Promise<{ server: grpc.Server; address: string }> {
   const server = new grpc.Server();

@@ -7,7 +7,8 @@ import type { Server } from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DtmClient, Failure, addWorkflowService, dtmExpress, mysql2Db, pgDb, type Workflows } from '../src/index.ts';
+import { DtmClient, Failure, addWorkflowService, dtmExpress, mysql2Db, pgDb, type BranchBarrier, type Workflows } from '../src/index.ts';
+import { Accounts, Busi, type StepName, type Transfer } from './busi.ts';
 import {
   grpcServer,
   protocolTargets,
@@ -21,12 +22,6 @@ import {
   businessDatabases,
 } from './support.ts';
 
-interface Input {
-  user: number;
-  amount: number;
-  fail?: boolean;
-}
-
 describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s over %s', (target, protocol) => {
   let coordinator: StartedCoordinator;
   let dtm: DtmClient;
@@ -37,7 +32,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
   let server: Server;
   let resumeServer: grpc.Server | undefined;
   let wfs: Workflows;
-  let user = 0;
+  let busi: Busi;
+  let accounts: Accounts;
   /** Steps run, per gid (replayed steps are not run again). */
   const runs: Record<string, string[]> = {};
   /** gids whose TransIn step "crashes" once (the process dies before recording it). */
@@ -49,10 +45,9 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
     dtm = protocol === 'grpc' ? new DtmClient(coordinator.grpcUrl) : http;
     out = await pgBusiness('wf');
     inn = await mysqlBusiness('wf');
-    await out.pool.query('create table user_account (user_id int primary key, balance int not null)');
-    await inn.pool.query('create table user_account (user_id int primary key, balance int not null)');
-    const outDb = pgDb(out.pool);
-    const inDb = mysql2Db(inn.pool, { table: inn.table });
+    accounts = new Accounts(out, inn);
+    await accounts.create();
+    busi = new Busi(pgDb(out.pool), mysql2Db(inn.pool, { table: inn.table }));
 
     const app = express().use(express.json());
     await new Promise<void>((resolve) => {
@@ -72,33 +67,26 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
     );
 
     wfs.register('transfer', async (wf, raw) => {
-      const t = JSON.parse(raw) as Input;
+      const t = JSON.parse(raw) as Transfer;
       const log = (runs[wf.gid] ??= []);
+      /** A workflow step: the business step under the barrier the workflow gives, logged in `runs`. */
+      const step = (name: StepName) => async (bb: BranchBarrier) => {
+        log.push(name);
+        if (name === 'TransIn' && crashOnce.delete(wf.gid)) throw new Error('the client process died');
+        return busi.run(name, bb, t);
+      };
       await wf
         .newBranch()
-        .onRollback(async (bb) => {
-          log.push('TransOutRevert');
-          await bb.call(outDb, (c) => c.query('update user_account set balance = balance + $1 where user_id = $2', [t.amount, t.user]));
-        })
+        .onRollback(step('TransOutRevert'))
         .do(async (bb) => {
-          log.push('TransOut');
-          await bb.call(outDb, async (c) => {
-            const r = await c.query('update user_account set balance = balance - $1 where user_id = $2 and balance >= $1', [t.amount, t.user]);
-            if (r.rowCount === 0) throw new Failure('insufficient balance');
-          });
+          await step('TransOut')(bb);
           return 'out done';
         });
       await wf
         .newBranch()
-        .onRollback(async (bb) => {
-          log.push('TransInRevert');
-          await bb.call(inDb, (c) => c.query('update user_account set balance = balance - ? where user_id = ?', [t.amount, t.user]));
-        })
+        .onRollback(step('TransInRevert'))
         .do(async (bb) => {
-          log.push('TransIn');
-          if (crashOnce.delete(wf.gid)) throw new Error('the client process died');
-          if (t.fail) throw new Failure('TransIn refused');
-          await bb.call(inDb, (c) => c.query('update user_account set balance = balance + ? where user_id = ?', [t.amount, t.user]));
+          await step('TransIn')(bb);
           return 'in done';
         });
       return JSON.stringify({ moved: t.amount });
@@ -114,17 +102,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
     await coordinator?.close();
   });
 
-  const account = async () => {
-    user += 1;
-    await out.pool.query('insert into user_account values ($1, 100)', [user]);
-    await inn.pool.query('insert into user_account values (?, 0)', [user]);
-    return user;
-  };
-  const balances = async (u: number) => {
-    const o = await out.pool.query<{ balance: number }>('select balance from user_account where user_id = $1', [u]);
-    const [rows] = await inn.pool.query('select balance from user_account where user_id = ?', [u]);
-    return [o.rows[0]?.balance, (rows as { balance: number }[])[0]?.balance];
-  };
+  const account = () => accounts.open();
+  const balances = (u: number) => accounts.balances(u);
   const progress = async (gid: string) => (await http.query(gid)).branches.map((b) => `${b.branch_id} ${b.op} ${b.status}`);
 
   it('runs both steps and submits the result', async () => {
@@ -132,7 +111,7 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
     const gid = await dtm.newGid();
     expect(await wfs.execute('transfer', gid, JSON.stringify({ user: u, amount: 30 }))).toBe('{"moved":30}');
     expect((await http.query(gid)).transaction?.status).toBe('succeed');
-    expect(await balances(u)).toEqual([70, 30]);
+    expect(await balances(u)).toEqual([70, 30, 0, 0]);
     expect(await progress(gid)).toEqual(['01 action succeed', '02 action succeed']);
     // Executing a finished workflow again returns its stored result without running anything
     // (over gRPC dtm's PrepareWorkflow reply carries no result: docs/client/workflow.md).
@@ -146,8 +125,8 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
     await expect(wfs.execute('transfer', gid, JSON.stringify({ user: u, amount: 30, fail: true }))).rejects.toBeInstanceOf(Failure);
     const q = await http.query(gid);
     expect(q.transaction?.status).toBe('failed');
-    expect(q.transaction?.rollback_reason).toBe('TransIn refused');
-    expect(await balances(u)).toEqual([100, 0]);
+    expect(q.transaction?.rollback_reason).toBe(`TransIn refused for user ${u}`);
+    expect(await balances(u)).toEqual([100, 0, 0, 0]);
     expect(runs[gid]).toEqual(['TransOut', 'TransIn', 'TransOutRevert']);
     expect(await progress(gid)).toEqual(['01 action succeed', '02 action failed', '01 rollback succeed']);
   });
@@ -158,9 +137,9 @@ describe.runIf(businessDatabases).each(protocolTargets())('workflow against %s o
     crashOnce.add(gid);
     await expect(wfs.execute('transfer', gid, JSON.stringify({ user: u, amount: 30 }))).rejects.toThrow('the client process died');
     expect((await http.query(gid)).transaction?.status).toBe('prepared');
-    expect(await balances(u)).toEqual([70, 0]);
+    expect(await balances(u)).toEqual([70, 0, 0, 0]);
     await eventually(async () => (await http.query(gid)).transaction?.status === 'succeed', 45_000);
-    expect(await balances(u)).toEqual([70, 30]);
+    expect(await balances(u)).toEqual([70, 30, 0, 0]);
     expect(runs[gid]).toEqual(['TransOut', 'TransIn', 'TransIn']);
   });
 });
