@@ -130,7 +130,13 @@ export function connect(opts: ConnectOptions): SqlDriver {
 // busy coordinator issues many small writes at once. Reads run at once, but never while a batch
 // is open (one connection: they would see, or land inside, its uncommitted writes).
 
-type Work = { fn: (conn: SqlConn) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type Work = {
+  fn: (conn: SqlConn) => unknown;
+  /** performance.now() past which it stops waiting for another process's write lock (guarded's deadline). */
+  deadline: number;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+};
 
 class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
@@ -147,7 +153,10 @@ class SqliteDriver implements SqlDriver {
     this.db.pragma('journal_mode = WAL');
     // docs/operations.md, "Durability of the embedded store".
     this.db.pragma(sync === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    // No busy handler: SQLite's sleeps in this thread, stopping the event loop while another
+    // process (a worker of the same group, the dashboard's own connection) holds the write lock.
+    // A batch that finds it taken is tried again a moment later instead (drain).
+    this.db.pragma('busy_timeout = 0');
     this.db.pragma('foreign_keys = ON');
     this.conn = {
       query: (sql, params = []) => settle(() => this.execQuery(sql, params)),
@@ -186,7 +195,7 @@ class SqliteDriver implements SqlDriver {
   }
 
   run(sql: string, params: unknown[] = [], wait?: StoreWait): Promise<number> {
-    return guarded(writeOpts, wait, () => this.enqueue((c) => c.run(sql, params)) as Promise<number>);
+    return guarded(writeOpts, wait, (d) => this.enqueue((c) => c.run(sql, params), d) as Promise<number>);
   }
 
   batch(stmts: Stmt[], wait?: StoreWait): Promise<number[]> {
@@ -195,12 +204,12 @@ class SqliteDriver implements SqlDriver {
 
   tx<T>(fn: (conn: SqlConn) => Promise<T>, _opts?: TxOptions, wait?: StoreWait): Promise<T> {
     // One connection, one writer at a time: no deadlocks, and serializable anyway.
-    return guarded(writeOpts, wait, () => this.enqueue(fn) as Promise<T>);
+    return guarded(writeOpts, wait, (d) => this.enqueue(fn, d) as Promise<T>);
   }
 
-  private enqueue(fn: Work['fn']): Promise<unknown> {
+  private enqueue(fn: Work['fn'], deadline: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ fn, resolve, reject });
+      this.queue.push({ fn, deadline, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.drain());
@@ -211,14 +220,22 @@ class SqliteDriver implements SqlDriver {
   private async drain(): Promise<void> {
     while (this.running) await this.running;
     this.scheduled = false;
+    if (this.queue.length === 0) return;
+    // Another process writes: the queue waits (and grows) until the lock is free.
+    const lock = this.lock();
+    if (lock !== 'locked') {
+      if (lock === 'busy' && this.queue.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        setTimeout(() => void this.drain(), LOCK_RETRY_MS);
+      }
+      return;
+    }
     const batch = this.queue;
     this.queue = [];
-    if (batch.length === 0) return;
     let done!: () => void;
     this.running = new Promise<void>((r) => (done = r));
     const results: { w: Work; ok: boolean; value: unknown }[] = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
       for (const w of batch) {
         this.db.exec('SAVEPOINT w');
         try {
@@ -246,6 +263,31 @@ class SqliteDriver implements SqlDriver {
     }
   }
 
+  /**
+   * Takes the write lock (BEGIN IMMEDIATE): 'locked' when this connection now writes, 'busy' when
+   * another process holds it; the queued writes past their deadline then fail with SQLITE_BUSY
+   * (nothing of them ran: guarded() answers as for an unreachable server). Any other error fails
+   * them all ('failed').
+   */
+  private lock(): 'locked' | 'busy' | 'failed' {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      return 'locked';
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+        const now = performance.now();
+        const late = this.queue.filter((w) => w.deadline <= now);
+        if (late.length > 0) this.queue = this.queue.filter((w) => w.deadline > now);
+        for (const w of late) w.reject(err);
+        return 'busy';
+      }
+      const batch = this.queue;
+      this.queue = [];
+      for (const w of batch) w.reject(err);
+      return 'failed';
+    }
+  }
+
   async close(): Promise<void> {
     while (this.running || this.queue.length > 0) {
       if (this.running) await this.running;
@@ -254,6 +296,9 @@ class SqliteDriver implements SqlDriver {
     this.db.close();
   }
 }
+
+/** How often queued SQLite writes try again for another process's write lock. */
+const LOCK_RETRY_MS = 1;
 
 /** Runs `fn` now and settles with its value; a throw becomes a rejection, as in an async function. */
 function settle<T>(fn: () => T): Promise<T> {

@@ -1,5 +1,6 @@
 // The store port on real databases: conditions of every state change, lease claims, migrations,
 // and agreement between the Prisma schema and each dialect's SQL migrations.
+import BetterSqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connect,
@@ -360,4 +361,49 @@ describe('SQLite durability setting (Store.SqliteSync)', () => {
       }
     }
   });
+});
+
+describe('SQLite shared by several processes (Workers)', () => {
+  it("waits for another connection's write lock without stopping the event loop, then writes", async () => {
+    const base = await freshStore('sqlite', 'shared');
+    const db = await openDatabase(base);
+    const other = new BetterSqlite(base.db); // another process's connection, as far as SQLite knows
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const g = `sh-${Date.now()}`;
+      const inserting = db.store.insertTrans(globalRow(g, later(10_000)), [], new Date());
+      // the writer waits for the lock, and this process goes on meanwhile
+      let ticks = 0;
+      const ticker = setInterval(() => ticks++, 5);
+      await new Promise((r) => setTimeout(r, 200));
+      clearInterval(ticker);
+      expect(ticks).toBeGreaterThan(10);
+      expect(other.prepare('SELECT count(*) AS n FROM trans_global WHERE gid = ?').get(g)).toEqual({ n: 0 });
+      other.exec('COMMIT');
+      expect(await inserting).toBe(true);
+      expect((await db.store.findGlobal(g))?.status).toBe('submitted');
+    } finally {
+      other.close();
+      await db.close();
+    }
+  });
+
+  it("fails a request's write with StoreUnavailableError when the lock stays taken past its deadline", async () => {
+    const base = await freshStore('sqlite', 'shared2');
+    const db = await openDatabase(base);
+    const other = new BetterSqlite(base.db);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const g = `sh2-${Date.now()}`;
+      const err: unknown = await withStoreWait(300, (wait) => db.store.waiting(wait).insertTrans(globalRow(g, later(10_000)), [], new Date())).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      other.exec('ROLLBACK');
+      expect(await db.store.findGlobal(g)).toBeNull();
+    } finally {
+      other.close();
+      await db.close();
+    }
+  }, 15_000);
 });
