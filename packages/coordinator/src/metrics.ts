@@ -2,6 +2,34 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineMetrics } from '@dtx/engine';
 
+/**
+ * A prom-client Counter whose increments on the hot path are counted in a map and handed to the
+ * counter when it is read (a scrape, or the group's aggregation): prom-client hashes and checks
+ * the labels at every inc, a few µs each, several times per saga.
+ */
+class DeferredCounter<L extends string> {
+  readonly counter: Counter<L>;
+  private readonly pending = new Map<string, { labels: Record<L, string>; n: number }>();
+
+  constructor(config: { name: string; help: string; labelNames: L[]; registers: Registry[] }) {
+    const pending = this.pending;
+    this.counter = new Counter<L>({
+      ...config,
+      collect() {
+        for (const p of pending.values()) if (p.n > 0) this.inc(p.labels, p.n);
+        for (const p of pending.values()) p.n = 0;
+      },
+    });
+  }
+
+  /** Adds one to the series `labels`; `key` names that series (its label values joined). */
+  inc(key: string, labels: () => Record<L, string>): void {
+    const p = this.pending.get(key);
+    if (p) p.n++;
+    else this.pending.set(key, { labels: labels(), n: 1 });
+  }
+}
+
 /** Most endpoints dtx_branch_calls_total keeps apart (each has up to 4 outcome series). */
 export const MAX_ENDPOINT_SERIES = 200;
 export const OTHER_ENDPOINT = 'other';
@@ -10,13 +38,13 @@ export class Metrics implements EngineMetrics {
   readonly registry = new Registry();
   /** The text GET /api/metrics serves: this registry's, or the whole group's in a worker (apps/server workers.ts). */
   collect: () => Promise<string> = () => this.registry.metrics();
-  private readonly serverProcess: Counter<'type' | 'api' | 'status'>;
+  private readonly serverProcess: DeferredCounter<'type' | 'api' | 'status'>;
   private readonly serverDuration: Histogram<'type' | 'api'>;
-  private readonly transProcess: Counter<'model' | 'status'>;
+  private readonly transProcess: DeferredCounter<'model' | 'status'>;
   private readonly transDuration: Histogram<'model'>;
-  private readonly branchProcess: Counter<'model' | 'branchid' | 'branchtype' | 'status'>;
+  private readonly branchProcess: DeferredCounter<'model' | 'branchid' | 'branchtype' | 'status'>;
   private readonly refused: Counter<'reason'>;
-  private readonly branchCalls: Counter<'endpoint' | 'outcome'>;
+  private readonly branchCalls: DeferredCounter<'endpoint' | 'outcome'>;
   /** Endpoints with a series of their own; calls to any further one count as `other`. */
   private readonly endpoints = new Set<string>();
 
@@ -31,7 +59,7 @@ export class Metrics implements EngineMetrics {
       registers: [this.registry],
     });
     info.set({ version }, 1);
-    this.serverProcess = new Counter({
+    this.serverProcess = new DeferredCounter({
       name: 'dtm_server_process_total',
       help: 'All request received by dtm',
       labelNames: ['type', 'api', 'status'],
@@ -43,7 +71,7 @@ export class Metrics implements EngineMetrics {
       labelNames: ['type', 'api'],
       registers: [this.registry],
     });
-    this.transProcess = new Counter({
+    this.transProcess = new DeferredCounter({
       name: 'dtm_transaction_process_total',
       help: 'All transactions processed by dtm',
       labelNames: ['model', 'status'],
@@ -55,13 +83,13 @@ export class Metrics implements EngineMetrics {
       labelNames: ['model'],
       registers: [this.registry],
     });
-    this.branchProcess = new Counter({
+    this.branchProcess = new DeferredCounter({
       name: 'dtm_branch_process_total',
       help: 'All branches processed by dtm',
       labelNames: ['model', 'branchid', 'branchtype', 'status'],
       registers: [this.registry],
     });
-    this.branchCalls = new Counter({
+    this.branchCalls = new DeferredCounter({
       name: 'dtx_branch_calls_total',
       help: `Branch calls by endpoint (host + path, or gRPC service/method; after ${MAX_ENDPOINT_SERIES} endpoints: "${OTHER_ENDPOINT}") and outcome`,
       labelNames: ['endpoint', 'outcome'],
@@ -86,7 +114,7 @@ export class Metrics implements EngineMetrics {
       if (this.endpoints.size >= MAX_ENDPOINT_SERIES) endpoint = OTHER_ENDPOINT;
       else this.endpoints.add(endpoint);
     }
-    this.branchCalls.inc({ endpoint, outcome });
+    this.branchCalls.inc(`${endpoint}\n${outcome}`, () => ({ endpoint, outcome }));
   }
 
   /** The admission gauges, read when scraped. */
@@ -114,16 +142,19 @@ export class Metrics implements EngineMetrics {
   }
 
   request(type: 'http' | 'grpc', api: string, ok: boolean, seconds: number): void {
-    this.serverProcess.inc({ type, api, status: ok ? 'ok' : 'fail' });
+    const status = ok ? 'ok' : 'fail';
+    this.serverProcess.inc(`${type}\n${api}\n${status}`, () => ({ type, api, status }));
     this.serverDuration.observe({ type, api }, seconds);
   }
 
   pass(model: string, ok: boolean, secondsSinceCreate: number): void {
-    this.transProcess.inc({ model, status: ok ? 'ok' : 'fail' });
+    const status = ok ? 'ok' : 'fail';
+    this.transProcess.inc(`${model}\n${status}`, () => ({ model, status }));
     this.transDuration.observe({ model }, secondsSinceCreate);
   }
 
   branch(model: string, branchId: string, op: string, ok: boolean): void {
-    this.branchProcess.inc({ model, branchid: branchId, branchtype: op, status: ok ? 'ok' : 'fail' });
+    const status = ok ? 'ok' : 'fail';
+    this.branchProcess.inc(`${model}\n${branchId}\n${op}\n${status}`, () => ({ model, branchid: branchId, branchtype: op, status }));
   }
 }
