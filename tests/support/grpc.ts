@@ -8,6 +8,8 @@ export interface GrpcReply {
   code?: grpc.status;
   details?: string;
   delayMs?: number;
+  /** The reply message of an OK answer (default: empty). */
+  message?: Buffer;
 }
 
 export interface GrpcBranchCall {
@@ -77,7 +79,7 @@ export class GrpcBranchServer {
     const handler: GrpcHandler = this.handlers.get(path) ?? (() => ({}));
     const r = await handler(c);
     if (r.delayMs) await new Promise((res) => setTimeout(res, r.delayMs));
-    if (!r.code) return cb(null, Buffer.alloc(0));
+    if (!r.code) return cb(null, r.message ?? Buffer.alloc(0));
     cb({ code: r.code, details: r.details ?? '', metadata: new grpc.Metadata() });
   }
 

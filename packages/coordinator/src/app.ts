@@ -79,7 +79,15 @@ export async function startCoordinator(config: Config, opts: StartOptions): Prom
   });
   const router = new CallRouter(httpTransport);
   const etcd = driver === 'dtm-driver-gozero' ? new EtcdResolver(log) : undefined;
-  const grpcTransport = new GrpcTransport({ driver, logger: log, etcd, dockerHostRewrite, maxMessageBytes: config.MaxBodyBytes, policy });
+  const grpcTransport = new GrpcTransport({
+    driver,
+    logger: log,
+    etcd,
+    dockerHostRewrite,
+    maxMessageBytes: config.MaxBodyBytes,
+    policy,
+    userAgent: `dtx/${VERSION}`,
+  });
   router.setGrpc({
     call: (c) => grpcTransport.call(c),
     close: async () => {

@@ -6,6 +6,8 @@ export { errorReply } from './http/server.ts';
 export { checkReadiness, READY_PATH, type Readiness, type ReadinessProbe } from './http/health.ts';
 export { loadDtmProto, grpcStatusOf } from './grpc/server.ts';
 export { splitBranchUrl } from './grpc/target.ts';
+export { GrpcTransport } from './grpc/transport.ts';
+export { parseDialAddress } from './grpc/client.ts';
 export { LEASE_TTL_SECONDS } from './discovery/etcd.ts';
 export { HttpTransport, branchUrl, dockerRewrite, goQueryEscape } from './calls/http.ts';
 export { CallRouter } from './calls/router.ts';

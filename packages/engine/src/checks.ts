@@ -131,6 +131,8 @@ const HEADER_VALUE_BAD = /[^\t\x20-\x7e\x80-\xff]/;
 const REFUSED_HEADERS = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect', 'content-length']);
 /** grpc-js Metadata keys (lowercased) and non-binary values. */
 const GRPC_KEY = /^[0-9a-z_.-]+$/;
+/** Connection-specific headers, which HTTP/2 (and so a gRPC call) cannot carry (RFC 9113 §8.2.2). */
+const HTTP2_REFUSED = new Set(['connection', 'proxy-connection', 'http2-settings']);
 const GRPC_VALUE_BAD = /[^\x20-\x7e]/;
 
 function badChar(value: string, re: RegExp): string {
@@ -152,6 +154,7 @@ export function checkBranchHeaders(what: string, headers: Record<string, string>
     if (protocol !== 'grpc') continue;
     if (!GRPC_KEY.test(lower)) throw badRequest(`${label}: the name is not a gRPC metadata key (0-9 a-z _ . -)`);
     if (lower.endsWith('-bin')) throw badRequest(`${label}: gRPC metadata keys ending in -bin carry binary values, which headers cannot`);
+    if (HTTP2_REFUSED.has(lower)) throw badRequest(`${label}: a connection-specific header, which HTTP/2 (gRPC) cannot carry`);
     const badGrpc = badChar(value, GRPC_VALUE_BAD);
     if (badGrpc) throw badRequest(`${label}: the value holds a character not allowed in gRPC metadata (printable ASCII only; ${badGrpc})`);
   }

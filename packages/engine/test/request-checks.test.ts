@@ -130,6 +130,11 @@ describe('branch headers', () => {
       headers({ 'x-a': 'caf\u00e9' }, 'grpc'),
       'branch_headers "x-a": the value holds a character not allowed in gRPC metadata (printable ASCII only; \\u00e9 at position 3)',
     ],
+    [
+      'gRPC: connection: close',
+      headers({ Connection: 'close' }, 'grpc'),
+      'branch_headers "Connection": a connection-specific header, which HTTP/2 (gRPC) cannot carry',
+    ],
     ['gRPC: upper-case keys are lowercased', headers({ 'X-Trace': 'abc' }, 'grpc'), null],
     [
       'passthrough headers too',

@@ -3,11 +3,11 @@
 // of every redirect hop, and per connection, to the address actually connected (the connector's
 // DNS lookup and literal IPs): no DNS lookup is added.
 import { randomBytes } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { EgressRefusedError, type EgressPolicy } from '@dtx/config';
 import { classifyHttp } from './classify.ts';
+import { policyLookup } from './egress-lookup.ts';
 import type { BranchCall, BranchTransport, CallResult } from '@dtx/engine';
 
 /** Response bytes read from a branch at most; the rest is discarded. */
@@ -319,20 +319,7 @@ export class HttpTransport implements BranchTransport {
  * dropped; none left fails the connection).
  */
 function policyConnector(policy: EgressPolicy): buildConnector.connector {
-  const lookup = ((hostname: string, options: LookupAllOptions, callback: (err: Error | null, a: LookupAddress[] | string, f?: number) => void) => {
-    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, options.all ? [] : '', 0);
-      const allowed = addresses.filter((a) => !policy.refuseAddress(hostname, a.address));
-      const first = allowed[0];
-      if (!first) {
-        const why = addresses[0] ? policy.refuseAddress(hostname, addresses[0].address) : 'no address';
-        return callback(new EgressRefusedError(hostname, why ?? 'BranchCallPolicy'), options.all ? [] : '', 0);
-      }
-      if (options.all) callback(null, allowed);
-      else callback(null, first.address, first.family);
-    });
-  }) as unknown as LookupFunction;
-  const connect = buildConnector({ lookup });
+  const connect = buildConnector({ lookup: policyLookup(policy) });
   return (opts, callback) => {
     const host = opts.hostname.replace(/^\[(.*)\]$/, '$1');
     const why = isIP(host) ? policy.refuseAddress(host, host) : undefined;
