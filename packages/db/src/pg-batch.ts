@@ -1,7 +1,15 @@
 // PostgreSQL statements that carry the writes of many requests at once (group-commit.ts): the
 // members' values go as one array per column and `unnest` turns them back into rows, so the
-// statement text is the same whatever the batch size (prepared once per connection) and one
-// statement is one transaction: one round trip and one commit for the whole batch.
+// statement text is the same whatever the batch size, and one statement is one transaction: one
+// round trip and one commit for the whole batch.
+//
+// They are planned at every execution (CUSTOM_PLAN keeps drivers.ts from preparing them by
+// name): a prepared statement's generic plan is made once per connection and kept until the
+// table is next analyzed, and one made while a new database's tables were still small joined the
+// arrays to the table by scanning it, 80-100 ms a batch once the table had grown (seen in the
+// benchmark's first minute, before autovacuum's first ANALYZE). The plan of one batch costs
+// about a millisecond of database CPU, shared by its members.
+const CUSTOM_PLAN = '/* planned per batch (pg-batch.ts) */ ';
 import type { SqlDriver } from './drivers.ts';
 import { BRANCH_INSERT_COLUMNS, branchRowValues, columns, GLOBAL_INSERT_COLUMNS, globalValues } from './values.ts';
 import type { GlobalStatus, NewBranch, NewGlobal, StatusChange, StoreWait } from './types.ts';
@@ -16,6 +24,7 @@ export interface InsertMember {
 // too; the gids inserted come back. A batch never holds one gid twice (GroupCommit's key). The
 // arrays are the columns of values.ts; lease_expire comes as the lease in ms.
 const INSERT_MANY =
+  CUSTOM_PLAN +
   'WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[], ' +
   '?::text[], ?::text[], ?::int[], ?::timestamptz[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[]) ' +
   `WITH ORDINALITY AS v(${GLOBAL_INSERT_COLUMNS}, ord)), ` +
@@ -57,6 +66,7 @@ export function batchableChange(c: StatusChange): boolean {
 // The branch results are written whatever the outcome of the compare-and-set (they are facts),
 // as in the plain statement; a NULL in an optional column's array leaves that column as it is.
 const STATUS_MANY =
+  CUSTOM_PLAN +
   'WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::text[], ?::text[], ?::bool[], ' +
   '?::int[], ?::text[], ?::bool[], ?::timestamptz[], ?::int[], ?::timestamptz[], ?::text[], ?::text[]) AS v(gid, from_status, ' +
   'to_status, now, rollback_reason, owner, release, errors, last_error, set_streak, fail_since, fail_streak, ongoing_since, ' +
