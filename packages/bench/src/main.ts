@@ -20,6 +20,7 @@ const USAGE = `Usage: pnpm bench [options]
   --db-port P          with --target: the port of the target's store server (e.g. dtm's Redis),
                        whose CPU then counts in the db column
   --grpc-target H:P    with --target and --protocol grpc: the target's gRPC address
+  --grpc-channels N    gRPC connections the clients share (default: one per 10 clients)
   --protocol LIST      http (POST /api/dtmsvr/submit, HTTP branches) and/or grpc
                        (dtmgimp.Dtm/Submit, gRPC branches); default http
   --label TEXT         name of the server in the report (default dtx, or "target")
@@ -61,6 +62,7 @@ const { values: a } = parseArgs({
     'target-db': { type: 'string' },
     'db-port': { type: 'string' },
     'grpc-target': { type: 'string' },
+    'grpc-channels': { type: 'string' },
     protocol: { type: 'string', default: 'http' },
     label: { type: 'string' },
     duration: { type: 'string', default: '30s' },
@@ -280,6 +282,7 @@ async function runOne(
     durationMs,
     waitResult,
     rate: Number(a.rate) || 0,
+    grpcChannels: a['grpc-channels'] ? Number(a['grpc-channels']) : Math.ceil(concurrency / 10),
     gidPrefix: `bench-${stamp}-${name}-${protocol}-c${concurrency}-${rep}`,
     onWindow: async (edge) => {
       if (edge === 'start') {
