@@ -147,6 +147,9 @@ class SqliteDriver implements SqlDriver {
   /** The batch being executed (reads wait for it). */
   private running: Promise<void> | null = null;
   private readonly conn: SqlConn;
+  /** Prepared once: `exec` parses its text at every call, twice per write of a batch. */
+  private readonly savepoint: Database.Statement;
+  private readonly release: Database.Statement;
 
   constructor(file: string, sync: 'normal' | 'full') {
     this.db = new Database(file);
@@ -158,6 +161,8 @@ class SqliteDriver implements SqlDriver {
     // A batch that finds it taken is tried again a moment later instead (drain).
     this.db.pragma('busy_timeout = 0');
     this.db.pragma('foreign_keys = ON');
+    this.savepoint = this.db.prepare('SAVEPOINT w');
+    this.release = this.db.prepare('RELEASE w');
     this.conn = {
       query: (sql, params = []) => settle(() => this.execQuery(sql, params)),
       run: (sql, params = []) => settle(() => this.execRun(sql, params)),
@@ -237,14 +242,14 @@ class SqliteDriver implements SqlDriver {
     const results: { w: Work; ok: boolean; value: unknown }[] = [];
     try {
       for (const w of batch) {
-        this.db.exec('SAVEPOINT w');
+        this.savepoint.run();
         try {
           const value = await w.fn(this.conn);
-          this.db.exec('RELEASE w');
+          this.release.run();
           results.push({ w, ok: true, value });
         } catch (err) {
           this.db.exec('ROLLBACK TO w');
-          this.db.exec('RELEASE w');
+          this.release.run();
           results.push({ w, ok: false, value: err });
         }
       }
