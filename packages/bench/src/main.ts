@@ -2,7 +2,7 @@
 // any dtm-compatible server (--target). See packages/bench/README.md.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DbStats, diff, type Counters } from './dbstats.ts';
 import { percentile, runLoad, sleep } from './load.ts';
@@ -595,8 +595,10 @@ async function main(): Promise<void> {
     printTable(medians);
   }
   if (a.json) {
+    // pnpm runs the script in packages/bench: a relative path is the caller's (INIT_CWD).
+    const file = resolve(process.env.INIT_CWD ?? process.cwd(), a.json);
     writeFileSync(
-      a.json,
+      file,
       JSON.stringify(
         {
           date: new Date().toISOString(),
@@ -611,7 +613,7 @@ async function main(): Promise<void> {
         2,
       ),
     );
-    console.error(`wrote ${a.json}`);
+    console.error(`wrote ${file}`);
   }
   // Our servers' logs (warnings and errors only) stay in the run directory; show any content.
   for (const f of readdirSync(runDir).filter((n) => n.endsWith('.log'))) {
