@@ -12,9 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import type { BranchCall } from '../../engine/src/index.ts';
-import { HttpTransport } from '../../coordinator/src/calls/http.ts';
-import { GrpcTransport } from '../../coordinator/src/grpc/transport.ts';
+import { GrpcTransport, HttpTransport } from '@dtx/coordinator';
+import type { BranchCall } from '@dtx/engine';
 import { benchDir, startBranchService } from './procs.ts';
 
 const VARIANTS = ['http', 'grpc', 'grpc-js'] as const;
