@@ -363,6 +363,37 @@ describe('SQLite durability setting (Store.SqliteSync)', () => {
   });
 });
 
+describe('SQLite page size', () => {
+  it('makes a new database of 1 KiB pages and leaves an existing one, and its rows, as they are', async () => {
+    const fresh = await freshStore('sqlite', 'pages');
+    const db = await openDatabase(fresh);
+    try {
+      expect((await db.driver.query('PRAGMA page_size'))[0]).toEqual({ page_size: 1024 });
+      // the schema and a transaction fit in it
+      expect(await db.store.insertTrans(globalRow(`pg-${Date.now()}`, later(10_000)), [], new Date())).toBe(true);
+    } finally {
+      await db.close();
+    }
+
+    // A database made before this setting (SQLite's default 4 KiB pages) keeps its page size.
+    const old = await freshStore('sqlite', 'pages-old');
+    const made = new BetterSqlite(old.db);
+    made.exec("CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES ('here')");
+    expect(made.pragma('page_size', { simple: true })).toBe(4096);
+    made.close();
+    const reopened = await openDatabase(old);
+    try {
+      expect((await reopened.driver.query('PRAGMA page_size'))[0]).toEqual({ page_size: 4096 });
+      expect(await reopened.driver.query('SELECT v FROM kept')).toEqual([{ v: 'here' }]);
+      const g = `pg-old-${Date.now()}`;
+      expect(await reopened.store.insertTrans(globalRow(g, later(10_000)), [], new Date())).toBe(true);
+      expect((await reopened.store.findGlobal(g))?.status).toBe('submitted');
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
 describe('SQLite shared by several processes (Workers)', () => {
   it("waits for another connection's write lock without stopping the event loop, then writes", async () => {
     const base = await freshStore('sqlite', 'shared');
