@@ -31,6 +31,13 @@ import {
 } from './types.ts';
 
 const UNFINISHED = `('prepared','submitted','aborting')`;
+/**
+ * The owner index holds leased rows only (migration 0025, a partial index on SQLite and
+ * PostgreSQL): a query by owner states the index's condition word for word, so that the planner
+ * uses it whatever the token (neither proves it from `owner = ?` with a parameter: SQLite never,
+ * PostgreSQL not in a generic plan).
+ */
+const HELD = `owner <> ''`;
 
 // Explicit column lists rather than `*`: PostgreSQL statements are prepared once per connection,
 // and a prepared `SELECT *` breaks when a newer instance's migration adds a column.
@@ -471,7 +478,7 @@ export class SqlStore implements Store {
     const out: RenewedLease[] = [];
     for (let i = 0; i < tokens.length; i += 200) {
       const chunk = tokens.slice(i, i + 200);
-      const update = `UPDATE trans_global SET lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE owner IN (${chunk.map(() => '?').join(', ')})`;
+      const update = `UPDATE trans_global SET lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE owner IN (${chunk.map(() => '?').join(', ')}) AND ${HELD}`;
       const params = [leaseMs, ...chunk];
       let rows: Row[];
       if (this.dialect === 'mysql') {
@@ -482,7 +489,7 @@ export class SqlStore implements Store {
         rows = await this.driver.tx(
           async (c) => {
             if ((await c.run(update, params)) === 0) return [];
-            return c.query(`SELECT gid, owner FROM trans_global WHERE owner IN (${chunk.map(() => '?').join(', ')})`, chunk);
+            return c.query(`SELECT gid, owner FROM trans_global WHERE owner IN (${chunk.map(() => '?').join(', ')}) AND ${HELD}`, chunk);
           },
           { isolation: 'read committed' },
         );
@@ -566,7 +573,7 @@ export class SqlStore implements Store {
     }
     const n = await this.driver.run(`UPDATE trans_global ${set} WHERE ${due} ORDER BY next_cron_time LIMIT ?`, [...setParams, now, limit]);
     if (n === 0) return [];
-    return (await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE owner = ?`, [token])).map(toGlobal);
+    return (await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE owner = ? AND ${HELD}`, [token])).map(toGlobal);
   }
 
   async resetCronTime(after: Date, limit: number, now: Date): Promise<number> {

@@ -217,13 +217,21 @@ export class Pass {
         release: isFinished(to),
         errors: isFinished(to) ? this.errors : undefined,
         lastError: isFinished(to) ? this.lastError : undefined,
-        // A finished transaction is stuck on nothing.
-        streak: isFinished(to) ? { ...NO_STREAK } : undefined,
+        // A finished transaction is stuck on nothing. Cleared only when there is something to
+        // clear: SQLite rewrites an index entry for every indexed column the UPDATE assigns.
+        streak: isFinished(to) && this.hasStreak() ? { ...NO_STREAK } : undefined,
       }),
     );
     if (!ok) throw new CasLostError(this.trans.gid, from, to);
     this.trans.status = to;
     if (rollbackReason) this.trans.rollbackReason = rollbackReason;
+  }
+
+  /** Whether the stored row may hold a run of call answers: this pass changed it, or it was read with one. */
+  private hasStreak(): boolean {
+    if (this.streakChanged) return true;
+    const s = this.trans.streak;
+    return s !== undefined && (s.failSince !== null || s.failStreak !== 0 || s.ongoingSince !== null || s.failEndpoint !== '' || s.failDetail !== '');
   }
 
   /**
