@@ -51,7 +51,8 @@ describe.skipIf(stores.length === 0).each(stores)('partial indexes on %s', (stor
     }
     let n = 0;
     const numbered = sql.replace(/\?/g, () => `$${++n}`);
-    const literal = (v: unknown) => (typeof v === 'number' ? String(v) : `'${(v instanceof Date ? v.toISOString() : String(v)).replace(/'/g, "''")}'`);
+    const literal = (v: unknown) =>
+      typeof v === 'number' ? String(v) : `'${(v instanceof Date ? v.toISOString() : String(v)).replace(/'/g, "''")}'`;
     return db.driver.tx(async (c) => {
       await c.run('SET LOCAL enable_seqscan = off');
       await c.run('SET LOCAL plan_cache_mode = force_generic_plan');
@@ -75,16 +76,22 @@ describe.skipIf(stores.length === 0).each(stores)('partial indexes on %s', (stor
     // The renewal (UPDATE ... RETURNING here; the claim's read by owner is MySQL's path only)
     const byOwner = sent.filter((s) => /WHERE owner (=|IN)/.test(s.sql));
     expect(byOwner.map((s) => s.sql.slice(0, 39))).toEqual(['UPDATE trans_global SET lease_expire = ']);
-    for (const s of byOwner) expect(await plan(s.sql, s.params), s.sql).toMatch(storeName === 'sqlite' ? /USING (COVERING )?INDEX owner\b/ : /(Index|Bitmap Index) Scan using owner\b/);
+    for (const s of byOwner)
+      expect(await plan(s.sql, s.params), s.sql).toMatch(
+        storeName === 'sqlite' ? /USING (COVERING )?INDEX owner\b/ : /(Index|Bitmap Index) Scan using owner\b/,
+      );
   });
 
   it('the migrations build them with their conditions', async () => {
     const rows =
       storeName === 'sqlite'
         ? await db.driver.query(`SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name = 'trans_global'`)
-        : await db.driver.query(`SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'trans_global' AND schemaname = current_schema()`);
+        : await db.driver.query(
+            `SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'trans_global' AND schemaname = current_schema()`,
+          );
     const condition = (name: string) => {
-      const def = String(rows.find((r) => r.name === name)?.def ?? '');
+      const found = rows.find((r) => r.name === name)?.def;
+      const def = typeof found === 'string' ? found : '';
       return def.includes(' WHERE ') ? def.slice(def.indexOf(' WHERE ') + 7).replace(/[()]|::text/g, '') : 'none';
     };
     expect(condition('owner')).toBe("owner <> ''");
@@ -98,14 +105,18 @@ describe.skipIf(stores.length === 0).each(stores)('partial indexes on %s', (stor
 
   it('retention and the stuck view still read their indexes through conditions that imply the partial ones', async () => {
     // retention.ts: the oldest failed transaction
-    expect(await plan('SELECT COUNT(rollback_time) AS n, MIN(rollback_time) AS oldest FROM trans_global WHERE rollback_time IS NOT NULL', [])).toMatch(
+    expect(
+      await plan('SELECT COUNT(rollback_time) AS n, MIN(rollback_time) AS oldest FROM trans_global WHERE rollback_time IS NOT NULL', []),
+    ).toMatch(/trans_global_rollback_time/);
+    // the finished-range filter and the per-minute counts compare rollback_time
+    expect(await plan('SELECT id FROM trans_global WHERE rollback_time >= ? AND rollback_time < ?', [new Date(0), new Date()])).toMatch(
       /trans_global_rollback_time/,
     );
-    // the finished-range filter and the per-minute counts compare rollback_time
-    expect(await plan('SELECT id FROM trans_global WHERE rollback_time >= ? AND rollback_time < ?', [new Date(0), new Date()])).toMatch(/trans_global_rollback_time/);
     // filters.ts stuckWhere: unfinished and failing (or ongoing) since before a time, status bound as parameters as Prisma does
     const unfinished = ['prepared', 'submitted', 'aborting'];
-    expect(await plan('SELECT id FROM trans_global WHERE status IN (?, ?, ?) AND fail_since < ?', [...unfinished, new Date()])).toMatch(/trans_global_status_fail_since/);
+    expect(await plan('SELECT id FROM trans_global WHERE status IN (?, ?, ?) AND fail_since < ?', [...unfinished, new Date()])).toMatch(
+      /trans_global_status_fail_since/,
+    );
     expect(await plan('SELECT id FROM trans_global WHERE status IN (?, ?, ?) AND ongoing_since < ?', [...unfinished, new Date()])).toMatch(
       /trans_global_status_ongoing_since/,
     );
