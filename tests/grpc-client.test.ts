@@ -8,12 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EgressPolicy } from '@dtx/config';
 import { GrpcTransport, parseDialAddress } from '@dtx/coordinator';
-import type { BranchCall, CallResult } from '@dtx/engine';
+import { silentLogger, type BranchCall, type CallResult } from '@dtx/engine';
 import { eventually } from './support/branches.ts';
 import { nth } from './support/checked.ts';
 import { GrpcBranchServer, grpc } from './support/grpc.ts';
 
-const log = { debug() {}, info() {}, warn() {}, error() {} };
 const METHODS = ['/busi.Busi/Action', '/busi.Busi/Slow'];
 
 function branchCall(url: string, over: Partial<BranchCall> = {}): BranchCall {
@@ -94,7 +93,7 @@ describe('gRPC branch client', () => {
   const transports: GrpcTransport[] = [];
   /** A transport closed after the test. */
   const transport = (over: Partial<ConstructorParameters<typeof GrpcTransport>[0]> = {}) => {
-    const t = new GrpcTransport({ driver: 'dtm-driver-gozero', logger: log, ...over });
+    const t = new GrpcTransport({ driver: 'dtm-driver-gozero', logger: silentLogger, ...over });
     transports.push(t);
     return t;
   };

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { GrpcTransport, HttpTransport } from '@dtx/coordinator';
-import type { BranchCall } from '@dtx/engine';
+import { silentLogger, type BranchCall } from '@dtx/engine';
 import { benchDir, startBranchService } from './procs.ts';
 
 const VARIANTS = ['http', 'grpc', 'grpc-js'] as const;
@@ -36,7 +36,6 @@ const { values: a } = parseArgs({
 
 const calls = Number(a.calls);
 const concurrency = Number(a.concurrency);
-const log = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** One branch call of the given transport; resolves true on success. */
 function caller(variant: Variant, port: number, grpcPort: number): () => Promise<boolean> {
@@ -57,7 +56,7 @@ function caller(variant: Variant, port: number, grpcPort: number): () => Promise
     return async () => (await t.call({ ...base, url, protocol: 'http', gid: gid() })).outcome === 'success';
   }
   if (variant === 'grpc') {
-    const t = new GrpcTransport({ driver: 'default', logger: log });
+    const t = new GrpcTransport({ driver: 'default', logger: silentLogger });
     const url = `127.0.0.1:${grpcPort}/busi.Busi/TransIn`;
     return async () => (await t.call({ ...base, url, protocol: 'grpc', gid: gid() })).outcome === 'success';
   }

@@ -478,7 +478,8 @@ export class SqlStore implements Store {
     const out: RenewedLease[] = [];
     for (let i = 0; i < tokens.length; i += 200) {
       const chunk = tokens.slice(i, i + 200);
-      const update = `UPDATE trans_global SET lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE owner IN (${chunk.map(() => '?').join(', ')}) AND ${HELD}`;
+      const held = `owner IN (${chunk.map(() => '?').join(', ')}) AND ${HELD}`;
+      const update = `UPDATE trans_global SET lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE ${held}`;
       const params = [leaseMs, ...chunk];
       let rows: Row[];
       if (this.dialect === 'mysql') {
@@ -489,7 +490,7 @@ export class SqlStore implements Store {
         rows = await this.driver.tx(
           async (c) => {
             if ((await c.run(update, params)) === 0) return [];
-            return c.query(`SELECT gid, owner FROM trans_global WHERE owner IN (${chunk.map(() => '?').join(', ')}) AND ${HELD}`, chunk);
+            return c.query(`SELECT gid, owner FROM trans_global WHERE ${held}`, chunk);
           },
           { isolation: 'read committed' },
         );
