@@ -7,8 +7,10 @@
 // name): a prepared statement's generic plan is made once per connection and kept until the
 // table is next analyzed, and one made while a new database's tables were still small joined the
 // arrays to the table by scanning it, 80-100 ms a batch once the table had grown (seen in the
-// benchmark's first minute, before autovacuum's first ANALYZE). The plan of one batch costs
-// about a millisecond of database CPU, shared by its members.
+// benchmark's first minute, before autovacuum's first ANALYZE). Planning one batch costs
+// 0.2-0.3 ms of database CPU, shared by its members (EXPLAIN ANALYZE of a three-member status
+// batch; docs/benchmarks.md). Named statements with hash and merge joins turned off on the
+// connection still got a bad generic plan (2.2-2.6 ms of database CPU per saga).
 const CUSTOM_PLAN = '/* planned per batch (pg-batch.ts) */ ';
 import type { SqlDriver } from './drivers.ts';
 import { BRANCH_INSERT_COLUMNS, branchRowValues, columns, GLOBAL_INSERT_COLUMNS, globalValues } from './values.ts';
