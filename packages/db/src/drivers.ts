@@ -399,8 +399,8 @@ const writeOpts = { write: true, unreachable: isUnreachable, deadlock: isDeadloc
 // Statements are sent as named prepared statements: PostgreSQL then parses and plans each one
 // once per connection instead of at every call (half of its CPU per saga, measured). The engine
 // issues a bounded set of statement texts; past MAX_NAMED, new texts go unnamed, and so do texts
-// that do not start with the statement's verb (pg-batch.ts starts its own with a comment: they
-// are planned at each execution).
+// that do not start with the statement's verb (a statement that must be planned at each
+// execution can start with a comment).
 const MAX_NAMED = 500;
 const pgSqlCache = new Map<string, { text: string; name?: string }>();
 function pgSql(sql: string): { text: string; name?: string } {

@@ -33,15 +33,29 @@ export function loadMigrations(dialect: Dialect, dir = MIGRATIONS_DIR): Migratio
     });
 }
 
-/** Splits a migration file into statements (our files keep `;` out of literals and comments). */
+/**
+ * Splits a migration file into statements: at each `;` outside a dollar-quoted body (`$$ ... $$`,
+ * a PostgreSQL function's). Our files keep `;` out of literals and comments otherwise.
+ */
 export function splitStatements(sql: string): string[] {
-  return sql
+  const text = sql
     .split('\n')
     .filter((line) => !line.trim().startsWith('--'))
-    .join('\n')
-    .split(';')
-    .map((s) => s.trim())
-    .filter(Boolean);
+    .join('\n');
+  const out: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    if (text.startsWith('$$', i)) {
+      quoted = !quoted;
+      i++;
+    } else if (text[i] === ';' && !quoted) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out.map((s) => s.trim()).filter(Boolean);
 }
 
 const BOOKKEEPING: Record<Dialect, string> = {

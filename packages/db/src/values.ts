@@ -1,5 +1,7 @@
 // The values of a new global and of its branches in the column order of their INSERTs, shared by
-// the plain statements (sql-store.ts) and the batched ones (pg-batch.ts).
+// the plain statements (sql-store.ts) and the batched ones (pg-batch.ts). PostgreSQL's
+// dtx_insert_many (migration 0026_batch_functions) takes its arrays in this order too: a change
+// here needs a migration that replaces that function.
 import type { NewBranch, NewGlobal } from './types.ts';
 
 export const GLOBAL_INSERT_COLUMNS =
