@@ -43,6 +43,8 @@ export interface SqlDriver extends SqlConn {
   batch(stmts: Stmt[], wait?: StoreWait): Promise<number[]>;
   /** Group commit so far (group-commit.ts), where the driver does it: batches, members, fallbacks. */
   groupStats?(): GroupStats | undefined;
+  /** Whether the database has answered no statement for a while (store-wait.ts, Liveness). */
+  stalled?(): boolean;
   close(): Promise<void>;
 }
 
@@ -448,6 +450,10 @@ class PgDriver implements SqlDriver {
   private readonly readOpts: GuardOptions = { ...readOpts, live: this.live };
   private readonly writeOpts: GuardOptions = { ...writeOpts, live: this.live };
 
+  stalled(): boolean {
+    return this.live.stalled();
+  }
+
   /** A pooled client, waiting for one at most until `deadline`. */
   private client(deadline: number): Promise<pg.PoolClient> {
     return acquireBy(this.pool.connect(), deadline, (c) => c.release());
@@ -576,6 +582,7 @@ class MysqlDriver implements SqlDriver {
     },
     alone: (stmts, wait) => guarded(this.writeOpts, wait, (d) => this.batchOnce(d, stmts)),
     key: () => String(++this.batches),
+    stalled: () => this.live.stalled(),
   });
   private batches = 0;
 

@@ -10,7 +10,9 @@
 // write, so durability is unchanged. A batch that fails as a whole (an SQL error in one member, a
 // lost connection, an unreachable database) is run again member by member through the plain
 // statement, each with its own StoreWait, in the order they came: the culprit fails alone, and
-// each request waits for an unreachable database only as long as its own client waits.
+// each request waits for an unreachable database only as long as its own client waits. While the
+// database is stalled (no answer for a while), a batch is not formed at all: its members go alone,
+// side by side, so that each is refused at its own deadline.
 import type { StoreWait } from './types.ts';
 
 export interface GroupOptions<I, O> {
@@ -27,6 +29,14 @@ export interface GroupOptions<I, O> {
    * the earlier one's batch (and its fallback) is over, so they apply in the order they came.
    */
   key: (item: I) => string;
+  /**
+   * Whether the database is stalled (store-wait.ts, Liveness): then a batch's members run alone,
+   * side by side, each with its own wait. A batch waits as long as its most patient member
+   * (widest), so a member whose client would not wait that long would be held past its deadline
+   * instead of refused; while the database is stalled nothing is sent, so nothing is lost by
+   * splitting.
+   */
+  stalled?: () => boolean;
 }
 
 export interface GroupStats {
@@ -105,6 +115,10 @@ export class GroupCommit<I, O> {
     const only = batch.length === 1 ? batch[0] : undefined;
     if (only) {
       await this.o.alone(only.item, only.wait).then(only.resolve, only.reject);
+      return;
+    }
+    if (this.o.stalled?.()) {
+      await Promise.all(batch.map((m) => this.o.alone(m.item, m.wait).then(m.resolve, m.reject)));
       return;
     }
     let outs: O[];

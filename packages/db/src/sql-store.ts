@@ -259,6 +259,7 @@ export class SqlStore implements Store {
         together: (items, wait) => insertMany(base, items, wait),
         alone: (m, wait) => view(wait).insertOne(m.g, m.branches, m.now),
         key: (m) => m.g.gid,
+        stalled: () => base.stalled?.() ?? false,
       }),
       statuses: new GroupCommit<StatusMember, boolean>({
         lanes: GROUP_LANES,
@@ -266,6 +267,7 @@ export class SqlStore implements Store {
         together: (items, wait) => changeStatusMany(base, items, wait),
         alone: (m, wait) => view(wait).changeOne(m.gid, m.from, m.to, m.now, m.change),
         key: (m) => m.gid,
+        stalled: () => base.stalled?.() ?? false,
       }),
     };
   }

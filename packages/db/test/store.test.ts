@@ -250,6 +250,28 @@ describe.each(testStores())('store on %s', (storeName) => {
     }
   });
 
+  it('a status change records each branch result on its own row, over prepared rows only', async () => {
+    const g = gid();
+    const branches = ['01', '02', '03', '04'].map((id) => ({
+      gid: g,
+      url: 'http://x/a',
+      binData: null,
+      branchId: id,
+      op: 'action',
+      status: 'prepared' as const,
+    }));
+    await db.store.insertTrans(global(g, { owner: 'me:1', leaseMs: 10_000 }), branches, new Date());
+    expect(await db.store.recordBranches(g, [{ branchId: '04', op: 'action', status: 'failed' }], new Date(), 'submitted', 'me:1')).toBe(true);
+    const results = [
+      { branchId: '01', op: 'action', status: 'succeed' as const },
+      { branchId: '02', op: 'action', status: 'succeed' as const },
+      { branchId: '03', op: 'action', status: 'failed' as const },
+      { branchId: '04', op: 'action', status: 'succeed' as const },
+    ];
+    expect(await db.store.changeStatus(g, 'submitted', 'succeed', new Date(), { owner: 'me:1', release: true, branches: results })).toBe(true);
+    expect((await db.store.findBranches(g)).map((b) => `${b.branchId}:${b.status}`)).toEqual(['01:succeed', '02:succeed', '03:failed', '04:failed']);
+  });
+
   it('changeStatus is a compare-and-set on the status and, when given, the lease owner', async () => {
     const g = gid();
     await db.store.insertTrans(global(g, { owner: 'me:1', leaseMs: 10_000 }), [], new Date());

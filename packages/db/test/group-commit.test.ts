@@ -1,0 +1,57 @@
+// Group commit's batching rules (group-commit.ts), on its own: which writes go together, which
+// alone, and with which wait. The stores' batches on real databases are in store.test.ts.
+import { describe, expect, it } from 'vitest';
+import { GroupCommit } from '../src/group-commit.ts';
+import type { StoreWait } from '../src/types.ts';
+
+const wait = (ms: number): StoreWait => ({ deadline: performance.now() + ms, wrote: false, done: false });
+
+/** A group commit whose calls are recorded and held until `release()`. */
+function recorded(stalled: boolean) {
+  const calls: string[] = [];
+  const held: (() => void)[] = [];
+  const hold = () => new Promise<void>((r) => held.push(r));
+  const g = new GroupCommit<string, string>({
+    lanes: 4,
+    max: 64,
+    together: async (items, w) => {
+      calls.push(`together ${items.join(',')} wait ${Math.round((w?.deadline ?? 0) - performance.now())}`);
+      await hold();
+      return items.map((i) => `${i} ok`);
+    },
+    alone: async (item, w) => {
+      calls.push(`alone ${item} wait ${Math.round((w?.deadline ?? 0) - performance.now())}`);
+      await hold();
+      return `${item} alone`;
+    },
+    key: (item) => item,
+    stalled: () => stalled,
+  });
+  const release = () => held.splice(0).forEach((r) => r());
+  return { g, calls, release };
+}
+
+describe('GroupCommit', () => {
+  it('puts the writes of one event-loop turn in one batch, waiting as long as its most patient member', async () => {
+    const { g, calls, release } = recorded(false);
+    const out = Promise.all([g.add('a', wait(2_000)), g.add('b', wait(60_000))]);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/^together a,b wait (59\d\d\d|60000)$/);
+    release();
+    expect(await out).toEqual(['a ok', 'b ok']);
+  });
+
+  it('while the database is stalled, runs them alone, side by side, each with its own wait', async () => {
+    const { g, calls, release } = recorded(true);
+    const out = Promise.all([g.add('a', wait(2_000)), g.add('b', wait(60_000))]);
+    await new Promise((r) => setImmediate(r));
+    // both started before either finished: a short wait is not queued behind a long one
+    expect(calls).toHaveLength(2);
+    expect(calls[0]).toMatch(/^alone a wait (19\d\d|2000)$/);
+    expect(calls[1]).toMatch(/^alone b wait (59\d\d\d|60000)$/);
+    release();
+    expect(await out).toEqual(['a alone', 'b alone']);
+    expect(g.stats).toMatchObject({ batches: 1, members: 2, fallbacks: 0 });
+  });
+});
