@@ -11,8 +11,8 @@
 // lost connection, an unreachable database) is run again member by member through the plain
 // statement, each with its own StoreWait, in the order they came: the culprit fails alone, and
 // each request waits for an unreachable database only as long as its own client waits. While the
-// database is stalled (no answer for a while), a batch is not formed at all: its members go alone,
-// side by side, so that each is refused at its own deadline.
+// database is stalled (no answer for a while), writes neither wait for a lane nor share a batch's
+// wait: each goes alone, side by side with the others, and is refused at its own deadline.
 import type { StoreWait } from './types.ts';
 
 export interface GroupOptions<I, O> {
@@ -30,11 +30,11 @@ export interface GroupOptions<I, O> {
    */
   key: (item: I) => string;
   /**
-   * Whether the database is stalled (store-wait.ts, Liveness): then a batch's members run alone,
-   * side by side, each with its own wait. A batch waits as long as its most patient member
-   * (widest), so a member whose client would not wait that long would be held past its deadline
-   * instead of refused; while the database is stalled nothing is sent, so nothing is lost by
-   * splitting.
+   * Whether the database is stalled (store-wait.ts, Liveness): then writes do not wait for a free
+   * lane, and a batch's members run alone, side by side, each with its own wait. A batch waits as
+   * long as its most patient member (widest), and a queued write waits for a lane whatever its
+   * deadline, so a write whose client would not wait that long would be held past its deadline
+   * instead of refused; while the database is stalled nothing is sent, so nothing is lost.
    */
   stalled?: () => boolean;
 }
@@ -75,7 +75,7 @@ export class GroupCommit<I, O> {
 
   /** Takes the queue at the end of this event-loop turn (the writes of one turn go together). */
   private kick(): void {
-    if (this.scheduled || this.inFlight >= this.o.lanes || this.queue.length === 0) return;
+    if (this.scheduled || !this.laneFree() || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -83,8 +83,16 @@ export class GroupCommit<I, O> {
     });
   }
 
+  /**
+   * Whether another batch may start. While the database is stalled, always: nothing is sent then,
+   * and a write held in the queue behind patient ones would wait past its own deadline.
+   */
+  private laneFree(): boolean {
+    return this.inFlight < this.o.lanes || this.o.stalled?.() === true;
+  }
+
   private flush(): void {
-    while (this.inFlight < this.o.lanes && this.queue.length > 0) {
+    while (this.laneFree() && this.queue.length > 0) {
       const batch: Member<I, O>[] = [];
       const keys: string[] = [];
       const rest: Member<I, O>[] = [];

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, storeUrl, type Database, type SqlDriver } from '@dtx/db';
 import { changeStatusMany, insertMany, type InsertMember } from '../src/pg-batch.ts';
+import { globalRow } from '../../../tests/support/rows.ts';
 import { freshStore, testStores } from '../../../tests/support/stores.ts';
 
 describe.skipIf(!testStores().includes('postgres'))('PostgreSQL batch functions', () => {
@@ -43,21 +44,7 @@ describe.skipIf(!testStores().includes('postgres'))('PostgreSQL batch functions'
 
   const members = (gids: string[], now: Date): InsertMember[] =>
     gids.map((gid) => ({
-      g: {
-        gid,
-        transType: 'saga',
-        status: 'submitted',
-        queryPrepared: '',
-        protocol: 'http',
-        options: '{}',
-        customData: '',
-        nextCronInterval: 10,
-        nextCronTime: now,
-        owner: 'o:1',
-        extData: '',
-        rollbackReason: '',
-        leaseMs: 10_000,
-      },
+      g: globalRow(gid, now, { owner: 'o:1', leaseMs: 10_000 }),
       branches: ['compensate', 'action'].map((op) => ({
         gid,
         url: 'http://127.0.0.1:1/x',

@@ -7,12 +7,12 @@ import type { StoreWait } from '../src/types.ts';
 const wait = (ms: number): StoreWait => ({ deadline: performance.now() + ms, wrote: false, done: false });
 
 /** A group commit whose calls are recorded and held until `release()`. */
-function recorded(stalled: boolean) {
+function recorded(stalled: boolean, lanes = 4) {
   const calls: string[] = [];
   const held: (() => void)[] = [];
   const hold = () => new Promise<void>((r) => held.push(r));
   const g = new GroupCommit<string, string>({
-    lanes: 4,
+    lanes,
     max: 64,
     together: async (items, w) => {
       calls.push(`together ${items.join(',')} wait ${Math.round((w?.deadline ?? 0) - performance.now())}`);
@@ -53,5 +53,31 @@ describe('GroupCommit', () => {
     release();
     expect(await out).toEqual(['a alone', 'b alone']);
     expect(g.stats).toMatchObject({ batches: 1, members: 2, fallbacks: 0 });
+  });
+
+  it('holds a write queued behind busy lanes, but not while the database is stalled', async () => {
+    const turn = () => new Promise((r) => setImmediate(r));
+    const busy = recorded(false, 1);
+    const first = busy.g.add('a', wait(60_000));
+    await turn();
+    const second = busy.g.add('b', wait(2_000));
+    await turn();
+    expect(busy.calls.map((c) => c.split(' wait')[0])).toEqual(['alone a']);
+    busy.release();
+    await first;
+    await turn(); // the lane is handed on after its batch's promise settles, then a turn later
+    await turn();
+    expect(busy.calls.map((c) => c.split(' wait')[0])).toEqual(['alone a', 'alone b']);
+    busy.release();
+    await second;
+
+    const stalled = recorded(true, 1);
+    const a = stalled.g.add('a', wait(60_000));
+    await turn();
+    const b = stalled.g.add('b', wait(2_000));
+    await turn();
+    expect(stalled.calls.map((c) => c.split(' wait')[0])).toEqual(['alone a', 'alone b']);
+    stalled.release();
+    expect(await Promise.all([a, b])).toEqual(['a alone', 'b alone']);
   });
 });
