@@ -12,7 +12,7 @@
 // the session, and the functions' SET clauses price sequential scans and hash and merge joins out
 // whenever that plan is made, so it is the index lookups at any table size.
 import type { SqlDriver } from './drivers.ts';
-import { branchRowValues, columns, globalValues } from './values.ts';
+import { branchRowValues, columns, globalValues, placeholders } from './values.ts';
 import type { GlobalStatus, NewBranch, NewGlobal, StatusChange, StoreWait } from './types.ts';
 
 export interface InsertMember {
@@ -24,7 +24,7 @@ export interface InsertMember {
 // Members with a gid that exists already are skipped (ON CONFLICT DO NOTHING), their branches
 // too; the gids inserted come back. A batch never holds one gid twice (GroupCommit's key). The
 // arrays are the columns of values.ts; lease_expire comes as the lease in ms.
-const INSERT_MANY = `SELECT * FROM dtx_insert_many(${Array(26).fill('?').join(', ')}) AS r(gid)`;
+const INSERT_MANY = `SELECT * FROM dtx_insert_many${placeholders(26)} AS r(gid)`;
 
 /** Inserts the members' globals and branches in one statement; whether each global was new. */
 export async function insertMany(driver: SqlDriver, members: InsertMember[], wait: StoreWait | undefined): Promise<boolean[]> {
@@ -54,7 +54,7 @@ export function batchableChange(c: StatusChange): boolean {
 
 // The branch results are written whatever the outcome of the compare-and-set (they are facts),
 // as in the plain statement; a NULL in an optional column's array leaves that column as it is.
-const STATUS_MANY = `SELECT * FROM dtx_status_many(${Array(20).fill('?').join(', ')}) AS r(gid)`;
+const STATUS_MANY = `SELECT * FROM dtx_status_many${placeholders(20)} AS r(gid)`;
 
 /** Status changes of several transactions (batchableChange) in one statement; whether each matched. */
 export async function changeStatusMany(driver: SqlDriver, members: StatusMember[], wait: StoreWait | undefined): Promise<boolean[]> {

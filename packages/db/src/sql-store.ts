@@ -5,7 +5,7 @@ import { isStorable } from '@dtx/engine';
 import { WaitingDriver, type Row, type SqlConn, type SqlDriver, type Stmt } from './drivers.ts';
 import { GroupCommit, type GroupStats } from './group-commit.ts';
 import { batchableChange, changeStatusMany, insertMany, type InsertMember, type StatusMember } from './pg-batch.ts';
-import { BRANCH_INSERT_COLUMNS, branchRowValues, GLOBAL_INSERT_COLUMNS, globalValues } from './values.ts';
+import { BRANCH_INSERT_COLUMNS, branchRowValues, GLOBAL_INSERT_COLUMNS, globalValues, placeholders } from './values.ts';
 import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
 import {
   DuplicateBranchError,
@@ -63,10 +63,6 @@ const LEASE_UNTIL: Record<Dialect, string> = {
   mysql: `${DB_NOW.mysql} + INTERVAL NULLIF(?, 0) * 1000 MICROSECOND`,
   sqlite: `${DB_NOW.sqlite} + NULLIF(?, 0)`,
 };
-
-function placeholders(n: number): string {
-  return `(${new Array(n).fill('?').join(', ')})`;
-}
 
 function branchValues(branches: NewBranch[], now: Date): unknown[] {
   return branches.flatMap((b) => branchRowValues(b, now));
@@ -252,6 +248,7 @@ export class SqlStore implements Store {
     if (this.dialect !== 'postgres') return {};
     const base = this.driver;
     const view = (wait: StoreWait | undefined) => (wait ? this.waiting(wait) : this);
+    const stalled = () => base.stalled?.() ?? false;
     return {
       inserts: new GroupCommit<InsertMember, boolean>({
         lanes: GROUP_LANES,
@@ -259,7 +256,7 @@ export class SqlStore implements Store {
         together: (items, wait) => insertMany(base, items, wait),
         alone: (m, wait) => view(wait).insertOne(m.g, m.branches, m.now),
         key: (m) => m.g.gid,
-        stalled: () => base.stalled?.() ?? false,
+        stalled,
       }),
       statuses: new GroupCommit<StatusMember, boolean>({
         lanes: GROUP_LANES,
@@ -267,7 +264,7 @@ export class SqlStore implements Store {
         together: (items, wait) => changeStatusMany(base, items, wait),
         alone: (m, wait) => view(wait).changeOne(m.gid, m.from, m.to, m.now, m.change),
         key: (m) => m.gid,
-        stalled: () => base.stalled?.() ?? false,
+        stalled,
       }),
     };
   }

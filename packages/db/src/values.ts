@@ -45,3 +45,8 @@ export function columns(rows: unknown[][], width: number): unknown[][] {
   for (const row of rows) for (let i = 0; i < width; i++) (out[i] as unknown[]).push(row[i]);
   return out;
 }
+
+/** A parenthesized list of `n` placeholders: one row's VALUES, or a call's arguments. */
+export function placeholders(n: number): string {
+  return `(${new Array(n).fill('?').join(', ')})`;
+}
