@@ -196,6 +196,7 @@ describe.each(testStores())('admission control on %s', (storeName) => {
       if (r.ok) continue;
       expect(r.details).toMatch(/^dtx is overloaded: .*MaxInflightSubmits=4.*retry it later$/);
       expect(r.details).not.toMatch(/FAILURE|ONGOING/);
+      expect(r.metadata['dtx-refused']).toBe('inflight_submits');
     }
     expect(pingStatus).toBe(200);
 

@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BranchServer, eventually } from './support/branches.ts';
 import { DtmHttp, startChild, type ChildCoordinator } from './support/coordinator.ts';
+import { freePort } from './support/processes.ts';
+import { DtmGrpc, grpc } from './support/grpc.ts';
 import type { DtmAnswer } from './support/replies.ts';
 import { PrivatePostgres } from './support/private-pg.ts';
 import { testStores } from './support/stores.ts';
@@ -16,11 +18,13 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
   const pg = new PrivatePostgres();
   let coordinator: ChildCoordinator;
   let dtm: DtmHttp;
+  let rpc: DtmGrpc;
   let up = false;
 
   beforeAll(async () => {
     await svc.start();
     await pg.init();
+    const grpcPort = await freePort();
     coordinator = await startChild(
       {
         driver: 'postgres',
@@ -32,12 +36,14 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
         schema: 'public',
         maxOpenConns: 10,
       },
-      { MAX_STORE_WAIT: '60' },
+      { MAX_STORE_WAIT: '60', GRPC_PORT: String(grpcPort) },
     );
     dtm = new DtmHttp(coordinator.base);
+    rpc = new DtmGrpc(`127.0.0.1:${grpcPort}`);
     svc.on('/outage/A', () => (up ? {} : { status: 503, body: 'not yet' }));
   });
   afterAll(async () => {
+    rpc?.close();
     await coordinator?.kill();
     try {
       pg.thaw();
@@ -91,6 +97,19 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
     expect(short.body.reason).toBe('store_unavailable');
     expect(short.body.message).toMatch(/database is unreachable.*ECONNREFUSED.*nothing was stored, retry it later/i);
     expect((await fetch(`${coordinator.base}/api/ping`)).status).toBe(200);
+    // Over gRPC, a 2 s deadline: UNAVAILABLE, the reason in the trailers.
+    const rpcShort = await rpc.call(
+      'Submit',
+      {
+        Gid: 'short-grpc',
+        TransType: 'saga',
+        Steps: JSON.stringify([{ action: '127.0.0.1:1/busi.Busi/A', compensate: '' }]),
+        BinPayloads: [Buffer.alloc(0)],
+      },
+      new grpc.Metadata(),
+      2000,
+    );
+    expect(rpcShort).toMatchObject({ ok: false, code: grpc.status.UNAVAILABLE, metadata: { 'dtx-refused': 'store_unavailable' } });
 
     // A submit that its client waits for: held until the database is back, then stored and run.
     const waiting = submit(saga('during'), 60);
@@ -109,7 +128,8 @@ describe.skipIf(!testStores().includes('postgres'))('database outage (PostgreSQL
     expect(svc.callsTo('/outage/A', 'before').length).toBeGreaterThanOrEqual(2);
     // the refused one was not stored, and the refusal is counted with the overload refusals
     expect(await dtm.status('short')).toBeUndefined();
-    expect(await refusedMetric()).toBe(refusedBefore + 1);
+    expect(await dtm.status('short-grpc')).toBeUndefined();
+    expect(await refusedMetric()).toBe(refusedBefore + 2);
     expect(coordinator.proc.exitCode).toBeNull();
   }, 90_000);
 

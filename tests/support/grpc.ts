@@ -98,6 +98,14 @@ export class GrpcBranchServer {
 export interface GrpcError {
   code: grpc.status;
   details: string;
+  /** The status's metadata (trailers), text values. */
+  metadata: Record<string, string>;
+}
+
+function textMetadata(m: grpc.Metadata | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m?.getMap() ?? {})) out[k] = String(v);
+  return out;
 }
 
 /** A unary method of a generated client (grpc-js types them all as `Function`). */
@@ -121,13 +129,14 @@ export class DtmGrpc {
     method: string,
     req: Record<string, unknown>,
     metadata: grpc.Metadata = new grpc.Metadata(),
+    timeoutMs = 30_000,
   ): Promise<{ ok: true; reply: T } | ({ ok: false } & GrpcError)> {
     return new Promise((resolve, reject) => {
       const unary = this.client[method];
       if (!unary) return reject(new Error(`dtmgimp.Dtm has no method ${method}`));
-      unary.call(this.client, req, metadata, { deadline: Date.now() + 30_000 }, (err, reply) =>
+      unary.call(this.client, req, metadata, { deadline: Date.now() + timeoutMs }, (err, reply) =>
         // the reply is the method's decoded protobuf message; `T` names the fields a test reads
-        resolve(err ? { ok: false, code: err.code, details: err.details } : { ok: true, reply: reply as T }),
+        resolve(err ? { ok: false, code: err.code, details: err.details, metadata: textMetadata(err.metadata) } : { ok: true, reply: reply as T }),
       );
     });
   }

@@ -5,6 +5,7 @@ export { startCoordinator, type Coordinator, type StartOptions } from './app.ts'
 export { errorReply } from './http/server.ts';
 export { checkReadiness, READY_PATH, type Readiness, type ReadinessProbe } from './http/health.ts';
 export { loadDtmProto, grpcStatusOf } from './grpc/server.ts';
+export { GrpcFailure, grpcJsUnary, installFastUnary, type CallContext, type FastRoute } from './grpc/fast-unary.ts';
 export { splitBranchUrl } from './grpc/target.ts';
 export { GrpcTransport } from './grpc/transport.ts';
 export { parseDialAddress } from './grpc/client.ts';

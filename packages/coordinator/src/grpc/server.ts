@@ -1,6 +1,8 @@
 // dtm's gRPC API (docs/protocol/grpc-api.md): service dtmgimp.Dtm plus server reflection, over the same engine
 // calls as the HTTP API. Handlers only decode, call the engine and encode; engine errors become
-// gRPC statuses in one place (grpcStatusOf).
+// gRPC statuses in one place (grpcStatusOf). Each method is served by fast-unary.ts's lean path
+// and, for the calls that path leaves to grpc-js (compressed ones, say), by grpc-js; both run the
+// same function.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,7 @@ import { DtmError, StoreUnavailableError, type Engine, type Logger, type StoreWa
 import { isRefusal, type Admission, type AdmittedOp } from '../admission.ts';
 import type { Access, ApiAuth, OperatorAudit } from '../auth.ts';
 import type { Metrics } from '../metrics.ts';
+import { GrpcFailure, grpcJsUnary, installFastUnary, type CallContext, type FastRoute } from './fast-unary.ts';
 import { registrationFromGrpc, transRequestFromGrpc, type DtmBranchRequestMsg, type DtmRequestMsg } from './decode.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -27,12 +30,6 @@ export function loadDtmProto(): protoLoader.PackageDefinition {
     defaults: true,
     oneofs: true,
   });
-}
-
-/** A call's deadline as Date.now() ms, undefined when it has none. */
-function deadlineMs(d: grpc.Deadline): number | undefined {
-  const ms = d instanceof Date ? d.getTime() : d;
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /**
@@ -94,25 +91,26 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     'grpc.enable_channelz': 0,
   });
 
+  /**
+   * One method of dtmgimp.Dtm: bearer-token check, admission, the call, metrics and the log line.
+   * Resolves with the reply; rejects with the status to send (a GrpcFailure). Served by the fast
+   * path (fast-unary.ts) and, for what it leaves to grpc-js, by grpcJsHandler below.
+   */
   const unary =
     <Req, Res>(
       method: string,
-      fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>, wait?: StoreWait) => Promise<Res> | Res,
+      fn: (req: Req, ctx: CallContext, wait?: StoreWait) => Promise<Res> | Res,
       admitted?: AdmittedOp,
       access: Access = 'service',
-    ): grpc.handleUnaryCall<Req, Res> =>
-    (call, callback) => {
+    ) =>
+    (request: unknown, ctx: CallContext): Promise<Res> => {
       const started = Date.now();
+      const req = request as Req;
       // Bearer tokens (auth.ts): UNAUTHENTICATED, or PERMISSION_DENIED for the service token on an operator method.
-      const v = auth?.check(call.metadata.get('authorization')[0]?.toString(), access);
+      const v = auth?.check(ctx.authorization, access);
       if (v && !v.ok) {
         metrics?.request('grpc', method.toLowerCase(), false, (Date.now() - started) / 1000);
-        callback({
-          code: v.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED,
-          details: v.message,
-          metadata: new grpc.Metadata(),
-        });
-        return;
+        return Promise.reject<Res>(new GrpcFailure(v.status === 403 ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED, v.message));
       }
       // Admission (admission.ts). UNAVAILABLE, not ABORTED (the transaction failed) nor
       // RESOURCE_EXHAUSTED (our answer to an over-size message, which a retry cannot fix):
@@ -121,29 +119,25 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
       const slot = admitted && admission ? admission.enter(admitted) : null;
       if (slot && isRefusal(slot)) {
         metrics?.request('grpc', method.toLowerCase(), false, (Date.now() - started) / 1000);
-        const metadata = new grpc.Metadata();
-        metadata.set('dtx-refused', slot.reason);
-        callback({ code: grpc.status.UNAVAILABLE, details: slot.message, metadata });
-        return;
+        return Promise.reject<Res>(new GrpcFailure(grpc.status.UNAVAILABLE, slot.message, { 'dtx-refused': slot.reason }));
       }
-      Promise.resolve()
-        .then(() => (slot ? slot.run(async (wait) => fn(call.request, call, wait), deadlineMs(call.getDeadline())) : fn(call.request, call)))
+      return Promise.resolve()
+        .then(() => (slot ? slot.run(async (wait) => fn(req, ctx, wait), ctx.deadline) : fn(req, ctx)))
         .finally(() => slot?.release())
         .then(
           (res) => {
             log.debug({ method, ms: Date.now() - started }, 'grpc request');
             metrics?.request('grpc', method.toLowerCase(), true, (Date.now() - started) / 1000);
-            callback(null, res);
+            return res;
           },
           (err: unknown) => {
             metrics?.request('grpc', method.toLowerCase(), false, (Date.now() - started) / 1000);
             const { code, details } = grpcStatusOf(err);
             const level = code === grpc.status.UNKNOWN || code === grpc.status.INTERNAL ? 'warn' : 'debug';
             log[level]({ method, code: grpc.status[code], err: details, ms: Date.now() - started }, 'grpc request failed');
-            const metadata = new grpc.Metadata();
             // Nothing stored: the admission refusal (docs/operations.md, "Database outages").
-            if (err instanceof StoreUnavailableError && !err.stored) metadata.set('dtx-refused', 'store_unavailable');
-            callback({ code, details, metadata });
+            const refused = err instanceof StoreUnavailableError && !err.stored;
+            throw new GrpcFailure(code, details, refused ? { 'dtx-refused': 'store_unavailable' } : undefined);
           },
         );
     };
@@ -152,7 +146,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   const admitted = <Req>(method: string, op: AdmittedOp, fn: (req: Req, wait?: StoreWait) => Promise<void>) =>
     unary(
       method,
-      async (m: Req, _call, wait) => {
+      async (m: Req, _ctx, wait) => {
         await fn(m, wait);
         return EMPTY;
       },
@@ -163,10 +157,10 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   const topicMethod = (method: string, action: string, fn: (m: DtmTopicRequestMsg) => Promise<void>, withUrl = false) =>
     unary(
       method,
-      async (m: DtmTopicRequestMsg, call: grpc.ServerUnaryCall<DtmTopicRequestMsg, object>) => {
+      async (m: DtmTopicRequestMsg, ctx) => {
         const run = () => fn(m);
         const details = withUrl ? { url: m.URL ?? '', remark: m.Remark ?? '' } : undefined;
-        const entry = { action, target: m.Topic ?? '', remote: call.getPeer(), via: 'grpc' as const, details };
+        const entry = { action, target: m.Topic ?? '', remote: ctx.peer(), via: 'grpc' as const, details };
         await (opts.audit ? opts.audit.run(entry, run) : run());
         return EMPTY;
       },
@@ -174,7 +168,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
       'operator',
     );
 
-  const handlers: grpc.UntypedServiceImplementation = {
+  const methods: Record<string, (request: unknown, ctx: CallContext) => Promise<unknown>> = {
     NewGid: unary('NewGid', () => ({ Gid: engine.newGid() })),
     Submit: admitted('Submit', 'submit', (m: DtmRequestMsg, wait) => engine.submit(transRequestFromGrpc(m), wait)),
     Prepare: admitted('Prepare', 'prepare', (m: DtmRequestMsg, wait) => engine.prepare(transRequestFromGrpc(m), wait)),
@@ -184,7 +178,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     ),
     PrepareWorkflow: unary(
       'PrepareWorkflow',
-      async (m: DtmRequestMsg, _call, wait) => {
+      async (m: DtmRequestMsg, _ctx, wait) => {
         const r = await engine.prepareWorkflow(transRequestFromGrpc(m), wait);
         return {
           // dtm leaves Result empty over gRPC (docs/protocol/grpc-api.md §3); we do the same.
@@ -203,7 +197,18 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
     Unsubscribe: topicMethod('Unsubscribe', 'topic-unsubscribe', (m) => topics.unsubscribe(m.Topic ?? '', m.URL ?? ''), true),
     DeleteTopic: topicMethod('DeleteTopic', 'topic-delete', (m) => topics.deleteTopic(m.Topic ?? '')),
   };
-  server.addService(proto.dtmgimp.Dtm.service, handlers);
+
+  const service = proto.dtmgimp.Dtm.service;
+  const handlers: grpc.UntypedServiceImplementation = {};
+  const routes = new Map<string, FastRoute>();
+  for (const [name, run] of Object.entries(methods)) {
+    const def = service[name];
+    if (!def) throw new Error(`dtmgimp.proto has no method ${name}`);
+    handlers[name] = grpcJsUnary(run);
+    routes.set(def.path, { deserialize: def.requestDeserialize, serialize: def.responseSerialize, run });
+  }
+  installFastUnary(server, routes, opts.maxBodyBytes);
+  server.addService(service, handlers);
   new ReflectionService(pkg).addToServer(server);
   return server;
 }
