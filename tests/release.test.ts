@@ -250,6 +250,9 @@ describe.skipIf(!!process.env.DTX_SKIP_RELEASE)('release package', () => {
     const { code, ms } = await stop(r);
     expect(code).toBe(0);
     expect(ms).toBeLessThan(10_000);
+    // SQLite's checkpoints ran on their worker thread all along (packages/db/src/sqlite-checkpointer.ts
+    // warns once when they fall back to the store's connection).
+    expect(r.output()).not.toMatch(/DtxSqliteCheckpoint/);
     console.log(`release: dtx start answered its first request after ${firstAnswerMs} ms`);
   }, 120_000);
 

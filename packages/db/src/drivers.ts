@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import * as mariadb from 'mariadb';
 import { GroupCommit, type GroupStats } from './group-commit.ts';
+import { checkpointInBackground, OWN_CHECKPOINT_FRAMES, type CheckpointHandle } from './sqlite-checkpointer.ts';
 import { acquireBy, guarded, Liveness, type GuardOptions } from './store-wait.ts';
 import type { Dialect, StoreWait } from './types.ts';
 
@@ -152,6 +153,9 @@ class SqliteDriver implements SqlDriver {
   /** Prepared once: `exec` parses its text at every call, twice per write of a batch. */
   private readonly savepoint: Database.Statement;
   private readonly release: Database.Statement;
+  private readonly checkpoints: CheckpointHandle | null = null;
+  /** The checkpoint worker asked for no write transaction for now (a WAL restart). */
+  private held = false;
 
   constructor(file: string, sync: 'normal' | 'full') {
     this.db = new Database(file);
@@ -169,6 +173,24 @@ class SqliteDriver implements SqlDriver {
     // A batch that finds it taken is tried again a moment later instead (drain).
     this.db.pragma('busy_timeout = 0');
     this.db.pragma('foreign_keys = ON');
+    // Checkpoints on a worker thread (sqlite-checkpointer.ts), not in the commit that crosses
+    // 1000 pages of WAL; back to SQLite's own if the worker stops. Not for an in-memory database.
+    if (this.db.pragma('journal_mode', { simple: true }) === 'wal') {
+      this.db.pragma(`wal_autocheckpoint = ${OWN_CHECKPOINT_FRAMES}`);
+      this.checkpoints = checkpointInBackground(this.db.name, sync, {
+        hold: async () => {
+          this.held = true;
+          while (this.running) await this.running;
+        },
+        release: () => {
+          this.held = false;
+          this.schedule();
+        },
+        failed: () => {
+          if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+        },
+      });
+    }
     this.savepoint = this.db.prepare('SAVEPOINT w');
     this.release = this.db.prepare('RELEASE w');
     this.conn = {
@@ -223,17 +245,22 @@ class SqliteDriver implements SqlDriver {
   private enqueue(fn: Work['fn'], deadline: number): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.queue.push({ fn, deadline, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.drain());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (!this.scheduled && this.queue.length > 0) {
+      this.scheduled = true;
+      setImmediate(() => void this.drain());
+    }
   }
 
   private async drain(): Promise<void> {
     while (this.running) await this.running;
     this.scheduled = false;
-    if (this.queue.length === 0) return;
+    // Held: release() schedules the queued writes.
+    if (this.queue.length === 0 || this.held) return;
     // Another process writes: the queue waits (and grows) until the lock is free.
     const lock = this.lock();
     if (lock !== 'locked') {
@@ -269,10 +296,7 @@ class SqliteDriver implements SqlDriver {
     } finally {
       this.running = null;
       done();
-      if (this.queue.length > 0 && !this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.drain());
-      }
+      this.schedule();
     }
   }
 
@@ -306,6 +330,7 @@ class SqliteDriver implements SqlDriver {
       if (this.running) await this.running;
       else await new Promise((r) => setImmediate(r));
     }
+    await this.checkpoints?.close();
     this.db.close();
   }
 }
