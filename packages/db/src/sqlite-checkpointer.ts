@@ -31,17 +31,27 @@ export const PERIOD_MS = 100;
 export const RESTART_FRAMES = 8192;
 /** The store's own connection checkpoints only past this many frames of WAL (32 MiB of 1 KiB pages). */
 export const OWN_CHECKPOINT_FRAMES = 4 * RESTART_FRAMES;
-/** How long a RESTART checkpoint waits for another process's write lock before trying again later. */
-const RESTART_WAIT_MS = 1000;
-/** The longest the store's writes are held for a RESTART. */
-const HOLD_LIMIT_MS = 2 * RESTART_WAIT_MS;
+/**
+ * How long a RESTART waits for another connection (the dashboard's, say) to finish its write or
+ * leave an old snapshot before giving up until a later period: the store's writes are held
+ * meanwhile, so briefly.
+ */
+const RESTART_WAIT_MS = 100;
+/** The longest the store's writes are held for a RESTART, whatever the worker does. */
+const HOLD_LIMIT_MS = 1000;
+/**
+ * After a RESTART that could not finish, the periods without another one: 1, 2, 4... up to 300
+ * (30 s), so that a read transaction left open elsewhere holds the store's writes for 100 ms now and then,
+ * not every period. The store's own checkpoint bound (OWN_CHECKPOINT_FRAMES) still applies.
+ */
+const MAX_BACKOFF_PERIODS = 300;
 
 // Plain CommonJS run by the worker (eval): the coordinator ships as one bundle, so the worker
 // cannot be a module file of its own. better-sqlite3 comes by absolute path (workerData.module).
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
-/** id -> { db, holding } */
+/** id -> { db, holding, skip (periods without RESTART), backoff } */
 const dbs = new Map();
 let timer = null;
 function failed(id, e) {
@@ -56,7 +66,8 @@ function tick() {
     if (c.holding) continue;
     try {
       const r = c.db.pragma('wal_checkpoint(PASSIVE)')[0];
-      if (r && r.log >= workerData.restartFrames) {
+      if (c.skip > 0) c.skip--;
+      else if (r && r.log >= workerData.restartFrames) {
         // The store's writes pause (drivers.ts) while the WAL starts over.
         c.holding = true;
         parentPort.postMessage({ hold: id });
@@ -75,7 +86,7 @@ parentPort.on('message', (m) => {
       db.pragma('busy_timeout = ' + workerData.restartWaitMs);
       db.pragma('synchronous = ' + m.sync);
       db.pragma('wal_autocheckpoint = 0');
-      dbs.set(m.open, { db, holding: false });
+      dbs.set(m.open, { db, holding: false, skip: 0, backoff: 0 });
       if (timer === null) timer = setTimeout(tick, workerData.periodMs);
     } catch (e) {
       parentPort.postMessage({ failed: m.open, message: String(e && e.message) });
@@ -83,11 +94,16 @@ parentPort.on('message', (m) => {
   } else if (m.held) {
     const c = dbs.get(m.held);
     if (!c) return parentPort.postMessage({ release: m.held });
+    let done = false;
     try {
-      c.db.pragma('wal_checkpoint(RESTART)');
+      // busy = 1: another connection kept the lock or an old snapshot past the wait.
+      done = c.db.pragma('wal_checkpoint(RESTART)')[0].busy === 0;
     } catch (e) {
       if (!e || e.code !== 'SQLITE_BUSY') failed(m.held, e);
     }
+    // Not again for a while after a failed one (a long read elsewhere): the hold costs the store.
+    c.backoff = done ? 0 : Math.min(Math.max(1, c.backoff * 2), workerData.maxBackoff);
+    c.skip = c.backoff;
     c.holding = false;
     parentPort.postMessage({ release: m.held });
   } else if (m.close) {
@@ -135,6 +151,7 @@ class Checkpointer {
         periodMs: PERIOD_MS,
         restartFrames: RESTART_FRAMES,
         restartWaitMs: RESTART_WAIT_MS,
+        maxBackoff: MAX_BACKOFF_PERIODS,
       },
     });
     this.worker.on('message', (m: Message) => {
