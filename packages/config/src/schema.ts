@@ -327,7 +327,7 @@ const store = z
     // docs/operations.md, "Durability of the embedded store".
     SqliteSync: str('normal', {
       description:
-        "SQLite's `synchronous` in WAL mode: `normal` (a killed process loses nothing; a power loss or OS crash can lose the last commits not yet synced, at most since the last checkpoint) or `full` (every commit synced before it is acknowledged: nothing lost, slower) (ours)",
+        "SQLite's `synchronous` in WAL mode: `normal` (a killed process loses nothing; a power loss or OS crash can lose the last commits not yet synced: a checkpoint syncs the WAL every 100 ms while there are new commits, docs/operations.md) or `full` (every commit synced before it is acknowledged: nothing lost, slower) (ours)",
       normalize: (v) => v.toLowerCase(),
       rule: (v) => (v === 'normal' || v === 'full' ? undefined : `'${v}' is not supported: use normal or full`),
     }),

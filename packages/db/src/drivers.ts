@@ -311,7 +311,7 @@ class SqliteDriver implements SqlDriver {
       this.db.exec('BEGIN IMMEDIATE');
       return 'locked';
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      if (isSqliteBusy(err)) {
         const now = performance.now();
         const late = this.queue.filter((w) => w.deadline <= now);
         if (late.length > 0) this.queue = this.queue.filter((w) => w.deadline > now);
@@ -413,8 +413,17 @@ function isUnreachable(err: unknown): boolean {
     e?.code === 'EHOSTUNREACH' ||
     e?.code === 'ENOTFOUND' ||
     e?.code === '57P03' ||
-    e?.code === 'SQLITE_BUSY'
+    isSqliteBusy(err)
   );
+}
+
+/**
+ * SQLITE_BUSY and its extended codes (SQLITE_BUSY_RECOVERY while another connection rebuilds the
+ * WAL index, as the checkpoint thread's may): nothing ran, it can be tried again.
+ */
+function isSqliteBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 const readOpts = { write: false, unreachable: isUnreachable, deadlock: isDeadlock };

@@ -54,6 +54,9 @@ const Database = require(workerData.module);
 /** id -> { db, holding, skip (periods without RESTART), backoff } */
 const dbs = new Map();
 let timer = null;
+function busy(e) {
+  return !!e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');
+}
 function failed(id, e) {
   const c = dbs.get(id);
   dbs.delete(id);
@@ -73,8 +76,8 @@ function tick() {
         parentPort.postMessage({ hold: id });
       }
     } catch (e) {
-      // SQLITE_BUSY: another connection's checkpoint; next period.
-      if (!e || e.code !== 'SQLITE_BUSY') failed(id, e);
+      // SQLITE_BUSY (and its extended codes): another connection's checkpoint; next period.
+      if (!busy(e)) failed(id, e);
     }
   }
   if (dbs.size > 0) timer = setTimeout(tick, workerData.periodMs);
@@ -99,7 +102,7 @@ parentPort.on('message', (m) => {
       // busy = 1: another connection kept the lock or an old snapshot past the wait.
       done = c.db.pragma('wal_checkpoint(RESTART)')[0].busy === 0;
     } catch (e) {
-      if (!e || e.code !== 'SQLITE_BUSY') failed(m.held, e);
+      if (!busy(e)) failed(m.held, e);
     }
     // Not again for a while after a failed one (a long read elsewhere): the hold costs the store.
     c.backoff = done ? 0 : Math.min(Math.max(1, c.backoff * 2), workerData.maxBackoff);
