@@ -5,8 +5,8 @@
 // 1000 pages: it copies the pages into the database file and, with synchronous=NORMAL, syncs the
 // WAL before and the database file after. On the coordinator that connection lives on the event
 // loop, so every few hundred commits one of them stalled every request for the copy and two
-// fsyncs. Here the store's connection has auto-checkpoints off, and one worker thread per process
-// holds a second connection to each store file and checkpoints it every PERIOD_MS:
+// fsyncs. Here one worker thread per process holds a second connection to each store file and
+// checkpoints it every PERIOD_MS:
 // - PASSIVE: copies what it can without taking any lock a writer needs; the coordinator's writes
 //   go on meanwhile. It syncs the WAL first, so in `normal` mode a commit reaches the disk within
 //   about PERIOD_MS (before: at the next 1000-page checkpoint, however long that took).
@@ -169,12 +169,9 @@ class Checkpointer {
     this.worker.unref();
   }
 
+  /** Only on the live worker: die() takes a dead one out of `shared`. */
   open(file: string, sync: 'normal' | 'full', client: CheckpointClient): CheckpointHandle {
     const id = this.next++;
-    if (this.dead) {
-      queueMicrotask(() => client.failed());
-      return { close: () => Promise.resolve() };
-    }
     this.clients.set(id, client);
     this.worker.postMessage({ open: id, file, sync: sync === 'full' ? 'FULL' : 'NORMAL' });
     return {
@@ -248,8 +245,9 @@ function warn(why: string): void {
 }
 
 /**
- * Checkpoints `file` off the event loop from now on. `onFailure` runs if that stops being possible
- * (the caller then turns its own connection's auto-checkpoints back on).
+ * Checkpoints `file` off the event loop from now on, asking `client` to hold its writes for each
+ * RESTART. `client.failed()` runs if that stops being possible (the caller then turns its own
+ * connection's auto-checkpoints back down to SQLite's 1000 pages).
  */
 export function checkpointInBackground(file: string, sync: 'normal' | 'full', client: CheckpointClient): CheckpointHandle {
   try {

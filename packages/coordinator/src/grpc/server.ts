@@ -94,7 +94,7 @@ export function buildGrpcServer(opts: GrpcServerOptions): grpc.Server {
   /**
    * One method of dtmgimp.Dtm: bearer-token check, admission, the call, metrics and the log line.
    * Resolves with the reply; rejects with the status to send (a GrpcFailure). Served by the fast
-   * path (fast-unary.ts) and, for what it leaves to grpc-js, by grpcJsHandler below.
+   * path (fast-unary.ts) and, for what it leaves to grpc-js, through grpcJsUnary.
    */
   const unary =
     <Req, Res>(
