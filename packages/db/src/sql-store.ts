@@ -77,8 +77,32 @@ function isSyntaxError(err: unknown): boolean {
 /** MySQL's duplicate-key message when the gid collides (MariaDB names the key, MySQL 8 table.key). */
 const DUPLICATE_GID = /for key '(?:trans_global\.)?gid'/;
 
-const BRANCH_RESULT =
-  "UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? WHERE gid = ? AND branch_id = ? AND op = ? AND status = 'prepared'";
+/**
+ * UPDATEs of branch results (SQLite, MySQL): one per status among them (a pass's branches usually
+ * all have one), for at most 100 branches each. A branch changes only from `prepared`.
+ */
+function branchResults(gid: string, branches: BranchResult[], now: Date): Stmt[] {
+  const byStatus = new Map<string, BranchResult[]>();
+  for (const b of branches) {
+    const list = byStatus.get(b.status);
+    if (list) list.push(b);
+    else byStatus.set(b.status, [b]);
+  }
+  const out: Stmt[] = [];
+  for (const [status, list] of byStatus) {
+    for (let i = 0; i < list.length; i += 100) {
+      const chunk = list.slice(i, i + 100);
+      const params: unknown[] = [status, now, now, gid];
+      for (const b of chunk) params.push(b.branchId, b.op);
+      const which = chunk.length === 1 ? 'branch_id = ? AND op = ?' : `(branch_id, op) IN (${chunk.map(() => '(?, ?)').join(', ')})`;
+      out.push({
+        sql: `UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? WHERE gid = ? AND ${which} AND status = 'prepared'`,
+        params,
+      });
+    }
+  }
+  return out;
+}
 
 /** INSERTs of branch rows; SQLite limits bound variables per statement, 100 rows x 8 stays inside every limit. */
 function branchInserts(branches: NewBranch[], now: Date): Stmt[] {
@@ -429,17 +453,8 @@ export class SqlStore implements Store {
       bParams.push(gid);
       return this.driver.run(sql, [...bParams, ...params]);
     }
-    if (this.dialect === 'mysql') {
-      const stmts: Stmt[] = branches.map((b) => ({ sql: BRANCH_RESULT, params: [b.status, now, now, gid, b.branchId, b.op] }));
-      const counts = await this.driver.batch([...stmts, { sql: update, params }]);
-      return counts[counts.length - 1] ?? 0;
-    }
-    return this.driver.tx(async (c) => {
-      for (const b of branches) {
-        await c.run(BRANCH_RESULT, [b.status, now, now, gid, b.branchId, b.op]);
-      }
-      return c.run(update, params);
-    });
+    const counts = await this.driver.batch([...branchResults(gid, branches, now), { sql: update, params }]);
+    return counts[counts.length - 1] ?? 0;
   }
 
   async registerBranches(gid: string, branches: NewBranch[], now: Date): Promise<'ok' | 'not-prepared'> {

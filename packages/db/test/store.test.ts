@@ -155,10 +155,16 @@ describe.each(testStores())('store on %s', (storeName) => {
   });
 
   it('writes issued together succeed or fail alone (SQLite runs them in one group commit)', async () => {
-    const [g1, g2, g3] = [gid(), gid(), gid()];
+    const [g1, g2, g3, g4] = [gid(), gid(), gid(), gid()];
     await db.store.insertTrans(global(g1, { status: 'prepared', transType: 'tcc' }), [], new Date());
     const b = (id: string) => ({ gid: g1, url: 'http://x/c', binData: null, branchId: id, op: 'confirm', status: 'prepared' as const });
+    // Its global's row is written, then its second branch collides with its first: the row must go too.
     const results = await Promise.allSettled([
+      db.store.insertTrans(
+        global(g4),
+        [b('01'), b('01')].map((x) => ({ ...x, gid: g4 })),
+        new Date(),
+      ),
       db.store.registerBranches(g1, [b('01')], new Date()),
       db.store.registerBranches(g1, [b('01')], new Date()),
       db.store.insertTrans(global(g2), [], new Date()),
@@ -166,7 +172,9 @@ describe.each(testStores())('store on %s', (storeName) => {
       db.store.registerBranches(g1, [b('02')], new Date()),
       db.store.insertTrans(global(g3), [], new Date()),
     ]);
-    const [r1, r2, i1, i2, r3, i3] = results;
+    const [failsLate, r1, r2, i1, i2, r3, i3] = results;
+    expect(failsLate?.status).toBe('rejected');
+    expect(await db.store.findGlobal(g4)).toBeNull();
     expect([r1, r2].filter((r) => r.status === 'fulfilled' && r.value === 'ok')).toHaveLength(1);
     expect([r1, r2].filter((r) => r.status === 'rejected' && r.reason instanceof StoreError)).toHaveLength(1);
     expect([i1, i2].map((r) => (r as PromiseFulfilledResult<boolean>).value).sort()).toEqual([false, true]);
