@@ -7,7 +7,7 @@ import type { StoreWait } from '../src/types.ts';
 const wait = (ms: number): StoreWait => ({ deadline: performance.now() + ms, wrote: false, done: false });
 
 /** A group commit whose calls are recorded and held until `release()`. */
-function recorded(stalled: boolean, lanes = 4) {
+function recorded(stalled: boolean, lanes = 4, split?: number) {
   const calls: string[] = [];
   const held: (() => void)[] = [];
   const hold = () => new Promise<void>((r) => held.push(r));
@@ -26,6 +26,7 @@ function recorded(stalled: boolean, lanes = 4) {
     },
     key: (item) => item,
     stalled: () => stalled,
+    split,
   });
   const release = () => held.splice(0).forEach((r) => r());
   return { g, calls, release };
@@ -40,6 +41,30 @@ describe('GroupCommit', () => {
     expect(calls[0]).toMatch(/^together a,b wait (59\d\d\d|60000)$/);
     release();
     expect(await out).toEqual(['a ok', 'b ok']);
+  });
+
+  it('sends a long batch formed while none is in flight as two halves at once; behind a batch in flight, or short, whole', async () => {
+    const turn = () => new Promise((r) => setImmediate(r));
+    const adds = (g: GroupCommit<string, string>, items: string) => Promise.all(items.split('').map((i) => g.add(i, wait(60_000))));
+    const { g, calls, release } = recorded(false, 4, 8);
+    const first = adds(g, 'abcdefghi');
+    await turn();
+    // both halves started before either finished
+    expect(calls.map((c) => c.split(' wait')[0])).toEqual(['together a,b,c,d,e', 'together f,g,h,i']);
+    const behind = adds(g, 'jklmnopqr');
+    await turn();
+    expect(calls.map((c) => c.split(' wait')[0]).slice(2)).toEqual(['together j,k,l,m,n,o,p,q,r']);
+    release();
+    expect(await first).toEqual('abcdefghi'.split('').map((i) => `${i} ok`));
+    expect(await behind).toEqual('jklmnopqr'.split('').map((i) => `${i} ok`));
+    await turn();
+    await turn();
+    const short = adds(g, 'stuvwxy');
+    await turn();
+    expect(calls.map((c) => c.split(' wait')[0]).slice(3)).toEqual(['together s,t,u,v,w,x,y']);
+    release();
+    await short;
+    expect(g.stats).toMatchObject({ batches: 4, members: 25, fallbacks: 0 });
   });
 
   it('while the database is stalled, runs them alone, side by side, each with its own wait', async () => {
