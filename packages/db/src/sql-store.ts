@@ -5,7 +5,7 @@ import { isStorable } from '@dtx/engine';
 import { WaitingDriver, type Row, type SqlConn, type SqlDriver, type Stmt } from './drivers.ts';
 import { GroupCommit, type GroupStats } from './group-commit.ts';
 import { batchableChange, changeStatusMany, insertMany, type InsertMember, type StatusMember } from './pg-batch.ts';
-import { BRANCH_INSERT_COLUMNS, branchRowValues, GLOBAL_INSERT_COLUMNS, globalValues, placeholders } from './values.ts';
+import { BRANCH_INSERT_COLUMNS, branchRowValues, GLOBAL_INSERT_COLUMNS, globalValues, chunks, placeholders } from './values.ts';
 import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
 import {
   DuplicateBranchError,
@@ -90,8 +90,7 @@ function branchResults(gid: string, branches: BranchResult[], now: Date): Stmt[]
   }
   const out: Stmt[] = [];
   for (const [status, list] of byStatus) {
-    for (let i = 0; i < list.length; i += 100) {
-      const chunk = list.slice(i, i + 100);
+    for (const chunk of chunks(list, 100)) {
       const params: unknown[] = [status, now, now, gid];
       for (const b of chunk) params.push(b.branchId, b.op);
       const which = chunk.length === 1 ? 'branch_id = ? AND op = ?' : `(branch_id, op) IN (${chunk.map(() => '(?, ?)').join(', ')})`;
@@ -106,15 +105,10 @@ function branchResults(gid: string, branches: BranchResult[], now: Date): Stmt[]
 
 /** INSERTs of branch rows; SQLite limits bound variables per statement, 100 rows x 8 stays inside every limit. */
 function branchInserts(branches: NewBranch[], now: Date): Stmt[] {
-  const out: Stmt[] = [];
-  for (let i = 0; i < branches.length; i += 100) {
-    const chunk = branches.slice(i, i + 100);
-    out.push({
-      sql: `INSERT INTO trans_branch_op (${BRANCH_INSERT_COLUMNS}) VALUES ${chunk.map(() => placeholders(8)).join(', ')}`,
-      params: branchValues(chunk, now),
-    });
-  }
-  return out;
+  return chunks(branches, 100).map((chunk) => ({
+    sql: `INSERT INTO trans_branch_op (${BRANCH_INSERT_COLUMNS}) VALUES ${chunk.map(() => placeholders(8)).join(', ')}`,
+    params: branchValues(chunk, now),
+  }));
 }
 
 function isDuplicateKey(err: unknown): boolean {
@@ -490,8 +484,7 @@ export class SqlStore implements Store {
 
   async renewLeases(tokens: string[], leaseMs: number): Promise<RenewedLease[]> {
     const out: RenewedLease[] = [];
-    for (let i = 0; i < tokens.length; i += 200) {
-      const chunk = tokens.slice(i, i + 200);
+    for (const chunk of chunks(tokens, 200)) {
       const held = `owner IN (${chunk.map(() => '?').join(', ')}) AND ${HELD}`;
       const update = `UPDATE trans_global SET lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE ${held}`;
       const params = [leaseMs, ...chunk];
@@ -729,8 +722,7 @@ export class SqlStore implements Store {
   }
 
   async insertAttempts(rows: NewAttempt[]): Promise<void> {
-    for (let i = 0; i < rows.length; i += 50) {
-      const chunk = rows.slice(i, i + 50);
+    for (const chunk of chunks(rows, 50)) {
       const params: unknown[] = [];
       for (const a of chunk) {
         params.push(

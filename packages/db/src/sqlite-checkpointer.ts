@@ -57,10 +57,13 @@ let timer = null;
 function busy(e) {
   return !!e && typeof e.code === 'string' && e.code.startsWith('SQLITE_BUSY');
 }
-function failed(id, e) {
+function drop(id) {
   const c = dbs.get(id);
   dbs.delete(id);
   try { if (c) c.db.close(); } catch {}
+}
+function failed(id, e) {
+  drop(id);
   parentPort.postMessage({ failed: id, message: String(e && e.message) });
 }
 function tick() {
@@ -110,9 +113,7 @@ parentPort.on('message', (m) => {
     c.holding = false;
     parentPort.postMessage({ release: m.held });
   } else if (m.close) {
-    const c = dbs.get(m.close);
-    dbs.delete(m.close);
-    try { if (c) c.db.close(); } catch {}
+    drop(m.close);
     if (dbs.size === 0 && timer !== null) { clearTimeout(timer); timer = null; }
     parentPort.postMessage({ closed: m.close });
   }

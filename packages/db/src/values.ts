@@ -46,6 +46,13 @@ export function columns(rows: unknown[][], width: number): unknown[][] {
   return out;
 }
 
+/** `items` in consecutive runs of at most `size` (statements bounded in their bound variables). */
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 /** A parenthesized list of `n` placeholders: one row's VALUES, or a call's arguments. */
 export function placeholders(n: number): string {
   return `(${new Array(n).fill('?').join(', ')})`;

@@ -19,14 +19,19 @@ const size = (file: string) => {
   }
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A new store file in `dir` with one table, t (id, v). */
+async function store(name: string): Promise<{ file: string; d: SqlDriver }> {
+  const file = join(dir, `${name}.sqlite`);
+  const d = connect({ dialect: 'sqlite', url: file });
+  await d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+  return { file, d };
+}
 
 describe('SQLite checkpoints off the event loop', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('copies commits into the database file within moments, long before 1000 pages of WAL', async () => {
-    const file = join(dir, 'soon.sqlite');
-    const d = connect({ dialect: 'sqlite', url: file });
-    await d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const { file, d } = await store('soon');
     await sleep(PERIOD_MS * 3);
     const before = size(file);
     // About 100 pages of WAL: SQLite's own checkpoint would wait for 1000.
@@ -43,9 +48,7 @@ describe('SQLite checkpoints off the event loop', () => {
   });
 
   it('starts the WAL over under steady writes instead of letting it hold everything written', async () => {
-    const file = join(dir, 'steady.sqlite');
-    const d = connect({ dialect: 'sqlite', url: file });
-    await d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const { file, d } = await store('steady');
     // 30 commits of about 1 MB, a moment apart: 30 MB through a WAL that starts over at 8 MiB.
     let maxWal = 0;
     for (let b = 0; b < 30; b++) {
@@ -60,9 +63,7 @@ describe('SQLite checkpoints off the event loop', () => {
   });
 
   it("keeps the WAL below the store's own checkpoint bound under a stream of small commits", async () => {
-    const file = join(dir, 'stream.sqlite');
-    const d = connect({ dialect: 'sqlite', url: file });
-    await d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const { file, d } = await store('stream');
     // The coordinator's pattern: commit after commit, the write lock free only in between, so a
     // PASSIVE checkpoint never lets the WAL start over by itself. Without the worker's hold and
     // RESTART the WAL grows to the store's own bound (OWN_CHECKPOINT_FRAMES pages, 34 MB here);
@@ -82,9 +83,7 @@ describe('SQLite checkpoints off the event loop', () => {
   });
 
   it('keeps taking writes while another connection holds an old snapshot, and starts the WAL over once it is gone', async () => {
-    const file = join(dir, 'reader.sqlite');
-    const d = connect({ dialect: 'sqlite', url: file });
-    await d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const { file, d } = await store('reader');
     // A read transaction left open elsewhere (a slow query of the dashboard's, say): no RESTART can
     // finish while it lasts, and each attempt holds the store's writes for a moment.
     const reader = new Database(file);
@@ -112,9 +111,7 @@ describe('SQLite checkpoints off the event loop', () => {
   });
 
   it('keeps the WAL bounded when writes outrun the worker', async () => {
-    const file = join(dir, 'bulk.sqlite');
-    const d = connect({ dialect: 'sqlite', url: file });
-    await d.run('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+    const { file, d } = await store('bulk');
     // 150 MB as fast as SQLite takes it, the lock free only between two transactions: the worker
     // has the store hold its writes for a RESTART. How far the WAL gets depends on how fast the
     // machine writes against how often the worker runs (35-62 MB here, on a quiet and on a busy
