@@ -8,7 +8,7 @@ import { DbStats, diff, type Counters } from './dbstats.ts';
 import { percentile, runLoad, sleep } from './load.ts';
 import { bundleServer, freePort, startBranchService, startServer, waitReady, type Child } from './procs.ts';
 import { machineCpu, pidListeningOn, processCpu, processName, treeCpu, treeDelta } from './procstat.ts';
-import { printSummary, summarize, type ProfileSummary } from './profile-summary.ts';
+import { printSummary, summarize, summarizeThreads, type ProfileSummary } from './profile-summary.ts';
 
 type Store = 'sqlite' | 'postgres' | 'mysql';
 
@@ -402,7 +402,8 @@ async function runOne(
     databasePid: dbPid,
   };
   if (profDir) {
-    // The main thread's profile is the largest (tsx's module-loader thread writes one too).
+    // The main thread's profile is the largest. Worker threads write one each (SQLite's
+    // checkpoints; with --source tsx its module-loader thread): summarized as a line each.
     const files = readdirSync(profDir)
       .filter((f) => f.endsWith('.cpuprofile'))
       .map((f) => join(profDir, f))
@@ -410,7 +411,8 @@ async function runOne(
     const file = files[0];
     if (file) {
       // V8 profile times and process.hrtime are both CLOCK_MONOTONIC, in microseconds here.
-      result.profile = summarize(file, { fromUs: Number(hr0 / 1000n), toUs: Number(hr1 / 1000n) });
+      const window = { fromUs: Number(hr0 / 1000n), toUs: Number(hr1 / 1000n) };
+      result.profile = { ...summarize(file, window), threads: summarizeThreads(files.slice(1), window) };
       writeFileSync(join(profDir, 'summary.json'), JSON.stringify(result.profile, null, 2));
     }
   }

@@ -33,6 +33,15 @@ export interface Entry {
   pct: number;
 }
 
+/** Another thread of the same process over the same window (the SQLite checkpoints' worker, say). */
+export interface ThreadSummary {
+  file: string;
+  wallMs: number;
+  busyMs: number;
+  /** Its largest areas by self time. */
+  areas: Entry[];
+}
+
 export interface ProfileSummary {
   file: string;
   /** Wall time covered by the samples used, ms. */
@@ -49,6 +58,8 @@ export interface ProfileSummary {
   landmarks: Entry[];
   /** Inclusive time of subsystems (rows overlap). */
   subsystems: Entry[];
+  /** The process's other threads (one profile file each), busy time only. */
+  threads?: ThreadSummary[];
 }
 
 const PKG_AREA: Record<string, string> = {
@@ -311,6 +322,21 @@ export function printSummary(s: ProfileSummary, out: (line: string) => void = co
   table('our functions (inclusive):', s.inclusive);
   table('landmarks (inclusive):', s.landmarks);
   table('subsystems (inclusive, overlapping):', s.subsystems);
+  if (s.threads?.length) {
+    out('  other threads:');
+    for (const t of s.threads) {
+      const areas = t.areas.map((a) => `${a.name} ${a.pct.toFixed(0)}%`).join(', ');
+      out(`    busy ${(t.busyMs / 1000).toFixed(1)} s (${pct(t.busyMs, t.wallMs)}% of one core)  ${basename(t.file)}${areas ? `  ${areas}` : ''}`);
+    }
+  }
+}
+
+/** The other threads' profiles, summarized over the same window as the main thread's. */
+export function summarizeThreads(files: string[], opts: { fromUs?: number; toUs?: number }): ThreadSummary[] {
+  return files.map((file) => {
+    const s = summarize(file, { ...opts, top: 0 });
+    return { file, wallMs: s.wallMs, busyMs: s.busyMs, areas: s.areas.slice(0, 3) };
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
