@@ -5,7 +5,18 @@ import { isStorable } from '@dtx/engine';
 import { WaitingDriver, type Row, type SqlConn, type SqlDriver, type Stmt } from './drivers.ts';
 import { GroupCommit, type GroupStats } from './group-commit.ts';
 import { batchableChange, changeStatusMany, insertMany, type InsertMember, type StatusMember } from './pg-batch.ts';
-import { BRANCH_INSERT_COLUMNS, branchRowValues, GLOBAL_INSERT_COLUMNS, globalValues, chunks, placeholders } from './values.ts';
+import {
+  assembled,
+  BRANCH_INSERT_COLUMNS,
+  branchRowValues,
+  byRowCount,
+  GLOBAL_INSERT_COLUMNS,
+  newTextCache,
+  globalValues,
+  chunks,
+  placeholders,
+  rowPlaceholders,
+} from './values.ts';
 import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
 import {
   DuplicateBranchError,
@@ -65,7 +76,9 @@ const LEASE_UNTIL: Record<Dialect, string> = {
 };
 
 function branchValues(branches: NewBranch[], now: Date): unknown[] {
-  return branches.flatMap((b) => branchRowValues(b, now));
+  const out: unknown[] = [];
+  for (const b of branches) out.push(...branchRowValues(b, now));
+  return out;
 }
 
 /** The server does not know the syntax (e.g. SKIP LOCKED before MariaDB 10.6 / MySQL 8). */
@@ -93,20 +106,67 @@ function branchResults(gid: string, branches: BranchResult[], now: Date): Stmt[]
     for (const chunk of chunks(list, 100)) {
       const params: unknown[] = [status, now, now, gid];
       for (const b of chunk) params.push(b.branchId, b.op);
-      const which = chunk.length === 1 ? 'branch_id = ? AND op = ?' : `(branch_id, op) IN (${chunk.map(() => '(?, ?)').join(', ')})`;
-      out.push({
-        sql: `UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? WHERE gid = ? AND ${which} AND status = 'prepared'`,
-        params,
-      });
+      out.push({ sql: BRANCH_RESULT_SQL(chunk.length), params });
     }
   }
   return out;
 }
 
+/** A statement's text for each dialect, built once (see byRowCount). */
+function perDialect(build: (d: Dialect) => string): Record<Dialect, string> {
+  return { sqlite: build('sqlite'), postgres: build('postgres'), mysql: build('mysql') };
+}
+
+const BRANCH_RESULT_SQL = byRowCount((n) => {
+  const which = n === 1 ? 'branch_id = ? AND op = ?' : `(branch_id, op) IN (${rowPlaceholders(2, n)})`;
+  return `UPDATE trans_branch_op SET status = ?, finish_time = ?, update_time = ? WHERE gid = ? AND ${which} AND status = 'prepared'`;
+});
+
+const BRANCH_INSERT_SQL = byRowCount((n) => `INSERT INTO trans_branch_op (${BRANCH_INSERT_COLUMNS}) VALUES ${rowPlaceholders(8, n)}`);
+
+const INSERT_GLOBAL = perDialect(
+  (d) => `INSERT INTO trans_global (${GLOBAL_INSERT_COLUMNS}) VALUES (${[...Array<string>(15).fill('?'), LEASE_UNTIL[d], '?', '?'].join(', ')})`,
+);
+const INSERT_GLOBAL_IF_NEW = `${INSERT_GLOBAL.sqlite} ON CONFLICT (gid) DO NOTHING`;
+
+const ACQUIRE_LEASE = perDialect(
+  (d) =>
+    `UPDATE trans_global SET owner = ?, lease_expire = ${LEASE_UNTIL[d]} WHERE gid = ? AND status IN ${UNFINISHED} ` +
+    `AND (lease_expire IS NULL OR lease_expire <= ${DB_NOW[d]})`,
+);
+const ACQUIRE_LEASE_RETURNING = perDialect((d) => `${ACQUIRE_LEASE[d]} RETURNING ${GLOBAL_COLUMNS}`);
+
+const LEASE_FREE = perDialect((d) => ` AND (lease_expire IS NULL OR lease_expire <= ${DB_NOW[d]})`);
+
+// MySQL cannot read the updated table in a subquery; trans_branch_op is another table.
+const NONE_SUCCEEDED = byRowCount(
+  (n) =>
+    ` AND NOT EXISTS (SELECT 1 FROM trans_branch_op b WHERE b.gid = ? AND b.status = 'succeed' AND b.op IN (${new Array<string>(n).fill('?').join(', ')}))`,
+);
+
+/** UPDATEs of trans_global by their fragments (changeOne, endPass). */
+const UPDATE_TEXTS = newTextCache();
+
+/** PostgreSQL: a pass's branch results as a CTE in front of the global's UPDATE (withBranches). */
+const PG_BRANCH_RESULTS = byRowCount(
+  (n) =>
+    'WITH b AS (UPDATE trans_branch_op SET status = v.status, finish_time = ?, update_time = ? ' +
+    `FROM (VALUES ${new Array<string>(n).fill('(?::varchar, ?::varchar, ?::varchar)').join(', ')}) AS v(branch_id, op, status) ` +
+    `WHERE trans_branch_op.gid = ? AND trans_branch_op.branch_id = v.branch_id AND trans_branch_op.op = v.op ` +
+    `AND trans_branch_op.status = 'prepared' RETURNING 1)`,
+);
+const PG_WITH_BRANCHES = newTextCache();
+
+const ATTEMPT_INSERT_SQL = byRowCount(
+  (n) =>
+    'INSERT INTO branch_attempt (gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, ' +
+    `outcome, response, error, owner) VALUES ${rowPlaceholders(13, n)}`,
+);
+
 /** INSERTs of branch rows; SQLite limits bound variables per statement, 100 rows x 8 stays inside every limit. */
 function branchInserts(branches: NewBranch[], now: Date): Stmt[] {
   return chunks(branches, 100).map((chunk) => ({
-    sql: `INSERT INTO trans_branch_op (${BRANCH_INSERT_COLUMNS}) VALUES ${chunk.map(() => placeholders(8)).join(', ')}`,
+    sql: BRANCH_INSERT_SQL(chunk.length),
     params: branchValues(chunk, now),
   }));
 }
@@ -313,8 +373,7 @@ export class SqlStore implements Store {
   }
 
   private async insertOne(g: NewGlobal, branches: NewBranch[], now: Date): Promise<boolean> {
-    const values = `(${[...Array<string>(15).fill('?'), LEASE_UNTIL[this.dialect], '?', '?'].join(', ')})`;
-    const insertGlobal = `INSERT INTO trans_global (${GLOBAL_INSERT_COLUMNS}) VALUES ${values}`;
+    const insertGlobal = INSERT_GLOBAL[this.dialect];
     if (this.dialect === 'postgres') {
       // One round trip: the branches are inserted only if the global was.
       if (branches.length === 0) {
@@ -343,7 +402,7 @@ export class SqlStore implements Store {
     }
     // SQLite: one transaction of the group commit (drivers.ts).
     return this.driver.tx(async (c) => {
-      if ((await c.run(`${insertGlobal} ON CONFLICT (gid) DO NOTHING`, globalValues(g, now))) === 0) return false;
+      if ((await c.run(INSERT_GLOBAL_IF_NEW, globalValues(g, now))) === 0) return false;
       await this.insertBranches(c, branches, now);
       return true;
     });
@@ -404,21 +463,22 @@ export class SqlStore implements Store {
       params.push(now);
     }
     streakSets(change.streak, sets, params);
-    let where = 'gid = ? AND status = ?';
+    const where = ['gid = ? AND status = ?'];
     params.push(gid, from);
     if (change.owner !== undefined) {
-      where += ' AND owner = ?';
+      where.push(' AND owner = ?');
       params.push(change.owner);
     }
-    if (change.leaseFree) where += ` AND (lease_expire IS NULL OR lease_expire <= ${DB_NOW[this.dialect]})`;
+    if (change.leaseFree) where.push(LEASE_FREE[this.dialect]);
     if (change.noneSucceeded?.length) {
-      // MySQL cannot read the updated table in a subquery; trans_branch_op is another table.
-      where +=
-        ` AND NOT EXISTS (SELECT 1 FROM trans_branch_op b WHERE b.gid = ? AND b.status = 'succeed'` +
-        ` AND b.op IN (${change.noneSucceeded.map(() => '?').join(', ')}))`;
+      where.push(NONE_SUCCEEDED(change.noneSucceeded.length));
       params.push(gid, ...change.noneSucceeded);
     }
-    const update = `UPDATE trans_global SET ${sets.join(', ')} WHERE ${where}`;
+    const update = assembled(
+      UPDATE_TEXTS,
+      [...sets, ' WHERE ', ...where],
+      () => `UPDATE trans_global SET ${sets.join(', ')} WHERE ${where.join('')}`,
+    );
     return (await this.withBranches(gid, change.branches ?? [], now, update, params)) > 0;
   }
 
@@ -436,12 +496,8 @@ export class SqlStore implements Store {
   private async withBranches(gid: string, branches: BranchResult[], now: Date, update: string, params: unknown[]): Promise<number> {
     if (branches.length === 0) return this.driver.run(update, params);
     if (this.dialect === 'postgres') {
-      const values = branches.map(() => '(?::varchar, ?::varchar, ?::varchar)').join(', ');
-      const sql =
-        'WITH b AS (UPDATE trans_branch_op SET status = v.status, finish_time = ?, update_time = ? ' +
-        `FROM (VALUES ${values}) AS v(branch_id, op, status) ` +
-        `WHERE trans_branch_op.gid = ? AND trans_branch_op.branch_id = v.branch_id AND trans_branch_op.op = v.op ` +
-        `AND trans_branch_op.status = 'prepared' RETURNING 1) ${update}`;
+      const results = PG_BRANCH_RESULTS(branches.length);
+      const sql = assembled(PG_WITH_BRANCHES, [results, update], () => `${results} ${update}`);
       const bParams: unknown[] = [now, now];
       for (const b of branches) bParams.push(b.branchId, b.op, b.status);
       bParams.push(gid);
@@ -469,16 +525,14 @@ export class SqlStore implements Store {
   }
 
   async acquireLease(gid: string, token: string, leaseMs: number): Promise<GlobalRow | null> {
-    const sql =
-      `UPDATE trans_global SET owner = ?, lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE gid = ? AND status IN ${UNFINISHED} ` +
-      `AND (lease_expire IS NULL OR lease_expire <= ${DB_NOW[this.dialect]})`;
+    const sql = ACQUIRE_LEASE[this.dialect];
     const params = [token, leaseMs, gid];
     if (this.dialect === 'mysql') {
       if ((await this.driver.run(sql, params)) === 0) return null;
       const rows = await this.driver.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE gid = ? AND owner = ?`, [gid, token]);
       return rows[0] ? toGlobal(rows[0]) : null;
     }
-    const rows = await this.driver.query(`${sql} RETURNING ${GLOBAL_COLUMNS}`, params);
+    const rows = await this.driver.query(ACQUIRE_LEASE_RETURNING[this.dialect], params);
     return rows[0] ? toGlobal(rows[0]) : null;
   }
 
@@ -529,7 +583,12 @@ export class SqlStore implements Store {
     }
     streakSets(end.streak, sets, params);
     params.push(gid, token);
-    await this.withBranches(gid, end.branches ?? [], now, `UPDATE trans_global SET ${sets.join(', ')} WHERE gid = ? AND owner = ?`, params);
+    const update = assembled(
+      UPDATE_TEXTS,
+      [...sets, ' WHERE ', 'gid = ? AND owner = ?'],
+      () => `UPDATE trans_global SET ${sets.join(', ')} WHERE gid = ? AND owner = ?`,
+    );
+    await this.withBranches(gid, end.branches ?? [], now, update, params);
   }
 
   async claimDue(token: string, now: Date, leaseMs: number, nextCronTime: Date, limit: number): Promise<GlobalRow[]> {
@@ -741,11 +800,7 @@ export class SqlStore implements Store {
           a.owner,
         );
       }
-      await this.driver.run(
-        'INSERT INTO branch_attempt (gid, branch_id, op, url, protocol, started_at, duration_ms, http_status, grpc_code, ' +
-          `outcome, response, error, owner) VALUES ${chunk.map(() => placeholders(13)).join(', ')}`,
-        params,
-      );
+      await this.driver.run(ATTEMPT_INSERT_SQL(chunk.length), params);
     }
   }
 

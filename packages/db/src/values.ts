@@ -57,3 +57,44 @@ export function chunks<T>(items: T[], size: number): T[][] {
 export function placeholders(n: number): string {
   return `(${new Array(n).fill('?').join(', ')})`;
 }
+
+/** `n` rows of `width` placeholders each, comma separated. */
+export function rowPlaceholders(width: number, n: number): string {
+  return new Array<string>(n).fill(placeholders(width)).join(', ');
+}
+
+// Statement texts built once. The drivers' statement caches are maps keyed by the text, and a
+// text assembled anew at every call (a template, a join) is a new string that the lookup flattens
+// and hashes anew, some hundreds of characters each time; a string kept and handed out again has
+// its hash already (docs/benchmarks.md, "Statement texts built once").
+
+/** A statement's text by its number of rows, built once per count. */
+export function byRowCount(build: (n: number) => string): (n: number) => string {
+  const texts: string[] = [];
+  return (n) => (texts[n] ??= build(n));
+}
+
+/** Texts by the sequence of fragments they are assembled from (see assembled). */
+export interface TextCache {
+  next: Map<string, TextCache>;
+  text?: string;
+}
+
+export function newTextCache(): TextCache {
+  return { next: new Map() };
+}
+
+/**
+ * The text that `build` assembles from `parts`, built once per distinct sequence of parts. The
+ * parts must be the constants the text is made of (string literals, texts built once): looking
+ * them up costs a map probe each, with their hashes known, instead of hashing the whole text.
+ */
+export function assembled(cache: TextCache, parts: readonly string[], build: () => string): string {
+  let node = cache;
+  for (const part of parts) {
+    let child = node.next.get(part);
+    if (!child) node.next.set(part, (child = newTextCache()));
+    node = child;
+  }
+  return (node.text ??= build());
+}
