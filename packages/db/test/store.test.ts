@@ -280,6 +280,17 @@ describe.each(testStores())('store on %s', (storeName) => {
     expect((await db.store.findBranches(g)).map((b) => `${b.branchId}:${b.status}`)).toEqual(['01:succeed', '02:succeed', '03:failed', '04:failed']);
   });
 
+  it('recordBranches writes the results and tells whether the global is still held in that status', async () => {
+    const g = gid();
+    const b = (id: string) => ({ gid: g, url: 'http://x/a', binData: null, branchId: id, op: 'action', status: 'prepared' as const });
+    await db.store.insertTrans(global(g, { owner: 'me:1', leaseMs: 10_000 }), [b('01'), b('02'), b('03')], new Date());
+    const result = (id: string) => [{ branchId: id, op: 'action', status: 'succeed' as const }];
+    expect(await db.store.recordBranches(g, result('01'), new Date(), 'submitted', 'me:1')).toBe(true);
+    expect(await db.store.recordBranches(g, result('02'), new Date(), 'submitted', 'other:1')).toBe(false);
+    expect(await db.store.recordBranches(g, result('03'), new Date(), 'aborting', 'me:1')).toBe(false);
+    expect((await db.store.findBranches(g)).find((r) => r.branchId === '01')?.status).toBe('succeed');
+  });
+
   it('changeStatus is a compare-and-set on the status and, when given, the lease owner', async () => {
     const g = gid();
     await db.store.insertTrans(global(g, { owner: 'me:1', leaseMs: 10_000 }), [], new Date());
