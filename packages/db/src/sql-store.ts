@@ -11,6 +11,7 @@ import {
   branchRowValues,
   byRowCount,
   GLOBAL_INSERT_COLUMNS,
+  KEPT_ROW_COUNTS,
   newTextCache,
   globalValues,
   chunks,
@@ -498,7 +499,8 @@ export class SqlStore implements Store {
     if (branches.length === 0) return this.driver.run(update, params);
     if (this.dialect === 'postgres') {
       const results = PG_BRANCH_RESULTS(branches.length);
-      const sql = assembled(PG_WITH_BRANCHES, [results, update], () => `${results} ${update}`);
+      const sql =
+        branches.length > KEPT_ROW_COUNTS ? `${results} ${update}` : assembled(PG_WITH_BRANCHES, [results, update], () => `${results} ${update}`);
       const bParams: unknown[] = [now, now];
       for (const b of branches) bParams.push(b.branchId, b.op, b.status);
       bParams.push(gid);

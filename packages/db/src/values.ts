@@ -68,10 +68,13 @@ export function rowPlaceholders(width: number, n: number): string {
 // and hashes anew, some hundreds of characters each time; a string kept and handed out again has
 // its hash already (docs/benchmarks.md, "Statement texts built once").
 
-/** A statement's text by its number of rows, built once per count. */
+/** Row counts whose texts are kept; a statement with more rows (a saga of hundreds of branches) builds its own. */
+export const KEPT_ROW_COUNTS = 100;
+
+/** A statement's text by its number of rows, built once per count up to KEPT_ROW_COUNTS. */
 export function byRowCount(build: (n: number) => string): (n: number) => string {
   const texts: string[] = [];
-  return (n) => (texts[n] ??= build(n));
+  return (n) => (n > KEPT_ROW_COUNTS ? build(n) : (texts[n] ??= build(n)));
 }
 
 /** Texts by the sequence of fragments they are assembled from (see assembled). */

@@ -2,7 +2,7 @@
 // and the same string is handed out after, and no two shapes share a text. The statements
 // themselves run against real databases in store.test.ts.
 import { describe, expect, it } from 'vitest';
-import { assembled, byRowCount, newTextCache } from '../src/values.ts';
+import { assembled, byRowCount, KEPT_ROW_COUNTS, newTextCache } from '../src/values.ts';
 
 describe('statement texts', () => {
   it('assembles each sequence of fragments once, and never hands one sequence another text', () => {
@@ -37,5 +37,8 @@ describe('statement texts', () => {
     expect(rows(1)).toBe('VALUES (?)');
     expect(rows(2)).toBe('VALUES (?), (?)');
     expect(built).toBe(2);
+    // Past KEPT_ROW_COUNTS a text is built for its call and not kept (a huge saga's once).
+    expect(rows(KEPT_ROW_COUNTS + 1)).toBe(rows(KEPT_ROW_COUNTS + 1));
+    expect(built).toBe(4);
   });
 });
