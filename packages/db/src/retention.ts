@@ -2,6 +2,7 @@
 // call does a bounded amount of work: a batch of ids picked through an index, then deletes by
 // those ids, so a run on a table of millions of finished rows never holds locks for long.
 import type { SqlDriver } from './drivers.ts';
+import { placeholders } from './values.ts';
 
 const num = (v: unknown) => Number(v ?? 0);
 
@@ -39,7 +40,7 @@ export async function trimAttempts(driver: SqlDriver, afterId: number, scan: num
   const lastId = num(globals[globals.length - 1]?.id);
   const gids = globals.map((g) => String(g.gid));
   const counts = await driver.query(
-    `SELECT gid, COUNT(*) AS n, MIN(id) AS first FROM branch_attempt WHERE gid IN (${gids.map(() => '?').join(', ')}) GROUP BY gid`,
+    `SELECT gid, COUNT(*) AS n, MIN(id) AS first FROM branch_attempt WHERE gid IN ${placeholders(gids.length)} GROUP BY gid`,
     gids,
   );
   let deleted = 0;

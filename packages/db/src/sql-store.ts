@@ -16,6 +16,7 @@ import {
   globalValues,
   chunks,
   placeholders,
+  repeated,
   rowPlaceholders,
 } from './values.ts';
 import { deleteFinished, finishedStats, trimAttempts } from './retention.ts';
@@ -142,8 +143,7 @@ const LEASE_FREE = perDialect((d) => ` AND (lease_expire IS NULL OR lease_expire
 
 // MySQL cannot read the updated table in a subquery; trans_branch_op is another table.
 const NONE_SUCCEEDED = byRowCount(
-  (n) =>
-    ` AND NOT EXISTS (SELECT 1 FROM trans_branch_op b WHERE b.gid = ? AND b.status = 'succeed' AND b.op IN (${new Array<string>(n).fill('?').join(', ')}))`,
+  (n) => ` AND NOT EXISTS (SELECT 1 FROM trans_branch_op b WHERE b.gid = ? AND b.status = 'succeed' AND b.op IN ${placeholders(n)})`,
 );
 
 /** UPDATEs of trans_global by their fragments (changeOne, endPass). */
@@ -153,7 +153,7 @@ const UPDATE_TEXTS = newTextCache();
 const PG_BRANCH_RESULTS = byRowCount(
   (n) =>
     'WITH b AS (UPDATE trans_branch_op SET status = v.status, finish_time = ?, update_time = ? ' +
-    `FROM (VALUES ${new Array<string>(n).fill('(?::varchar, ?::varchar, ?::varchar)').join(', ')}) AS v(branch_id, op, status) ` +
+    `FROM (VALUES ${repeated('(?::varchar, ?::varchar, ?::varchar)', n)}) AS v(branch_id, op, status) ` +
     `WHERE trans_branch_op.gid = ? AND trans_branch_op.branch_id = v.branch_id AND trans_branch_op.op = v.op ` +
     `AND trans_branch_op.status = 'prepared' RETURNING 1)`,
 );
@@ -542,7 +542,7 @@ export class SqlStore implements Store {
   async renewLeases(tokens: string[], leaseMs: number): Promise<RenewedLease[]> {
     const out: RenewedLease[] = [];
     for (const chunk of chunks(tokens, 200)) {
-      const held = `owner IN (${chunk.map(() => '?').join(', ')}) AND ${HELD}`;
+      const held = `owner IN ${placeholders(chunk.length)} AND ${HELD}`;
       const update = `UPDATE trans_global SET lease_expire = ${LEASE_UNTIL[this.dialect]} WHERE ${held}`;
       const params = [leaseMs, ...chunk];
       let rows: Row[];
@@ -628,9 +628,9 @@ export class SqlStore implements Store {
             ]);
             if (picked.length === 0) return [];
             const ids = picked.map((r) => num(r.id));
-            const list = ids.map(() => '?').join(', ');
-            await c.run(`UPDATE trans_global ${set} WHERE id IN (${list})`, [...setParams, ...ids]);
-            return c.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE id IN (${list}) AND owner = ?`, [...ids, token]);
+            const list = placeholders(ids.length);
+            await c.run(`UPDATE trans_global ${set} WHERE id IN ${list}`, [...setParams, ...ids]);
+            return c.query(`SELECT ${GLOBAL_COLUMNS} FROM trans_global WHERE id IN ${list} AND owner = ?`, [...ids, token]);
           },
           { isolation: 'read committed' },
         );

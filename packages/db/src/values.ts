@@ -53,14 +53,19 @@ export function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/** `text` `n` times, comma separated. */
+export function repeated(text: string, n: number): string {
+  return new Array<string>(n).fill(text).join(', ');
+}
+
 /** A parenthesized list of `n` placeholders: one row's VALUES, or a call's arguments. */
 export function placeholders(n: number): string {
-  return `(${new Array(n).fill('?').join(', ')})`;
+  return `(${repeated('?', n)})`;
 }
 
 /** `n` rows of `width` placeholders each, comma separated. */
 export function rowPlaceholders(width: number, n: number): string {
-  return new Array<string>(n).fill(placeholders(width)).join(', ');
+  return repeated(placeholders(width), n);
 }
 
 // Statement texts built once. The drivers' statement caches are maps keyed by the text, and a

@@ -3,6 +3,7 @@
 // endpoints and the Topics page's subscriber deliveries, which pick the rows by id (MAX(id)).
 import { answerOf, type Outcome } from '@dtx/engine';
 import type { SqlDriver } from '../drivers.ts';
+import { placeholders } from '../values.ts';
 
 export interface AttemptError {
   at: Date;
@@ -16,7 +17,7 @@ export async function attemptErrors(driver: SqlDriver, ids: number[]): Promise<M
   const out = new Map<number, AttemptError>();
   if (wanted.length === 0) return out;
   const rows = await driver.query(
-    `SELECT id, started_at, http_status, grpc_code, outcome, error FROM branch_attempt WHERE id IN (${wanted.map(() => '?').join(', ')})`,
+    `SELECT id, started_at, http_status, grpc_code, outcome, error FROM branch_attempt WHERE id IN ${placeholders(wanted.length)}`,
     wanted,
   );
   for (const r of rows) {

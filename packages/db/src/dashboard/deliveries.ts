@@ -5,6 +5,7 @@
 // (by itself) and on PostgreSQL (an expression the query repeats). Hand-written SQL for the reason
 // given in docs/development.md ("Which reads go through Prisma and which through SQL").
 import type { SqlDriver } from '../drivers.ts';
+import { placeholders, repeated } from '../values.ts';
 import { attemptErrors, type AttemptError } from './attempt-errors.ts';
 
 export interface UrlDeliveries {
@@ -28,11 +29,11 @@ export async function deliveriesByUrl(driver: SqlDriver, urls: string[], since: 
   );
   for (let i = 0; i < unique.length; i += CHUNK) {
     const chunk = unique.slice(i, i + CHUNK);
-    const marks = chunk.map(() => '?').join(', ');
+    const marks = placeholders(chunk.length);
     const [where, params] =
       driver.dialect === 'postgres'
-        ? [`left(url, 200) IN (${chunk.map(() => 'left(?, 200)').join(', ')}) AND url IN (${marks})`, [...chunk, ...chunk]]
-        : [`url IN (${marks})`, chunk];
+        ? [`left(url, 200) IN (${repeated('left(?, 200)', chunk.length)}) AND url IN ${marks}`, [...chunk, ...chunk]]
+        : [`url IN ${marks}`, chunk];
     const rows = await driver.query(
       `SELECT url, outcome, COUNT(*) AS n, MAX(id) AS last_id FROM branch_attempt WHERE ${where} AND started_at >= ? GROUP BY url, outcome`,
       [...params, since],
